@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one header shared by the datapath (bpf/) and the controller (userspace/):
+ * map keys and values, flow events, drop reasons, reserved identities and limits.
+ * Both sides include it; nothing here is copied by hand anywhere else.
+ *
+ * Rules for this file:
+ *  - fixed-width types only, explicit padding, sizes asserted at the bottom;
+ *  - enum values never change meaning; a retired value stays reserved;
+ *  - addresses are stored as 16 bytes in network byte order (IPv4 in the first 4,
+ *    the rest zero), ports in network byte order, everything else in host order.
+ */
+#ifndef ZS_ABI_H
+#define ZS_ABI_H
+
+#include <linux/types.h>
+
+/* ---- limits (tests may shrink them) ------------------------------------ */
+#ifndef ZS_MAX_ENDPOINTS
+#define ZS_MAX_ENDPOINTS 16384
+#endif
+#ifndef ZS_MAX_IPCACHE
+#define ZS_MAX_IPCACHE 131072
+#endif
+#ifndef ZS_MAX_POLICY
+#define ZS_MAX_POLICY 1048576
+#endif
+#ifndef ZS_MAX_HANDLES
+#define ZS_MAX_HANDLES 65536
+#endif
+#ifndef ZS_MAX_CT
+#define ZS_MAX_CT 262144
+#endif
+#ifndef ZS_EVENTS_BYTES
+#define ZS_EVENTS_BYTES (4u << 20)
+#endif
+
+/* ---- identities -------------------------------------------------------- */
+/*
+ * An identity is a u32 number for one distinct label set (namespace included).
+ * 0 is never a valid identity: as a policy peer it means "any peer".
+ */
+enum zs_identity_reserved {
+	ZS_ID_ANY = 0,     /* wildcard peer in policy keys; never on a packet */
+	ZS_ID_HOST = 1,    /* this host's own addresses */
+	ZS_ID_WORLD = 2,   /* anything the ipcache does not know */
+	ZS_ID_UNKNOWN = 3, /* placeholder while an address is being (re)assigned */
+	ZS_ID_FIRST_WORKLOAD = 256,
+	ZS_ID_FIRST_CIDR = 1u << 24, /* CIDR peers get identities from here up */
+};
+
+/* ---- directions, verdicts --------------------------------------------- */
+/* Direction is always relative to the subject workload of a policy lookup. */
+enum zs_dir {
+	ZS_DIR_INGRESS = 0, /* traffic to the subject */
+	ZS_DIR_EGRESS = 1,  /* traffic from the subject */
+};
+
+enum zs_verdict {
+	ZS_VERDICT_NONE = 0, /* no entry decided: default deny */
+	ZS_VERDICT_ALLOW = 1,
+	ZS_VERDICT_DENY = 2,
+	ZS_VERDICT_AUDIT = 3, /* would be denied, let through and logged */
+};
+
+/*
+ * Drop reasons: stable numbers, printed by name (zs_reason_name() in userspace).
+ * ZS_REASON_FORWARDED counts packets that passed.
+ */
+enum zs_reason {
+	ZS_REASON_FORWARDED = 0,
+	ZS_DROP_DEFAULT_DENY = 1,   /* no rule allowed the flow */
+	ZS_DROP_POLICY_DENY = 2,    /* a deny rule matched */
+	ZS_DROP_SPOOFED_SRC = 3,    /* source address not one of the workload's own */
+	ZS_DROP_TRUNCATED = 4,      /* frame shorter than its headers say */
+	ZS_DROP_BAD_HEADER = 5,     /* IHL < 5, bad lengths, bad TCP offset ... */
+	ZS_DROP_UNKNOWN_EP = 6,     /* program on an interface that is not enrolled */
+	ZS_DROP_FRAGMENT = 7,       /* fragment we cannot attribute to a flow */
+	ZS_DROP_UNSUPPORTED_L3 = 8, /* ethertype we do not let through */
+	ZS_DROP_IPV6_EXT = 9,       /* IPv6 extension chain too long or malformed */
+	ZS_DROP_NOT_READY = 10,     /* endpoint enrolled, policy not yet in */
+	ZS_DROP_REVOKED = 11,       /* established flow no longer allowed */
+	ZS_DROP_ROUTER_ADV = 12,    /* IPv6 router advertisement from a workload */
+	ZS_DROP_CT_INSERT = 13,     /* allowed flow could not be tracked */
+	ZS_REASON_MAX = 32,
+};
+
+/* ---- endpoints: ifindex -> who is behind this interface ---------------- */
+enum zs_ep_flags {
+	ZS_EP_READY = 1 << 0, /* policy for this endpoint has been written */
+};
+
+/*
+ * identity[] is indexed by the policy generation (revision & 1): the controller
+ * writes the next generation's slot, flips the revision, then syncs the other
+ * slot, so a packet sees either the old or the new identity with the old or new
+ * policy that goes with it, never a mix.
+ */
+struct zs_endpoint {
+	__u32 identity[2];
+	__u32 flags;
+	__u32 pad;
+};
+
+/* ---- ipcache: LPM trie, address/prefix -> identity --------------------- */
+enum zs_family {
+	ZS_AF_INET = 4,
+	ZS_AF_INET6 = 6,
+};
+
+/* prefixlen counts the 32 bits of family plus the address prefix. */
+struct zs_ipcache_key {
+	__u32 prefixlen;
+	__u32 family; /* enum zs_family; always matched in full */
+	__u8 addr[16];
+};
+#define ZS_IPCACHE_PREFIX(family_bits) (32 + (family_bits))
+
+struct zs_ipcache_val {
+	__u32 identity[2]; /* by generation, as in struct zs_endpoint */
+	__u32 ifindex;     /* host-side interface of a local workload, else 0 */
+	__u32 pad;
+};
+
+/* ---- policy ------------------------------------------------------------ */
+/*
+ * Two maps. handles: (generation, subject identity) -> handle, one per subject
+ * whose compiled rule set differs; policy: LPM trie keyed by
+ * (handle, peer, direction | proto, port). The compiler resolves port ranges,
+ * protocol wildcards and deny-over-allow into disjoint prefixes, so the longest
+ * match is the answer. The datapath does two lookups per check: the specific
+ * peer, then ZS_ID_ANY (the compiler folds any-peer rules into each specific
+ * peer's entries, so a hit on the first is final).
+ */
+struct zs_handle_key {
+	__u32 gen; /* revision & 1 */
+	__u32 identity;
+};
+
+struct zs_policy_key {
+	__u32 prefixlen; /* ZS_POLICY_FIXED_BITS + 0..24 */
+	__u32 handle;
+	__u32 peer;   /* identity, or ZS_ID_ANY */
+	__u8 dir;     /* enum zs_dir */
+	__u8 proto;   /* IPPROTO_*, the first of the 24 matched bits */
+	__be16 port;  /* L4 port, or ICMP (type << 8 | code) */
+};
+#define ZS_POLICY_FIXED_BITS 72u /* handle, peer, dir */
+#define ZS_POLICY_FULL_BITS 96u
+
+struct zs_policy_val {
+	__u8 verdict; /* enum zs_verdict */
+	__u8 pad[3];
+	__u32 rule_id; /* names the policy rule; 0 = default deny */
+};
+
+/* ---- global config (array, one entry) ---------------------------------- */
+/*
+ * revision is written last by the controller in one aligned 4-byte store:
+ * everything a packet uses is read through revision & 1.
+ */
+struct zs_config {
+	__u32 revision;
+	__u32 flags;
+};
+
+/* ---- conntrack (LRU hash) ---------------------------------------------- */
+/*
+ * One entry per flow, keyed by the tuple in canonical order (the lower
+ * address/port pair first), so both directions find it with one lookup.
+ * For ICMP echo, the "port" of the requester is the echo id and of the
+ * responder 0: a request from the other side is then a different flow.
+ */
+struct zs_ct_key {
+	__u8 addr_lo[16];
+	__u8 addr_hi[16];
+	__be16 port_lo;
+	__be16 port_hi;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+enum zs_ct_flags {
+	ZS_CT_INIT_IS_LO = 1 << 0,  /* the initiator is the lo side of the key */
+	ZS_CT_INIT_LOCAL = 1 << 1,  /* initiator is an enrolled local workload */
+	ZS_CT_RESP_LOCAL = 1 << 2,  /* responder is an enrolled local workload */
+	ZS_CT_SEEN_REPLY = 1 << 3,
+};
+
+struct zs_ct_entry {
+	__u64 created_ns;
+	__u64 last_ns;
+	__u64 packets[2]; /* [0] initiator -> responder, [1] back */
+	__u64 bytes[2];
+	__u32 revision; /* policy revision the verdict was taken under */
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 egress_rule;  /* rule that decided the initiator's egress */
+	__u32 ingress_rule; /* rule that decided the responder's ingress */
+	__u8 verdict;       /* enum zs_verdict of the flow as a whole */
+	__u8 reason;        /* enum zs_reason when denied */
+	__u8 flags;         /* enum zs_ct_flags */
+	__u8 tcp_flags;     /* TCP flags seen, both directions ORed */
+	__be16 policy_port; /* the initiator's port (or ICMP type/code) for re-checks */
+	__u8 pad[6];
+};
+
+/* ---- events (ring buffer) ---------------------------------------------- */
+enum zs_event_type {
+	ZS_EV_FLOW_NEW = 1,     /* first packet of a flow, allowed or denied */
+	ZS_EV_FLOW_REVOKED = 2, /* established flow re-checked and denied */
+};
+
+/* Which side(s) of the flow this host checked. */
+enum zs_check_flags {
+	ZS_CHECKED_EGRESS = 1 << 0,
+	ZS_CHECKED_INGRESS = 1 << 1,
+	ZS_DENIED_EGRESS = 1 << 2,
+	ZS_DENIED_INGRESS = 1 << 3,
+};
+
+struct zs_flow_event {
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	__u32 type;  /* enum zs_event_type */
+	__u32 ifindex;
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u8 verdict; /* enum zs_verdict */
+	__u8 reason;  /* enum zs_reason */
+	__u32 src_identity;
+	__u32 dst_identity;
+	__u32 egress_rule;
+	__u32 ingress_rule;
+	__u32 revision;
+	__u8 checks; /* enum zs_check_flags */
+	__u8 hook;   /* enum zs_hook */
+	__u8 tcp_flags;
+	__u8 pad;
+	__u32 bytes; /* length of the packet that triggered the event */
+	__u32 pad2;
+};
+
+enum zs_hook {
+	ZS_HOOK_TC_FROM_EP = 1, /* tc ingress of a workload interface */
+	ZS_HOOK_TC_TO_EP = 2,   /* tc egress of a workload interface */
+	ZS_HOOK_XDP = 3,
+};
+
+/* ---- counters (per-CPU array indexed by enum zs_reason) ---------------- */
+struct zs_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* Extra per-CPU counters beyond the reasons. */
+enum zs_stat {
+	ZS_STAT_EVENTS_LOST = 0, /* ring buffer full */
+	ZS_STAT_CT_CREATED = 1,
+	ZS_STAT_MAX = 8,
+};
+
+#ifndef __bpf__
+_Static_assert(sizeof(struct zs_endpoint) == 16, "zs_endpoint");
+_Static_assert(sizeof(struct zs_ipcache_key) == 24, "zs_ipcache_key");
+_Static_assert(sizeof(struct zs_ipcache_val) == 16, "zs_ipcache_val");
+_Static_assert(sizeof(struct zs_handle_key) == 8, "zs_handle_key");
+_Static_assert(sizeof(struct zs_policy_key) == 16, "zs_policy_key");
+_Static_assert(sizeof(struct zs_policy_val) == 8, "zs_policy_val");
+_Static_assert(sizeof(struct zs_config) == 8, "zs_config");
+_Static_assert(sizeof(struct zs_ct_key) == 40, "zs_ct_key");
+_Static_assert(sizeof(struct zs_ct_entry) == 80, "zs_ct_entry");
+_Static_assert(sizeof(struct zs_flow_event) == 88, "zs_flow_event");
+#endif
+
+#endif /* ZS_ABI_H */

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-packet pipeline, hook-agnostic:
+ *   parse -> endpoint -> anti-spoofing -> conntrack
+ *     established, same revision: account, pass
+ *     established, revision moved: re-check, pass or revoke
+ *     new: decide (both ends' policies) -> conntrack create -> event
+ * Bounded work, independent of the number of rules.
+ */
+#ifndef ZS_DATAPATH_H
+#define ZS_DATAPATH_H
+
+#include "ctx.h"
+#include "parse.h"
+#include "maps.h"
+#include "conntrack.h"
+#include "decide.h"
+#include "events.h"
+
+static __always_inline enum zs_action zs_drop(__u32 reason, __u32 bytes)
+{
+	zs_count_reason(reason, bytes);
+	return ZS_ACT_DROP;
+}
+
+static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
+{
+	int from_ep = c->hook == ZS_HOOK_TC_FROM_EP;
+	struct zs_pkt p = {};
+	struct zs_decision d;
+	struct zs_tuple t;
+	struct zs_ct_key key;
+	int err;
+
+	err = zs_parse(c, &p);
+	if (err < 0)
+		return zs_drop(-err, c->len);
+
+	if (p.kind == ZS_PKT_INFRA) {
+		/* A workload is never a router: its router advertisements die here. */
+		if (from_ep && p.family == ZS_AF_INET6 && p.icmp_type == 134)
+			return zs_drop(ZS_DROP_ROUTER_ADV, c->len);
+		zs_count_reason(ZS_REASON_FORWARDED, c->len);
+		return ZS_ACT_PASS;
+	}
+
+	__u32 ifindex = c->ifindex;
+	struct zs_endpoint *ep = bpf_map_lookup_elem(&zs_endpoints, &ifindex);
+	if (!ep)
+		return zs_drop(ZS_DROP_UNKNOWN_EP, c->len);
+	if (!(ep->flags & ZS_EP_READY))
+		return zs_drop(ZS_DROP_NOT_READY, c->len);
+
+	__u32 rev = zs_revision();
+	__u32 gen = rev & 1;
+	__u32 ep_id = gen ? ep->identity[1] : ep->identity[0];
+
+	if (from_ep) {
+		/* Verify explicitly: the source must be one of this workload's own. */
+		struct zs_ipcache_val *own = zs_ipcache_find(p.saddr, p.family);
+		if (!own || own->ifindex != ifindex)
+			return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
+	}
+
+	int src_lo = zs_ct_key_build(&key, &p);
+	__u64 now = bpf_ktime_get_ns();
+	struct zs_ct_entry *e = bpf_map_lookup_elem(&zs_ct, &key);
+
+	if (e) {
+		int fwd = src_lo == !!(e->flags & ZS_CT_INIT_IS_LO);
+		int src_local = fwd ? (e->flags & ZS_CT_INIT_LOCAL) : (e->flags & ZS_CT_RESP_LOCAL);
+		/* Count each packet once: at its source's hook if that is enrolled here. */
+		int count_here = from_ep || !src_local;
+
+		if (e->verdict != ZS_VERDICT_DENY) {
+			if (e->revision != rev) {
+				/* Policy changed since approval: re-check the initiator's direction. */
+				int side = (from_ep == fwd) ? ZS_SIDE_SRC : ZS_SIDE_DST;
+				t.src = fwd ? p.saddr : p.daddr;
+				t.dst = fwd ? p.daddr : p.saddr;
+				t.sport = fwd ? p.sport : p.dport;
+				t.dport = fwd ? p.dport : p.sport;
+				zs_decide(&d, gen, t.src, t.dst, p.family, p.proto, e->policy_port, side,
+					  ep_id);
+				e->revision = rev;
+				e->egress_rule = d.egress_rule;
+				e->ingress_rule = d.ingress_rule;
+				e->verdict = d.verdict;
+				if (d.verdict == ZS_VERDICT_DENY) {
+					e->reason = ZS_DROP_REVOKED;
+					d.reason = ZS_DROP_REVOKED;
+					zs_emit(c, &p, &t, &d, ZS_EV_FLOW_REVOKED, rev);
+					return zs_drop(ZS_DROP_REVOKED, c->len);
+				}
+			}
+			if (count_here)
+				zs_ct_account(e, !fwd, c->len, p.tcp_flags, now);
+			zs_count_reason(ZS_REASON_FORWARDED, c->len);
+			return ZS_ACT_PASS;
+		}
+		if (fwd && e->revision == rev) {
+			/* More of a flow already denied and reported: drop quietly. */
+			if (count_here)
+				zs_ct_account(e, 0, c->len, p.tcp_flags, now);
+			return zs_drop(e->reason, c->len);
+		}
+		/* A denied flow's "reply", or a denied flow under a new policy: judge anew. */
+	}
+
+	t.src = p.saddr;
+	t.dst = p.daddr;
+	t.sport = p.sport;
+	t.dport = p.dport;
+	zs_decide(&d, gen, p.saddr, p.daddr, p.family, p.proto, p.pol_port,
+		  from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id);
+
+	struct zs_ct_entry ne = {
+		.created_ns = now,
+		.last_ns = now,
+		.packets = { 1, 0 },
+		.bytes = { c->len, 0 },
+		.revision = rev,
+		.src_identity = d.src_identity,
+		.dst_identity = d.dst_identity,
+		.egress_rule = d.egress_rule,
+		.ingress_rule = d.ingress_rule,
+		.verdict = d.verdict,
+		.reason = d.reason,
+		.flags = (src_lo ? ZS_CT_INIT_IS_LO : 0) | (d.src_local ? ZS_CT_INIT_LOCAL : 0) |
+			 (d.dst_local ? ZS_CT_RESP_LOCAL : 0),
+		.tcp_flags = p.tcp_flags,
+		.policy_port = p.pol_port,
+	};
+	if (bpf_map_update_elem(&zs_ct, &key, &ne, BPF_ANY) == 0)
+		zs_count_stat(ZS_STAT_CT_CREATED);
+	else if (d.verdict != ZS_VERDICT_DENY) {
+		/* Untracked, its replies would be judged as new flows: fail closed. */
+		d.verdict = ZS_VERDICT_DENY;
+		d.reason = ZS_DROP_CT_INSERT;
+	}
+	zs_emit(c, &p, &t, &d, ZS_EV_FLOW_NEW, rev);
+
+	if (d.verdict == ZS_VERDICT_DENY)
+		return zs_drop(d.reason, c->len);
+	zs_count_reason(ZS_REASON_FORWARDED, c->len);
+	return ZS_ACT_PASS;
+}
+
+#endif /* ZS_DATAPATH_H */

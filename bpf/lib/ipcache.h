@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* Address -> identity through the ipcache LPM trie. A miss is `world`. */
+#ifndef ZS_IPCACHE_H
+#define ZS_IPCACHE_H
+
+#include "maps.h"
+#include "parse.h"
+
+struct zs_peer {
+	__u32 identity;
+	__u32 ifindex; /* local enrolled workload's interface, else 0 */
+};
+
+static __always_inline struct zs_ipcache_val *zs_ipcache_find(const __u8 *addr, __u8 family)
+{
+	struct zs_ipcache_key k = {
+		.prefixlen = ZS_IPCACHE_PREFIX(128),
+		.family = family,
+	};
+
+	__builtin_memcpy(k.addr, addr, 16);
+	return bpf_map_lookup_elem(&zs_ipcache, &k);
+}
+
+static __always_inline struct zs_peer zs_ipcache_peer(const __u8 *addr, __u8 family, __u32 gen)
+{
+	struct zs_ipcache_val *v = zs_ipcache_find(addr, family);
+	struct zs_peer p = { .identity = ZS_ID_WORLD, .ifindex = 0 };
+
+	if (v) {
+		p.identity = gen ? v->identity[1] : v->identity[0];
+		p.ifindex = v->ifindex;
+	}
+	return p;
+}
+
+#endif /* ZS_IPCACHE_H */

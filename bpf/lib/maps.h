@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every map of the datapath, pinned by name under the controller's bpffs
+ * directory so enforcement (and its state) outlives the daemon. Layouts are
+ * in ../abi.h; the controller opens the same pins.
+ */
+#ifndef ZS_MAPS_H
+#define ZS_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "../abi.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZS_MAX_ENDPOINTS);
+	__type(key, __u32); /* ifindex */
+	__type(value, struct zs_endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, ZS_MAX_IPCACHE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct zs_ipcache_key);
+	__type(value, struct zs_ipcache_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_ipcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, ZS_MAX_HANDLES);
+	__type(key, struct zs_handle_key);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_handles SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, ZS_MAX_POLICY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct zs_policy_key);
+	__type(value, struct zs_policy_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct zs_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_config SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ZS_MAX_CT);
+	__type(key, struct zs_ct_key);
+	__type(value, struct zs_ct_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, ZS_EVENTS_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ZS_REASON_MAX);
+	__type(key, __u32);
+	__type(value, struct zs_counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_reasons SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ZS_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_stats SEC(".maps");
+
+static __always_inline void zs_count_reason(__u32 reason, __u32 bytes)
+{
+	struct zs_counter *c = bpf_map_lookup_elem(&zs_reasons, &reason);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+static __always_inline void zs_count_stat(__u32 stat)
+{
+	__u64 *v = bpf_map_lookup_elem(&zs_stats, &stat);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline __u32 zs_revision(void)
+{
+	__u32 zero = 0;
+	struct zs_config *cfg = bpf_map_lookup_elem(&zs_config, &zero);
+
+	/* One read per packet: everything below uses this revision's generation. */
+	return cfg ? *(volatile __u32 *)&cfg->revision : 0;
+}
+
+#endif /* ZS_MAPS_H */

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The compiler: objects + identities -> what the datapath maps should hold.
+ * Pure and deterministic (same input, same output, byte for byte); it knows
+ * nothing of interfaces or file descriptors. Port ranges, protocol
+ * wildcards, any-peer rules and deny-over-allow are all resolved here into
+ * disjoint prefixes over the 24-bit (proto << 16 | port) space, so the
+ * datapath's longest-prefix match is exactly the answer.
+ */
+#ifndef ZS_COMPILE_H
+#define ZS_COMPILE_H
+
+#include "identity.h"
+#include "model.h"
+#include "parse.h"
+
+/* One policy map entry relative to its subject identity. */
+struct zs_pentry {
+	uint32_t peer;  /* identity or ZS_ID_ANY */
+	uint32_t value; /* proto << 16 | port, bits below `bits` zero */
+	uint32_t rule_id;
+	uint8_t dir;     /* enum zs_dir */
+	uint8_t bits;    /* 0..24 matched bits of value */
+	uint8_t verdict; /* enum zs_verdict */
+	uint8_t pad;
+};
+
+struct zs_subject {
+	uint32_t identity;
+	size_t n;
+	struct zs_pentry *e; /* sorted: dir, peer, value, bits */
+};
+
+struct zs_c_endpoint {
+	char *ifname;
+	char *workload; /* ns/name */
+	uint32_t identity;
+};
+
+struct zs_c_ipcache {
+	struct zs_prefix prefix;
+	uint32_t identity;
+	char *ifname; /* local workload's interface, or NULL */
+	char *workload;
+};
+
+struct zs_c_rule {
+	uint32_t id;
+	char *policy; /* ns/name */
+	uint8_t dir;
+	uint8_t action; /* enum zs_action */
+	uint8_t audit;
+	uint32_t index;
+	struct zs_mark mark;
+};
+
+struct zs_compiled {
+	ZS_VEC(struct zs_c_endpoint) endpoints; /* sorted by ifname */
+	ZS_VEC(struct zs_c_ipcache) ipcache;    /* sorted by prefix */
+	ZS_VEC(struct zs_subject) subjects;     /* sorted by identity */
+	ZS_VEC(struct zs_c_rule) rules;         /* sorted by id */
+	size_t total_entries;
+};
+
+/*
+ * Compiles `o`. Identities are allocated in `ids` (and unused ones released).
+ * Returns 0, or -EINVAL with reasons in `d`.
+ */
+int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_compiled *out,
+	       struct zs_diags *d);
+void zs_compiled_free(struct zs_compiled *c);
+
+const struct zs_c_rule *zs_compiled_rule(const struct zs_compiled *c, uint32_t id);
+const struct zs_subject *zs_compiled_subject(const struct zs_compiled *c, uint32_t identity);
+
+/*
+ * The datapath's policy check, emulated over compiled entries: the same two
+ * lookups (specific peer, then any) with longest-prefix match. For tests and
+ * `explain`. Returns the entry that decides, or NULL (default deny).
+ */
+const struct zs_pentry *zs_compiled_lookup(const struct zs_compiled *c, uint32_t subject,
+					   uint32_t peer, uint8_t dir, uint8_t proto, uint16_t port);
+
+#endif /* ZS_COMPILE_H */

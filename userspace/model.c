@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: MIT
+/* Object lifetimes, label sets, and merging batches into the daemon's state. */
+#include "model.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const kind_names[] = {
+	[ZS_KIND_WORKLOAD] = "Workload",   [ZS_KIND_POLICY] = "Policy",
+	[ZS_KIND_NETWORKPOLICY] = "NetworkPolicy", [ZS_KIND_NAMESPACE] = "Namespace",
+	[ZS_KIND_CONFIG] = "Config",
+};
+
+const char *zs_kind_name(enum zs_kind k)
+{
+	return k < ZS_ARRAY_SIZE(kind_names) ? kind_names[k] : "?";
+}
+
+int zs_kind_parse(const char *s, enum zs_kind *out)
+{
+	static const struct {
+		const char *name;
+		enum zs_kind kind;
+	} aliases[] = {
+		{ "workload", ZS_KIND_WORKLOAD },   { "workloads", ZS_KIND_WORKLOAD },
+		{ "policy", ZS_KIND_POLICY },       { "policies", ZS_KIND_POLICY },
+		{ "networkpolicy", ZS_KIND_NETWORKPOLICY }, { "networkpolicies", ZS_KIND_NETWORKPOLICY },
+		{ "namespace", ZS_KIND_NAMESPACE }, { "namespaces", ZS_KIND_NAMESPACE },
+		{ "config", ZS_KIND_CONFIG },
+	};
+	for (size_t i = 0; i < ZS_ARRAY_SIZE(aliases); i++)
+		if (!strcasecmp(s, aliases[i].name)) {
+			*out = aliases[i].kind;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+void zs_objects_init(struct zs_objects *o)
+{
+	memset(o, 0, sizeof(*o));
+}
+
+void zs_labels_free(zs_labels_t *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].value);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+void zs_labels_set(zs_labels_t *l, const char *key, const char *value)
+{
+	size_t i = 0;
+
+	while (i < l->n && strcmp(l->v[i].key, key) < 0)
+		i++;
+	if (i < l->n && !strcmp(l->v[i].key, key)) {
+		free(l->v[i].value);
+		l->v[i].value = zs_xstrdup(value);
+		return;
+	}
+	ZS_VEC_PUSH(l);
+	memmove(&l->v[i + 1], &l->v[i], (l->n - 1 - i) * sizeof(l->v[0]));
+	l->v[i].key = zs_xstrdup(key);
+	l->v[i].value = zs_xstrdup(value);
+}
+
+const char *zs_labels_get(const zs_labels_t *l, const char *key)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].key, key))
+			return l->v[i].value;
+	return NULL;
+}
+
+static void selector_free(struct zs_selector *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->req[i].key);
+		for (size_t j = 0; j < s->req[i].nvalues; j++)
+			free(s->req[i].values[j]);
+		free(s->req[i].values);
+	}
+	free(s->req);
+	memset(s, 0, sizeof(*s));
+}
+
+static void rules_free(struct zs_rule *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < r[i].npeers; j++) {
+			selector_free(&r[i].peers[j].selector);
+			selector_free(&r[i].peers[j].ns_selector);
+			free(r[i].peers[j].except);
+		}
+		free(r[i].peers);
+		for (size_t j = 0; j < r[i].nports; j++)
+			free(r[i].ports[j].name);
+		free(r[i].ports);
+	}
+	free(r);
+}
+
+void zs_policy_free(struct zs_policy *p)
+{
+	free(p->name);
+	free(p->ns);
+	selector_free(&p->selector);
+	rules_free(p->ingress, p->ningress);
+	rules_free(p->egress, p->negress);
+	memset(p, 0, sizeof(*p));
+}
+
+void zs_workload_free(struct zs_workload *w)
+{
+	free(w->name);
+	free(w->ns);
+	zs_labels_free(&w->labels);
+	free(w->ifname);
+	free(w->addrs);
+	for (size_t i = 0; i < w->nports; i++)
+		free(w->ports[i].name);
+	free(w->ports);
+	memset(w, 0, sizeof(*w));
+}
+
+void zs_namespace_free(struct zs_namespace *n)
+{
+	free(n->name);
+	zs_labels_free(&n->labels);
+	memset(n, 0, sizeof(*n));
+}
+
+void zs_objects_free(struct zs_objects *o)
+{
+	for (size_t i = 0; i < o->workloads.n; i++)
+		zs_workload_free(&o->workloads.v[i]);
+	for (size_t i = 0; i < o->policies.n; i++)
+		zs_policy_free(&o->policies.v[i]);
+	for (size_t i = 0; i < o->namespaces.n; i++)
+		zs_namespace_free(&o->namespaces.v[i]);
+	for (size_t i = 0; i < o->files.n; i++)
+		free(o->files.v[i]);
+	free(o->workloads.v);
+	free(o->policies.v);
+	free(o->namespaces.v);
+	free(o->files.v);
+	memset(o, 0, sizeof(*o));
+}
+
+const char *zs_objects_file(struct zs_objects *o, const char *name)
+{
+	for (size_t i = 0; i < o->files.n; i++)
+		if (!strcmp(o->files.v[i], name))
+			return o->files.v[i];
+	char **slot = ZS_VEC_PUSH(&o->files);
+	*slot = zs_xstrdup(name);
+	return *slot;
+}
+
+static bool same_id(const char *ns1, const char *n1, const char *ns2, const char *n2)
+{
+	return !strcmp(ns1, ns2) && !strcmp(n1, n2);
+}
+
+/*
+ * Marks point into the source batch's file list; the merged objects keep
+ * theirs valid by taking over those names too.
+ */
+void zs_objects_merge(struct zs_objects *into, struct zs_objects *from)
+{
+	for (size_t i = 0; i < from->files.n; i++) {
+		char **slot = ZS_VEC_PUSH(&into->files);
+		*slot = from->files.v[i];
+	}
+	from->files.n = 0;
+
+	for (size_t i = 0; i < from->workloads.n; i++) {
+		struct zs_workload *w = &from->workloads.v[i], *dst = NULL;
+		for (size_t j = 0; j < into->workloads.n && !dst; j++)
+			if (same_id(into->workloads.v[j].ns, into->workloads.v[j].name, w->ns, w->name))
+				dst = &into->workloads.v[j];
+		if (dst)
+			zs_workload_free(dst);
+		else
+			dst = ZS_VEC_PUSH(&into->workloads);
+		*dst = *w;
+	}
+	from->workloads.n = 0;
+
+	for (size_t i = 0; i < from->policies.n; i++) {
+		struct zs_policy *p = &from->policies.v[i], *dst = NULL;
+		for (size_t j = 0; j < into->policies.n && !dst; j++)
+			if (same_id(into->policies.v[j].ns, into->policies.v[j].name, p->ns, p->name) &&
+			    into->policies.v[j].from_k8s == p->from_k8s)
+				dst = &into->policies.v[j];
+		if (dst)
+			zs_policy_free(dst);
+		else
+			dst = ZS_VEC_PUSH(&into->policies);
+		*dst = *p;
+	}
+	from->policies.n = 0;
+
+	for (size_t i = 0; i < from->namespaces.n; i++) {
+		struct zs_namespace *n = &from->namespaces.v[i], *dst = NULL;
+		for (size_t j = 0; j < into->namespaces.n && !dst; j++)
+			if (!strcmp(into->namespaces.v[j].name, n->name))
+				dst = &into->namespaces.v[j];
+		if (dst)
+			zs_namespace_free(dst);
+		else
+			dst = ZS_VEC_PUSH(&into->namespaces);
+		*dst = *n;
+	}
+	from->namespaces.n = 0;
+
+	if (from->has_config) {
+		into->has_config = true;
+		into->posture = from->posture;
+	}
+}
+
+int zs_objects_remove(struct zs_objects *o, const struct zs_ref *ref)
+{
+	switch (ref->kind) {
+	case ZS_KIND_WORKLOAD:
+		for (size_t i = 0; i < o->workloads.n; i++)
+			if (same_id(o->workloads.v[i].ns, o->workloads.v[i].name, ref->ns, ref->name)) {
+				zs_workload_free(&o->workloads.v[i]);
+				o->workloads.v[i] = o->workloads.v[--o->workloads.n];
+				return 0;
+			}
+		return -ENOENT;
+	case ZS_KIND_POLICY:
+	case ZS_KIND_NETWORKPOLICY:
+		for (size_t i = 0; i < o->policies.n; i++)
+			if (same_id(o->policies.v[i].ns, o->policies.v[i].name, ref->ns, ref->name) &&
+			    o->policies.v[i].from_k8s == (ref->kind == ZS_KIND_NETWORKPOLICY)) {
+				zs_policy_free(&o->policies.v[i]);
+				o->policies.v[i] = o->policies.v[--o->policies.n];
+				return 0;
+			}
+		return -ENOENT;
+	case ZS_KIND_NAMESPACE:
+		for (size_t i = 0; i < o->namespaces.n; i++)
+			if (!strcmp(o->namespaces.v[i].name, ref->name)) {
+				zs_namespace_free(&o->namespaces.v[i]);
+				o->namespaces.v[i] = o->namespaces.v[--o->namespaces.n];
+				return 0;
+			}
+		return -ENOENT;
+	case ZS_KIND_CONFIG:
+		if (!o->has_config)
+			return -ENOENT;
+		o->has_config = false;
+		o->posture = ZS_POSTURE_DENY;
+		return 0;
+	}
+	return -EINVAL;
+}
