@@ -167,3 +167,15 @@ void zs_namespace_labels(const struct zs_objects *o, const char *ns, zs_labels_t
 			labels_copy(out, &o->namespaces.v[i].labels);
 	zs_labels_set(out, "kubernetes.io/metadata.name", ns);
 }
+
+void zs_identities_clone(const struct zs_identities *src, struct zs_identities *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (size_t i = 0; i < src->v.n; i++) {
+		struct zs_identity *d = ZS_VEC_PUSH(&dst->v);
+		d->id = src->v.v[i].id;
+		d->ns = zs_xstrdup(src->v.v[i].ns);
+		labels_copy(&d->labels, &src->v.v[i].labels);
+		d->used = src->v.v[i].used;
+	}
+}

@@ -39,4 +39,7 @@ bool zs_selector_matches(const struct zs_selector *s, const zs_labels_t *labels)
  * kubernetes.io/metadata.name, as Kubernetes sets it. */
 void zs_namespace_labels(const struct zs_objects *o, const char *ns, zs_labels_t *out);
 
+
+
+void zs_identities_clone(const struct zs_identities *src, struct zs_identities *dst);
 #endif /* ZS_IDENTITY_H */

@@ -353,9 +353,9 @@ static void parse_port(struct pctx *c, yaml_node_t *m, struct zs_port *out, bool
 	out->proto = 6; /* a port entry without protocol means TCP */
 	out->any_port = true;
 	out->icmp_code = -1;
-	if (!want_type(c, m, YAML_MAPPING_NODE, "ports item") ||
-	    !check_keys(c, m, "ports item", k8s ? k8s_keys : keys))
+	if (!want_type(c, m, YAML_MAPPING_NODE, "ports item"))
 		return;
+	check_keys(c, m, "ports item", k8s ? k8s_keys : keys);
 
 	yaml_node_t *pn = get(c, m, "protocol"), *portn = get(c, m, "port");
 	yaml_node_t *endn = get(c, m, "endPort"), *typen = get(c, m, "type"), *coden = get(c, m, "code");
@@ -529,9 +529,9 @@ static void parse_rules(struct pctx *c, yaml_node_t *seq, bool ingress, struct z
 		rule->mark = mark_of(c, r);
 		rule->all_peers = true;
 		rule->all_ports = true;
-		if (!want_type(c, r, YAML_MAPPING_NODE, what) ||
-		    !check_keys(c, r, what, ingress ? in_keys : out_keys))
+		if (!want_type(c, r, YAML_MAPPING_NODE, what))
 			continue;
+		check_keys(c, r, what, ingress ? in_keys : out_keys); /* reported; parse on */
 		yaml_node_t *peers = get(c, r, ingress ? "from" : "to"), *ports = get(c, r, "ports");
 		yaml_node_t *act = get(c, r, "action"), *e;
 

@@ -45,7 +45,8 @@ void *zs_xrealloc(void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
 		zs_oom();
-	p = realloc(p, (n * size) ? n * size : 1);
+	size_t bytes = n * size;
+	p = realloc(p, bytes ? bytes : 1);
 	if (!p)
 		zs_oom();
 	return p;

@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: MIT
+# zeroseg: `make` builds everything into build/; `make test` proves it.
+# Quiet unless V=1.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD := build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -D_FORTIFY_SOURCE=2 -I$(BUILD) -I.
+LDLIBS := -lbpf -lelf -lz -lmnl -ljansson -lyaml
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(ARCH_INC) -Wall -Werror
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all clean test test-unit test-bpf test-e2e demo install bench deps
+
+BPF_HDRS := bpf/abi.h $(wildcard bpf/lib/*.h)
+LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+LIB_OBJS := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+HDRS := $(wildcard userspace/*.h) bpf/abi.h $(BUILD)/tc.skel.h
+
+all: $(BUILD)/zeroseg $(BUILD)/zs-probe
+
+$(BUILD)/tc.bpf.o: bpf/tc.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tc.skel.h: $(BUILD)/tc.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name zs_tc > $@
+
+$(BUILD)/obj/%.o: userspace/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libzeroseg.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/zeroseg: $(BUILD)/obj/main.o $(BUILD)/libzeroseg.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/zs-probe: tests/tools/zs-probe.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+# ---- tests ------------------------------------------------------------------
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libzeroseg.a $(HDRS)
+	@mkdir -p $(@D)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libzeroseg.a $(HDRS)
+	@mkdir -p $(@D)
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
+
+test: test-unit test-bpf test-e2e
+	@echo "make test: all tiers passed"
+
+test-unit: $(UNIT_TESTS)
+	$(Q)set -e; for t in $^; do echo "== $$t"; $$t; done
+
+test-bpf: $(BPF_TESTS)
+	$(Q)set -e; for t in $^; do echo "== $$t"; $$t; done
+
+test-e2e: all
+	$(Q)set -e; for t in tests/e2e/test_*.sh; do echo "== $$t"; bash $$t; done
+
+demo:
+	$(Q)bash scripts/demo.sh
+
+bench: all
+	$(Q)bash scripts/bench.sh
+
+deps:
+	$(Q)bash scripts/deps.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/zeroseg/policies
+	install -m 0755 $(BUILD)/zeroseg $(DESTDIR)$(PREFIX)/bin/zeroseg
+	ln -sf zeroseg $(DESTDIR)$(PREFIX)/bin/zerosegd
+	install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/zeroseg/policies/
+
+clean:
+	$(Q)rm -rf $(BUILD)

@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: MIT
+# Shared by the demo, the end-to-end tests and the benchmarks: a simulated host
+# in a network namespace, workloads in their own namespaces behind veth pairs,
+# routed (each workload: a /32, default route to a link-local gateway that
+# the host owns, so every host-side veth answers ARP for it), and a zeroseg daemon managing the
+# host namespace. Everything created is recorded and removed by zs_cleanup,
+# which callers run from an EXIT trap so failures clean up too.
+#
+#   workload ns W --(eth0 | IF)-- host ns H  [zeroseg daemon]
+#
+# Only addresses inside these namespaces are ever sent traffic.
+
+ZS_ROOT=${ZS_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+ZS_BIN=${ZS_BIN:-$ZS_ROOT/build/zeroseg}
+ZS_PROBE=${ZS_PROBE:-$ZS_ROOT/build/zs-probe}
+ZS_NETNS=()
+ZS_PIDS=()
+ZS_MOUNTS=()
+ZS_DIRS=()
+
+zs_cleanup() {
+	local p m n d
+	for p in "${ZS_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${ZS_PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
+	for n in "${ZS_NETNS[@]}"; do ip netns del "$n" 2>/dev/null; done
+	for m in "${ZS_MOUNTS[@]}"; do umount "$m" 2>/dev/null; done
+	for d in "${ZS_DIRS[@]}"; do rm -rf "$d"; done
+	ZS_PIDS=() ZS_NETNS=() ZS_MOUNTS=() ZS_DIRS=()
+}
+
+# zs_workdir: a fresh directory for sockets, state, pins and logs.
+zs_workdir() {
+	local d
+	d=$(mktemp -d /tmp/zeroseg.XXXXXX)
+	ZS_DIRS+=("$d")
+	mkdir -p "$d/bpffs"
+	mount -t bpf bpf "$d/bpffs"
+	ZS_MOUNTS+=("$d/bpffs")
+	echo "$d"
+}
+
+# zs_host NS: a namespace that plays the host.
+zs_host() {
+	ip netns add "$1"
+	ZS_NETNS+=("$1")
+	ip -n "$1" link set lo up
+	# The workloads' gateway: owned by the host, so it answers their ARP.
+	ip -n "$1" addr add 169.254.1.1/32 dev lo
+	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.all.forwarding=1
+}
+
+# zs_workload HOSTNS WNS IFNAME ADDR: a workload namespace behind a veth.
+zs_workload() {
+	local h=$1 w=$2 ifn=$3 addr=$4
+	ip netns add "$w"
+	ZS_NETNS+=("$w")
+	ip -n "$w" link set lo up
+	ip link add "$ifn" netns "$h" type veth peer name eth0 netns "$w"
+	ip -n "$w" addr add "$addr/32" dev eth0
+	ip -n "$w" link set eth0 up
+	ip -n "$w" route add 169.254.1.1 dev eth0 scope link
+	ip -n "$w" route add default via 169.254.1.1 dev eth0
+	ip -n "$h" link set "$ifn" up
+	ip -n "$h" route add "$addr/32" dev "$ifn"
+}
+
+# zs_daemon HOSTNS DIR [ARGS]: starts a daemon for HOSTNS, waits for its socket.
+zs_daemon() {
+	local h=$1 d=$2
+	shift 2
+	ip netns exec "$h" "$ZS_BIN" daemon --socket "$d/sock" --state-dir "$d/state" \
+		--bpffs "$d/bpffs" --flow-log "$d/flows.jsonl" "$@" >>"$d/daemon.log" 2>&1 &
+	ZS_PIDS+=("$!")
+	ZS_DAEMON_PID=$!
+	for _ in $(seq 100); do
+		[ -S "$d/sock" ] && return 0
+		kill -0 "$ZS_DAEMON_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "zeroseg daemon did not start; its log:" >&2
+	cat "$d/daemon.log" >&2
+	return 1
+}
+
+# zs_serve WNS [--tcp P] [--udp P]...: echo servers in a workload, bounded in time.
+zs_serve() {
+	local w=$1
+	shift
+	ip netns exec "$w" "$ZS_PROBE" serve --seconds "${ZS_SERVE_SECONDS:-120}" "$@" &
+	ZS_PIDS+=("$!")
+}
+
+# zs_probe WNS tcp|udp ADDR PORT: 0 when the echo came back.
+zs_probe() {
+	ip netns exec "$1" "$ZS_PROBE" "$2" "$3" "$4" --ms "${ZS_PROBE_MS:-700}"
+}

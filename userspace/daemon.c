@@ -1,0 +1,808 @@
+// SPDX-License-Identifier: MIT
+/* The daemon; see daemon.h. One thread, one epoll loop. */
+#define _GNU_SOURCE
+#include "daemon.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "compile.h"
+#include "datapath.h"
+#include "flows.h"
+#include "parse.h"
+#include "serial.h"
+#include "writer.h"
+
+#define ZS_RECENT_FLOWS 2048
+#define ZS_MAX_REQUEST (256u << 20)
+
+struct daemon {
+	const struct zs_daemon_opts *opts;
+	struct zs_objects objs;
+	struct zs_identities ids;
+	struct zs_compiled comp;
+	struct zs_writer writer;
+	struct zs_dp dp;
+	struct ring_buffer *rb;
+	struct mnl_socket *nl;
+	int epfd, listen_fd, sig_fd;
+	FILE *flow_log;
+	ZS_VEC(unsigned) attached; /* ifindexes carrying our programs */
+	ZS_VEC(int) followers;
+	json_t *recent[ZS_RECENT_FLOWS];
+	size_t recent_next;
+	uint64_t flows_total;
+	uint64_t sink_lost;
+	time_t last_apply;
+	bool stop;
+};
+
+/* ---- persistence ------------------------------------------------------- */
+
+static char *state_path(struct daemon *d)
+{
+	return zs_xasprintf("%s/state.json", d->opts->state_dir);
+}
+
+static int state_save(struct daemon *d)
+{
+	json_t *root = json_object(), *ids = json_array();
+	char *text = zs_objects_to_text(&d->objs), *path = state_path(d), *s;
+	int err;
+
+	for (size_t i = 0; i < d->ids.v.n; i++) {
+		const struct zs_identity *id = &d->ids.v.v[i];
+		json_array_append_new(ids, json_pack("{s:i,s:s,s:o}", "id", (json_int_t)id->id,
+						     "namespace", id->ns, "labels",
+						     zs_labels_to_json(&id->labels)));
+	}
+	json_object_set_new(root, "version", json_integer(1));
+	json_object_set_new(root, "identities", ids);
+	json_object_set_new(root, "objects", json_string(text));
+	s = json_dumps(root, JSON_INDENT(1));
+	err = zs_write_atomic(path, s, strlen(s));
+	free(s);
+	free(text);
+	free(path);
+	json_decref(root);
+	return err;
+}
+
+static int state_load(struct daemon *d)
+{
+	char *path = state_path(d), *buf;
+	json_t *root, *ids, *v;
+	json_error_t jerr;
+	struct zs_diags diags = { 0 };
+	size_t i;
+	int err;
+
+	err = zs_read_file(path, &buf, NULL);
+	if (err == -ENOENT) {
+		free(path);
+		return 0;
+	}
+	if (err) {
+		pr_warn("%s: %s", path, strerror(-err));
+		free(path);
+		return err;
+	}
+	root = json_loads(buf, 0, &jerr);
+	free(buf);
+	if (!root) {
+		pr_warn("%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		free(path);
+		return -EINVAL;
+	}
+	ids = json_object_get(root, "identities");
+	json_array_foreach(ids, i, v)
+	{
+		zs_labels_t l = { 0 };
+		const char *k;
+		json_t *lv;
+		json_object_foreach(json_object_get(v, "labels"), k, lv)
+			zs_labels_set(&l, k, json_string_value(lv) ?: "");
+		zs_identity_restore(&d->ids, (uint32_t)json_integer_value(json_object_get(v, "id")),
+				    json_string_value(json_object_get(v, "namespace")) ?: "default", &l);
+		zs_labels_free(&l);
+	}
+	const char *text = json_string_value(json_object_get(root, "objects")) ?: "";
+	err = zs_parse_buffer(path, text, strlen(text), &d->objs, &diags);
+	if (err) {
+		pr_warn("%s: stored state does not parse:", path);
+		zs_diags_print(&diags, stderr);
+	}
+	zs_diags_free(&diags);
+	json_decref(root);
+	free(path);
+	return err;
+}
+
+/* ---- interfaces -------------------------------------------------------- */
+
+static bool is_attached(struct daemon *d, unsigned ifindex)
+{
+	for (size_t i = 0; i < d->attached.n; i++)
+		if (d->attached.v[i] == ifindex)
+			return true;
+	return false;
+}
+
+/* Attaches to every enrolled interface that exists; fail closed first. */
+static int attach_all(struct daemon *d, const struct zs_compiled *c, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < c->endpoints.n; i++) {
+		unsigned ifindex = if_nametoindex(c->endpoints.v[i].ifname);
+		if (!ifindex || is_attached(d, ifindex))
+			continue;
+		int e = zs_dp_attach(&d->dp, ifindex);
+		if (e) {
+			snprintf(err, errlen, "attaching to %s: %s", c->endpoints.v[i].ifname, strerror(-e));
+			return e;
+		}
+		*ZS_VEC_PUSH(&d->attached) = ifindex;
+		pr_info("enforcing on %s (%s)", c->endpoints.v[i].ifname, c->endpoints.v[i].workload);
+	}
+	return 0;
+}
+
+/* Detaches from interfaces that are no longer enrolled (or gone). */
+static void detach_stale(struct daemon *d, const struct zs_compiled *c)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < d->attached.n; i++) {
+		unsigned ifindex = d->attached.v[i];
+		char name[IF_NAMESIZE];
+		bool keep = false;
+		if (if_indextoname(ifindex, name))
+			for (size_t j = 0; j < c->endpoints.n && !keep; j++)
+				keep = !strcmp(c->endpoints.v[j].ifname, name);
+		if (keep) {
+			d->attached.v[out++] = ifindex;
+		} else {
+			zs_dp_detach(ifindex);
+		}
+	}
+	d->attached.n = out;
+}
+
+/* ---- transactions ------------------------------------------------------ */
+
+/*
+ * Makes `next` the state: validate, compile, attach, write the maps, persist.
+ * On any error nothing changes and the reasons are in `diags`.
+ */
+static int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags)
+{
+	struct zs_identities ids;
+	struct zs_compiled comp;
+	char err[512] = "";
+	int e;
+
+	e = zs_validate(next, diags);
+	if (e)
+		return e;
+	zs_identities_clone(&d->ids, &ids);
+	e = zs_compile(next, &ids, &comp, diags);
+	if (e) {
+		zs_identities_free(&ids);
+		return e;
+	}
+	e = attach_all(d, &comp, err, sizeof(err));
+	if (!e)
+		e = zs_writer_apply(&d->writer, &comp, err, sizeof(err));
+	if (e) {
+		zs_diag(diags, NULL, "%s", err[0] ? err : strerror(-e));
+		detach_stale(d, &d->comp);
+		zs_identities_free(&ids);
+		zs_compiled_free(&comp);
+		return e;
+	}
+	detach_stale(d, &comp);
+	zs_objects_free(&d->objs);
+	d->objs = *next;
+	zs_objects_init(next);
+	zs_identities_free(&d->ids);
+	d->ids = ids;
+	zs_compiled_free(&d->comp);
+	d->comp = comp;
+	d->last_apply = time(NULL);
+	e = state_save(d);
+	if (e)
+		pr_warn("applied revision %u but could not persist it: %s", d->writer.revision, strerror(-e));
+	return 0;
+}
+
+/* Re-applies the current state: interfaces came or went. */
+static void resync(struct daemon *d)
+{
+	struct zs_objects next;
+	struct zs_diags diags = { 0 };
+
+	if (zs_objects_clone(&d->objs, &next))
+		return;
+	if (commit(d, &next, &diags)) {
+		pr_warn("re-sync failed:");
+		zs_diags_print(&diags, stderr);
+	}
+	zs_objects_free(&next);
+	zs_diags_free(&diags);
+}
+
+/* ---- flow events ------------------------------------------------------- */
+
+static void emit_record(struct daemon *d, json_t *rec)
+{
+	char *line = json_dumps(rec, JSON_COMPACT);
+	size_t len = strlen(line);
+
+	line = zs_xrealloc(line, len + 2, 1);
+	line[len++] = '\n';
+	line[len] = '\0';
+	if (d->flow_log && (fwrite(line, 1, len, d->flow_log) != len || fflush(d->flow_log)))
+		d->sink_lost++;
+	for (size_t i = 0; i < d->followers.n; i++) {
+		ssize_t w = send(d->followers.v[i], line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w != (ssize_t)len)
+			d->sink_lost++; /* a slow follower costs records, never the loop */
+	}
+	free(line);
+	json_decref(d->recent[d->recent_next]);
+	d->recent[d->recent_next] = rec;
+	d->recent_next = (d->recent_next + 1) % ZS_RECENT_FLOWS;
+	d->flows_total++;
+}
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct daemon *d = ctx;
+	const struct zs_flow_event *ev = data;
+
+	if (len < sizeof(*ev))
+		return 0;
+	uint64_t real = ev->ts_ns + (zs_now_ns(CLOCK_REALTIME) - zs_now_ns(CLOCK_MONOTONIC));
+	emit_record(d, zs_flow_record(ev, real, &d->comp, &d->ids));
+	return 0;
+}
+
+/* ---- netlink: links that come and go ---------------------------------- */
+
+static int nl_open(struct daemon *d)
+{
+	d->nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!d->nl)
+		return -errno;
+	if (mnl_socket_bind(d->nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	int fd = mnl_socket_get_fd(d->nl);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
+static int nl_link_cb(const struct nlmsghdr *nlh, void *data)
+{
+	bool *changed = data;
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	(void)ifm;
+	if (nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK)
+		*changed = true;
+	return MNL_CB_OK;
+}
+
+static void nl_read(struct daemon *d)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	bool changed = false;
+	ssize_t n;
+
+	while ((n = mnl_socket_recvfrom(d->nl, buf, sizeof(buf))) > 0)
+		mnl_cb_run(buf, (size_t)n, 0, 0, nl_link_cb, &changed);
+	if (!changed)
+		return;
+	/* Enroll interfaces that appeared, forget those that went. */
+	bool need = false;
+	for (size_t i = 0; i < d->comp.endpoints.n && !need; i++) {
+		unsigned ifindex = if_nametoindex(d->comp.endpoints.v[i].ifname);
+		need = ifindex && !is_attached(d, ifindex);
+	}
+	for (size_t i = 0; i < d->attached.n && !need; i++) {
+		char name[IF_NAMESIZE];
+		need = !if_indextoname(d->attached.v[i], name);
+	}
+	for (size_t i = 0; i < d->writer.endpoints.n && !need; i++) {
+		char name[IF_NAMESIZE];
+		need = !if_indextoname(d->writer.endpoints.v[i].ifindex, name);
+	}
+	if (need)
+		resync(d);
+}
+
+/* ---- control socket ---------------------------------------------------- */
+
+static int listen_open(struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *dir = zs_xstrdup(d->opts->socket), *slash = strrchr(dir, '/');
+	int fd, err;
+
+	if (strlen(d->opts->socket) >= sizeof(sa.sun_path)) {
+		free(dir);
+		return -ENAMETOOLONG;
+	}
+	if (slash && slash != dir) {
+		*slash = '\0';
+		zs_mkdir_p(dir, 0700);
+	}
+	free(dir);
+	strcpy(sa.sun_path, d->opts->socket);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(sa.sun_path);
+	mode_t old = umask(0177); /* the socket is born 0600 */
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (err || chmod(sa.sun_path, 0600) || listen(fd, 16)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	d->listen_fd = fd;
+	return 0;
+}
+
+static void reply(int fd, json_t *resp)
+{
+	char *s = json_dumps(resp, JSON_COMPACT);
+	size_t len = strlen(s), off = 0;
+
+	while (off < len) {
+		ssize_t w = send(fd, s + off, len - off, MSG_NOSIGNAL);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	send(fd, "\n", 1, MSG_NOSIGNAL);
+	free(s);
+	json_decref(resp);
+}
+
+static json_t *diags_json(const struct zs_diags *diags)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < diags->msgs.n; i++)
+		json_array_append_new(a, json_string(diags->msgs.v[i]));
+	return json_pack("{s:b,s:o}", "ok", 0, "errors", a);
+}
+
+/* Parses the "files" of a request into objects; returns 0 or -EINVAL. */
+static int parse_files(json_t *req, struct zs_objects *into, zs_refs_t *refs, struct zs_diags *diags)
+{
+	json_t *files = json_object_get(req, "files"), *f;
+	size_t i;
+	int err = 0;
+
+	json_array_foreach(files, i, f)
+	{
+		const char *name = json_string_value(json_object_get(f, "name")) ?: "<input>";
+		const char *content = json_string_value(json_object_get(f, "content")) ?: "";
+		int e = refs ? zs_parse_refs(name, content, strlen(content), refs, diags) :
+			       zs_parse_buffer(name, content, strlen(content), into, diags);
+		if (e)
+			err = e;
+	}
+	return err;
+}
+
+static json_t *do_apply(struct daemon *d, json_t *req)
+{
+	struct zs_objects next, batch;
+	struct zs_diags diags = { 0 };
+	json_t *resp;
+
+	zs_objects_init(&batch);
+	if (parse_files(req, &batch, NULL, &diags) || zs_objects_clone(&d->objs, &next)) {
+		resp = diags_json(&diags);
+		zs_objects_free(&batch);
+		zs_diags_free(&diags);
+		return resp;
+	}
+	size_t n = batch.workloads.n + batch.policies.n + batch.namespaces.n + batch.has_config;
+	zs_objects_merge(&next, &batch);
+	zs_objects_free(&batch);
+	if (commit(d, &next, &diags))
+		resp = diags_json(&diags);
+	else
+		resp = json_pack("{s:b,s:i,s:i}", "ok", 1, "revision", (json_int_t)d->writer.revision,
+				 "objects", (json_int_t)n);
+	zs_objects_free(&next);
+	zs_diags_free(&diags);
+	return resp;
+}
+
+static json_t *do_delete(struct daemon *d, json_t *req)
+{
+	struct zs_objects next;
+	struct zs_diags diags = { 0 };
+	zs_refs_t refs = { 0 };
+	json_t *resp;
+
+	if (json_object_get(req, "files")) {
+		parse_files(req, NULL, &refs, &diags);
+	} else {
+		struct zs_ref *r = ZS_VEC_PUSH(&refs);
+		const char *kind = json_string_value(json_object_get(req, "kind")) ?: "";
+		if (zs_kind_parse(kind, &r->kind))
+			zs_diag(&diags, NULL, "unknown kind \"%s\"", kind);
+		r->ns = zs_xstrdup(json_string_value(json_object_get(req, "namespace")) ?: "default");
+		r->name = zs_xstrdup(json_string_value(json_object_get(req, "name")) ?: "");
+	}
+	if (diags.msgs.n || zs_objects_clone(&d->objs, &next)) {
+		resp = diags_json(&diags);
+		goto out;
+	}
+	for (size_t i = 0; i < refs.n; i++)
+		if (zs_objects_remove(&next, &refs.v[i]))
+			zs_diag(&diags, NULL, "%s %s/%s: not found", zs_kind_name(refs.v[i].kind),
+				refs.v[i].ns, refs.v[i].name);
+	if (diags.msgs.n || commit(d, &next, &diags))
+		resp = diags_json(&diags);
+	else
+		resp = json_pack("{s:b,s:i,s:i}", "ok", 1, "revision", (json_int_t)d->writer.revision,
+				 "objects", (json_int_t)refs.n);
+	zs_objects_free(&next);
+out:
+	zs_refs_free(&refs);
+	zs_diags_free(&diags);
+	return resp;
+}
+
+static uint32_t identity_of(struct daemon *d, const struct zs_workload *w)
+{
+	for (size_t i = 0; i < d->comp.ipcache.n; i++)
+		if (w->naddrs && !zs_prefix_cmp(&d->comp.ipcache.v[i].prefix, &w->addrs[0]))
+			return d->comp.ipcache.v[i].identity;
+	return 0;
+}
+
+static json_t *do_get(struct daemon *d, json_t *req)
+{
+	const char *what = json_string_value(json_object_get(req, "what")) ?: "";
+	json_t *items = json_array();
+	enum zs_kind kind;
+
+	if (!strcmp(what, "identities")) {
+		for (size_t i = 0; i < d->ids.v.n; i++)
+			json_array_append_new(items, json_pack("{s:i,s:s,s:o}", "id",
+							       (json_int_t)d->ids.v.v[i].id, "namespace",
+							       d->ids.v.v[i].ns, "labels",
+							       zs_labels_to_json(&d->ids.v.v[i].labels)));
+	} else if (zs_kind_parse(what, &kind) == 0 && kind == ZS_KIND_WORKLOAD) {
+		for (size_t i = 0; i < d->objs.workloads.n; i++) {
+			json_t *o = zs_workload_to_json(&d->objs.workloads.v[i]);
+			json_object_set_new(o, "status",
+					    json_pack("{s:i}", "identity",
+						      (json_int_t)identity_of(d, &d->objs.workloads.v[i])));
+			json_array_append_new(items, o);
+		}
+	} else if (zs_kind_parse(what, &kind) == 0 &&
+		   (kind == ZS_KIND_POLICY || kind == ZS_KIND_NETWORKPOLICY)) {
+		for (size_t i = 0; i < d->objs.policies.n; i++)
+			json_array_append_new(items, zs_policy_to_json(&d->objs.policies.v[i]));
+	} else if (zs_kind_parse(what, &kind) == 0 && kind == ZS_KIND_NAMESPACE) {
+		for (size_t i = 0; i < d->objs.namespaces.n; i++)
+			json_array_append_new(items, zs_namespace_to_json(&d->objs.namespaces.v[i]));
+	} else {
+		json_decref(items);
+		return json_pack("{s:b,s:[s]}", "ok", 0, "errors",
+				 "get: unknown kind (workloads, policies, identities, namespaces)");
+	}
+	return json_pack("{s:b,s:o}", "ok", 1, "items", items);
+}
+
+static json_t *do_status(struct daemon *d)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct zs_counter *pc = zs_xcalloc((size_t)ncpu, sizeof(*pc));
+	uint64_t *ps = zs_xcalloc((size_t)ncpu, sizeof(*ps));
+	json_t *reasons = json_object();
+	uint64_t lost = 0;
+
+	for (uint32_t r = 0; r < ZS_REASON_MAX; r++) {
+		if (bpf_map_lookup_elem(d->dp.reasons_fd, &r, pc))
+			continue;
+		uint64_t p = 0, b = 0;
+		for (int c = 0; c < ncpu; c++) {
+			p += pc[c].packets;
+			b += pc[c].bytes;
+		}
+		if (p)
+			json_object_set_new(reasons, zs_reason_name(r),
+					    json_pack("{s:I,s:I}", "packets", (json_int_t)p, "bytes", (json_int_t)b));
+	}
+	uint32_t k = ZS_STAT_EVENTS_LOST;
+	if (!bpf_map_lookup_elem(d->dp.stats_fd, &k, ps))
+		for (int c = 0; c < ncpu; c++)
+			lost += ps[c];
+	free(pc);
+	free(ps);
+	return json_pack("{s:b,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:o,s:s,s:s}", "ok", 1, "revision",
+			 (json_int_t)d->writer.revision, "workloads", (json_int_t)d->objs.workloads.n,
+			 "policies", (json_int_t)d->objs.policies.n, "identities",
+			 (json_int_t)d->ids.v.n, "enforcing", (json_int_t)d->attached.n, "policy_entries",
+			 (json_int_t)d->comp.total_entries, "flows", (json_int_t)d->flows_total,
+			 "events_lost", (json_int_t)lost, "sink_lost", (json_int_t)d->sink_lost, "packets",
+			 reasons, "bpffs", d->opts->bpffs, "state_dir", d->opts->state_dir);
+}
+
+static bool do_flows(struct daemon *d, int fd, json_t *req)
+{
+	json_int_t last = json_integer_value(json_object_get(req, "last"));
+	size_t n = 0;
+
+	for (size_t i = 0; i < ZS_RECENT_FLOWS; i++)
+		n += d->recent[i] != NULL;
+	size_t skip = last > 0 && (size_t)last < n ? n - (size_t)last : 0;
+	for (size_t i = 0, seen = 0; i < ZS_RECENT_FLOWS; i++) {
+		json_t *r = d->recent[(d->recent_next + i) % ZS_RECENT_FLOWS];
+		if (r && seen++ >= skip)
+			reply(fd, json_incref(r));
+	}
+	if (!json_is_true(json_object_get(req, "follow")))
+		return false;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	*ZS_VEC_PUSH(&d->followers) = fd;
+	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLHUP, .data.u64 = 3ull << 32 | (unsigned)fd };
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+	return true;
+}
+
+static int read_request(int fd, char **out)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = zs_xcalloc(cap, 1);
+
+	for (;;) {
+		if (n + 1 >= cap) {
+			if (cap >= ZS_MAX_REQUEST) {
+				free(buf);
+				return -E2BIG;
+			}
+			cap *= 2;
+			buf = zs_xrealloc(buf, cap, 1);
+		}
+		ssize_t r = recv(fd, buf + n, cap - n - 1, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int err = -errno;
+			free(buf);
+			return err;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static void on_client(struct daemon *d)
+{
+	int fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	struct timeval tv = { .tv_sec = 10 };
+	json_error_t jerr;
+	char *buf = NULL;
+
+	if (fd < 0)
+		return;
+	/* Only root or our own user may steer the firewall. */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		reply(fd, json_pack("{s:b,s:[s]}", "ok", 0, "errors", "permission denied"));
+		close(fd);
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (read_request(fd, &buf)) {
+		close(fd);
+		return;
+	}
+	json_t *req = json_loads(buf, 0, &jerr), *resp = NULL;
+	free(buf);
+	const char *cmd = json_string_value(json_object_get(req, "cmd")) ?: "";
+	if (!strcmp(cmd, "apply"))
+		resp = do_apply(d, req);
+	else if (!strcmp(cmd, "delete"))
+		resp = do_delete(d, req);
+	else if (!strcmp(cmd, "get"))
+		resp = do_get(d, req);
+	else if (!strcmp(cmd, "status"))
+		resp = do_status(d);
+	else if (!strcmp(cmd, "flows")) {
+		bool keep = do_flows(d, fd, req);
+		json_decref(req);
+		if (!keep)
+			close(fd);
+		return;
+	} else
+		resp = json_pack("{s:b,s:[s]}", "ok", 0, "errors", "unknown request");
+	json_decref(req);
+	reply(fd, resp);
+	close(fd);
+}
+
+static void drop_follower(struct daemon *d, int fd)
+{
+	for (size_t i = 0; i < d->followers.n; i++)
+		if (d->followers.v[i] == fd) {
+			d->followers.v[i] = d->followers.v[--d->followers.n];
+			break;
+		}
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+	close(fd);
+}
+
+/* ---- main loop --------------------------------------------------------- */
+
+enum { EV_LISTEN = 1, EV_SIGNAL = 2, EV_FOLLOWER = 3, EV_RING = 4, EV_NETLINK = 5 };
+
+static int add_fd(struct daemon *d, int fd, uint32_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = (uint64_t)tag << 32 | (unsigned)fd };
+	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+int zs_daemon_run(const struct zs_daemon_opts *opts)
+{
+	struct daemon d = { .opts = opts, .listen_fd = -1, .sig_fd = -1, .epfd = -1 };
+	struct zs_diags diags = { 0 };
+	sigset_t mask;
+	int err;
+
+	zs_objects_init(&d.objs);
+	err = zs_mkdir_p(opts->state_dir, 0700);
+	if (err) {
+		pr_warn("state dir %s: %s", opts->state_dir, strerror(-err));
+		return err;
+	}
+	err = zs_dp_open(&d.dp, opts->bpffs);
+	if (err)
+		goto err_dp;
+	err = zs_writer_init(&d.writer, &zs_dp_map_ops, &d.dp);
+	if (err)
+		goto err_writer;
+	if (opts->flow_log) {
+		d.flow_log = fopen(opts->flow_log, "ae");
+		if (!d.flow_log) {
+			err = -errno;
+			pr_warn("flow log %s: %s", opts->flow_log, strerror(errno));
+			goto err_writer;
+		}
+	}
+	err = state_load(&d);
+	if (err)
+		goto err_state;
+	{
+		/* Adopt: rewrite the pinned maps from the stored state, no window. */
+		struct zs_objects next;
+		err = zs_objects_clone(&d.objs, &next);
+		if (!err)
+			err = commit(&d, &next, &diags);
+		zs_objects_free(&next);
+		if (err) {
+			pr_warn("restoring the stored state failed:");
+			zs_diags_print(&diags, stderr);
+			goto err_state;
+		}
+	}
+	d.rb = ring_buffer__new(d.dp.events_fd, on_event, &d, NULL);
+	if (!d.rb) {
+		err = -errno;
+		goto err_state;
+	}
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	err = nl_open(&d);
+	if (!err)
+		err = listen_open(&d);
+	if (err) {
+		pr_warn("control socket %s: %s", opts->socket, strerror(-err));
+		goto err_loop;
+	}
+	add_fd(&d, d.listen_fd, EV_LISTEN);
+	add_fd(&d, d.sig_fd, EV_SIGNAL);
+	add_fd(&d, ring_buffer__epoll_fd(d.rb), EV_RING);
+	add_fd(&d, mnl_socket_get_fd(d.nl), EV_NETLINK);
+	pr_info("ready: revision %u, %zu workloads, socket %s", d.writer.revision, d.objs.workloads.n,
+		opts->socket);
+
+	while (!d.stop) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(d.epfd, evs, 16, 1000);
+		if (n < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			int fd = (int)(evs[i].data.u64 & 0xffffffffu);
+			switch (evs[i].data.u64 >> 32) {
+			case EV_LISTEN:
+				on_client(&d);
+				break;
+			case EV_SIGNAL:
+				d.stop = true;
+				break;
+			case EV_RING:
+				ring_buffer__consume(d.rb);
+				break;
+			case EV_NETLINK:
+				nl_read(&d);
+				break;
+			case EV_FOLLOWER:
+				drop_follower(&d, fd);
+				break;
+			}
+		}
+	}
+	ring_buffer__consume(d.rb);
+	pr_info("stopping; enforcement stays in place (pinned under %s)", opts->bpffs);
+	err = 0;
+
+err_loop:
+	for (size_t i = 0; i < d.followers.n; i++)
+		close(d.followers.v[i]);
+	free(d.followers.v);
+	if (d.listen_fd >= 0) {
+		close(d.listen_fd);
+		unlink(opts->socket);
+	}
+	if (d.nl)
+		mnl_socket_close(d.nl);
+	if (d.sig_fd >= 0)
+		close(d.sig_fd);
+	if (d.epfd >= 0)
+		close(d.epfd);
+	ring_buffer__free(d.rb);
+err_state:
+	if (d.flow_log)
+		fclose(d.flow_log);
+err_writer:
+	zs_writer_free(&d.writer);
+	zs_dp_close(&d.dp);
+err_dp:
+	zs_diags_free(&diags);
+	for (size_t i = 0; i < ZS_RECENT_FLOWS; i++)
+		json_decref(d.recent[i]);
+	free(d.attached.v);
+	zs_compiled_free(&d.comp);
+	zs_identities_free(&d.ids);
+	zs_objects_free(&d.objs);
+	return err;
+}

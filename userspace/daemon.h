@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zerosegd: owns workloads, identities, policies and the revision; persists
+ * them (write, fsync, rename) under the state directory; keeps the datapath
+ * in step; watches links with netlink to enroll interfaces that appear later;
+ * streams flow records; serves the Unix control socket (mode 0600, peer
+ * credentials checked). Enforcement lives in pinned maps and attached
+ * programs, so it stays when the daemon stops; a restart adopts them.
+ */
+#ifndef ZS_DAEMON_H
+#define ZS_DAEMON_H
+
+#define ZS_DEFAULT_SOCKET "/run/zeroseg/zeroseg.sock"
+#define ZS_DEFAULT_STATE "/var/lib/zeroseg"
+#define ZS_DEFAULT_BPFFS "/sys/fs/bpf/zeroseg"
+
+struct zs_daemon_opts {
+	const char *socket;
+	const char *state_dir;
+	const char *bpffs;
+	const char *flow_log;
+};
+
+int zs_daemon_run(const struct zs_daemon_opts *opts);
+
+#endif /* ZS_DAEMON_H */

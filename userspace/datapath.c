@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+/* Loading, pinning and attaching the datapath; see datapath.h. */
+#define _GNU_SOURCE
+#include "datapath.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "tc.skel.h"
+
+#define ZS_TC_HANDLE 0x7a73 /* "zs" */
+#define ZS_TC_PRIO 1
+
+int zs_bpffs_ensure(const char *dir)
+{
+	struct statfs st;
+	int err = zs_mkdir_p(dir, 0700);
+
+	if (err)
+		return err;
+	if (statfs(dir, &st))
+		return -errno;
+	if (st.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", dir, "bpf", 0, "mode=0700"))
+		return -errno;
+	return 0;
+}
+
+static const char *const pinned[] = { "zs_endpoints", "zs_ipcache", "zs_handles", "zs_policy",
+				       "zs_config",    "zs_ct",      "zs_events",  "zs_reasons",
+				       "zs_stats" };
+
+int zs_dp_unpin(const char *pin_dir)
+{
+	for (size_t i = 0; i < ZS_ARRAY_SIZE(pinned); i++) {
+		char *p = zs_xasprintf("%s/%s", pin_dir, pinned[i]);
+		unlink(p);
+		free(p);
+	}
+	return 0;
+}
+
+int zs_dp_open(struct zs_dp *dp, const char *pin_dir)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	if (pin_dir) {
+		err = zs_bpffs_ensure(pin_dir);
+		if (err) {
+			pr_warn("bpffs at %s: %s", pin_dir, strerror(-err));
+			return err;
+		}
+	}
+	dp->skel = zs_tc__open_opts(&opts);
+	if (!dp->skel)
+		return -errno;
+	if (!pin_dir) {
+		struct bpf_map *m;
+		bpf_object__for_each_map(m, dp->skel->obj)
+			bpf_map__set_pin_path(m, NULL);
+	}
+	err = zs_tc__load(dp->skel);
+	if (err) {
+		pr_warn("loading the datapath failed (%s)%s%s", strerror(-err),
+			pin_dir ? "; if the pinned maps are from another version, remove " : "",
+			pin_dir ? pin_dir : "");
+		zs_tc__destroy(dp->skel);
+		dp->skel = NULL;
+		return err;
+	}
+	dp->fd[ZS_MAP_ENDPOINTS] = bpf_map__fd(dp->skel->maps.zs_endpoints);
+	dp->fd[ZS_MAP_IPCACHE] = bpf_map__fd(dp->skel->maps.zs_ipcache);
+	dp->fd[ZS_MAP_HANDLES] = bpf_map__fd(dp->skel->maps.zs_handles);
+	dp->fd[ZS_MAP_POLICY] = bpf_map__fd(dp->skel->maps.zs_policy);
+	dp->fd[ZS_MAP_CONFIG] = bpf_map__fd(dp->skel->maps.zs_config);
+	dp->ct_fd = bpf_map__fd(dp->skel->maps.zs_ct);
+	dp->events_fd = bpf_map__fd(dp->skel->maps.zs_events);
+	dp->reasons_fd = bpf_map__fd(dp->skel->maps.zs_reasons);
+	dp->stats_fd = bpf_map__fd(dp->skel->maps.zs_stats);
+	dp->from_ep_fd = bpf_program__fd(dp->skel->progs.zs_tc_from_ep);
+	dp->to_ep_fd = bpf_program__fd(dp->skel->progs.zs_tc_to_ep);
+	return 0;
+}
+
+void zs_dp_close(struct zs_dp *dp)
+{
+	if (dp->skel)
+		zs_tc__destroy(dp->skel);
+	memset(dp, 0, sizeof(*dp));
+}
+
+static int tc_attach_one(unsigned ifindex, enum bpf_tc_attach_point where, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ZS_TC_HANDLE, .priority = ZS_TC_PRIO,
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+
+	return bpf_tc_attach(&hook, &opts);
+}
+
+int zs_dp_attach(struct zs_dp *dp, unsigned ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int err;
+
+	err = bpf_tc_hook_create(&hook); /* the clsact qdisc */
+	if (err && err != -EEXIST)
+		return err;
+	/* Replace in place: a restarted daemon swaps programs with no gap. */
+	err = tc_attach_one(ifindex, BPF_TC_INGRESS, dp->from_ep_fd);
+	if (!err)
+		err = tc_attach_one(ifindex, BPF_TC_EGRESS, dp->to_ep_fd);
+	return err;
+}
+
+int zs_dp_detach(unsigned ifindex)
+{
+	int err = 0;
+
+	for (int i = 0; i < 2; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
+			    .attach_point = i ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ZS_TC_HANDLE, .priority = ZS_TC_PRIO);
+		int e = bpf_tc_detach(&hook, &opts);
+		if (e && e != -ENOENT && !err)
+			err = e;
+	}
+	return err;
+}
+
+/* ---- the writer's ops on real maps ------------------------------------- */
+
+static int dp_update(void *ctx, enum zs_map m, const void *key, const void *val)
+{
+	struct zs_dp *dp = ctx;
+	return bpf_map_update_elem(dp->fd[m], key, val, BPF_ANY) ? -errno : 0;
+}
+
+static int dp_lookup(void *ctx, enum zs_map m, const void *key, void *val)
+{
+	struct zs_dp *dp = ctx;
+	return bpf_map_lookup_elem(dp->fd[m], key, val) ? -errno : 0;
+}
+
+static int dp_del(void *ctx, enum zs_map m, const void *key)
+{
+	struct zs_dp *dp = ctx;
+	return bpf_map_delete_elem(dp->fd[m], key) ? -errno : 0;
+}
+
+static int dp_next_key(void *ctx, enum zs_map m, const void *key, void *next)
+{
+	struct zs_dp *dp = ctx;
+	return bpf_map_get_next_key(dp->fd[m], key, next) ? -errno : 0;
+}
+
+static unsigned dp_ifindex(void *ctx, const char *ifname)
+{
+	(void)ctx;
+	return if_nametoindex(ifname);
+}
+
+const struct zs_map_ops zs_dp_map_ops = {
+	.update = dp_update,
+	.lookup = dp_lookup,
+	.del = dp_del,
+	.next_key = dp_next_key,
+	.ifindex = dp_ifindex,
+};

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The datapath from userspace: load the tc object with its maps pinned under
+ * a bpffs directory (adopting pins an earlier daemon left), attach and detach
+ * the programs on interfaces, and the real map ops for the writer.
+ */
+#ifndef ZS_DATAPATH_H
+#define ZS_DATAPATH_H
+
+#include "writer.h"
+
+struct zs_tc;
+
+struct zs_dp {
+	struct zs_tc *skel;
+	int fd[ZS_MAP_COUNT];
+	int ct_fd;
+	int events_fd;
+	int reasons_fd;
+	int stats_fd;
+	int from_ep_fd; /* program fds */
+	int to_ep_fd;
+};
+
+/* Mounts bpffs on `dir` unless it already is one. */
+int zs_bpffs_ensure(const char *dir);
+/* `pin_dir` NULL: maps are not pinned (packet tests). */
+int zs_dp_open(struct zs_dp *dp, const char *pin_dir);
+void zs_dp_close(struct zs_dp *dp);
+int zs_dp_attach(struct zs_dp *dp, unsigned ifindex);
+int zs_dp_detach(unsigned ifindex);
+/* Removes every pin zs_dp_open made under `pin_dir`. */
+int zs_dp_unpin(const char *pin_dir);
+
+extern const struct zs_map_ops zs_dp_map_ops; /* ctx: struct zs_dp * */
+
+#endif /* ZS_DATAPATH_H */

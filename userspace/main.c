@@ -1,0 +1,584 @@
+// SPDX-License-Identifier: MIT
+/*
+ * zeroseg: the CLI and the daemon in one binary. The CLI is a client of the
+ * daemon's Unix socket, except `check`, which validates offline. Commands
+ * are a table; each has its own --help.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "compile.h"
+#include "daemon.h"
+#include "flows.h"
+#include "parse.h"
+
+#ifndef ZS_VERSION
+#define ZS_VERSION "0.1.0"
+#endif
+
+static const char *g_socket = ZS_DEFAULT_SOCKET;
+
+/* ---- talking to the daemon -------------------------------------------- */
+
+static int connect_daemon(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", g_socket);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Sends `req`; calls `line` for each JSON line of the answer. */
+static int request(json_t *req, int (*line)(json_t *msg, void *arg), void *arg)
+{
+	char *s = json_dumps(req, JSON_COMPACT);
+	size_t len = strlen(s), off = 0, cap = 65536, n = 0;
+	char *buf;
+	int fd = connect_daemon(), rc = 0;
+
+	if (fd < 0) {
+		fprintf(stderr, "zeroseg: cannot reach the daemon at %s: %s\n", g_socket, strerror(-fd));
+		free(s);
+		return 2;
+	}
+	while (off < len) {
+		ssize_t w = send(fd, s + off, len - off, MSG_NOSIGNAL);
+		if (w <= 0) {
+			fprintf(stderr, "zeroseg: sending to the daemon: %s\n", strerror(errno));
+			free(s);
+			close(fd);
+			return 2;
+		}
+		off += (size_t)w;
+	}
+	free(s);
+	shutdown(fd, SHUT_WR);
+	buf = malloc(cap);
+	for (;;) {
+		ssize_t r = recv(fd, buf + n, cap - n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		char *nl;
+		while ((nl = memchr(buf, '\n', n))) {
+			json_error_t jerr;
+			json_t *msg = json_loadb(buf, (size_t)(nl - buf), 0, &jerr);
+			size_t used = (size_t)(nl - buf) + 1;
+			memmove(buf, nl + 1, n - used);
+			n -= used;
+			if (msg) {
+				rc = line(msg, arg);
+				json_decref(msg);
+				if (rc < 0)
+					goto out;
+			}
+		}
+		if (n == cap) {
+			cap *= 2;
+			buf = realloc(buf, cap);
+		}
+	}
+out:
+	free(buf);
+	close(fd);
+	return rc < 0 ? 0 : rc;
+}
+
+static int print_errors(json_t *msg)
+{
+	json_t *errs = json_object_get(msg, "errors"), *e;
+	size_t i;
+
+	json_array_foreach(errs, i, e)
+		fprintf(stderr, "%s\n", json_string_value(e));
+	return 1;
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static bool is_policy_file(const char *name)
+{
+	const char *dot = strrchr(name, '.');
+	return dot && (!strcmp(dot, ".yaml") || !strcmp(dot, ".yml") || !strcmp(dot, ".json"));
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Expands FILE|DIR|- into {"name","content"} entries of `files`. */
+static int add_path(json_t *files, const char *path)
+{
+	struct stat st;
+	char *content;
+	int err;
+
+	if (strcmp(path, "-") && !stat(path, &st) && S_ISDIR(st.st_mode)) {
+		DIR *dir = opendir(path);
+		struct dirent *de;
+		ZS_VEC(char *) names = { 0 };
+		if (!dir) {
+			fprintf(stderr, "zeroseg: %s: %s\n", path, strerror(errno));
+			return -errno;
+		}
+		while ((de = readdir(dir)))
+			if (de->d_name[0] != '.' && is_policy_file(de->d_name))
+				*ZS_VEC_PUSH(&names) = zs_xasprintf("%s/%s", path, de->d_name);
+		closedir(dir);
+		qsort(names.v, names.n, sizeof(char *), cmp_str);
+		err = 0;
+		for (size_t i = 0; i < names.n; i++) {
+			if (!err)
+				err = add_path(files, names.v[i]);
+			free(names.v[i]);
+		}
+		free(names.v);
+		return err;
+	}
+	err = zs_read_file(path, &content, NULL);
+	if (err) {
+		fprintf(stderr, "zeroseg: %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	json_array_append_new(files, json_pack("{s:s,s:s}", "name", strcmp(path, "-") ? path : "<stdin>",
+					       "content", content));
+	free(content);
+	return 0;
+}
+
+/* ---- commands ---------------------------------------------------------- */
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+static const struct cmd *g_cmd;
+
+static int usage_err(void)
+{
+	fprintf(stderr, "usage: zeroseg %s\n", g_cmd->usage);
+	return 2;
+}
+
+static bool want_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: zeroseg %s\n\n%s\n", g_cmd->usage, g_cmd->help);
+			return true;
+		}
+	return false;
+}
+
+static int collect_files(int argc, char **argv, json_t *files, const char **output)
+{
+	static const struct option lo[] = { { "filename", required_argument, 0, 'f' },
+					     { "output", required_argument, 0, 'o' },
+					     { 0, 0, 0, 0 } };
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:o:", lo, NULL)) != -1) {
+		if (c == 'f') {
+			if (add_path(files, optarg))
+				return 1;
+		} else if (c == 'o' && output) {
+			*output = optarg;
+		} else {
+			return usage_err();
+		}
+	}
+	return 0;
+}
+
+static int on_result(json_t *msg, void *arg)
+{
+	const char *verb = arg;
+
+	if (!json_is_true(json_object_get(msg, "ok")))
+		return print_errors(msg);
+	printf("%s: revision %lld (%lld objects)\n", verb,
+	       (long long)json_integer_value(json_object_get(msg, "revision")),
+	       (long long)json_integer_value(json_object_get(msg, "objects")));
+	return 0;
+}
+
+static int cmd_apply(int argc, char **argv)
+{
+	json_t *files = json_array();
+	int rc = collect_files(argc, argv, files, NULL);
+
+	if (!rc && (optind != argc || !json_array_size(files)))
+		rc = usage_err();
+	if (rc) {
+		json_decref(files);
+		return rc;
+	}
+	json_t *req = json_pack("{s:s,s:o}", "cmd", "apply", "files", files);
+	rc = request(req, on_result, "applied");
+	json_decref(req);
+	return rc;
+}
+
+static int cmd_delete(int argc, char **argv)
+{
+	static const struct option lo[] = { { "filename", required_argument, 0, 'f' },
+					    { "namespace", required_argument, 0, 'n' },
+					    { 0, 0, 0, 0 } };
+	json_t *files = json_array(), *req;
+	const char *ns = "default";
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:n:", lo, NULL)) != -1) {
+		if (c == 'f' && add_path(files, optarg)) {
+			json_decref(files);
+			return 1;
+		} else if (c == 'n') {
+			ns = optarg;
+		} else if (c != 'f') {
+			json_decref(files);
+			return usage_err();
+		}
+	}
+	if (json_array_size(files) && optind == argc) {
+		req = json_pack("{s:s,s:o}", "cmd", "delete", "files", files);
+	} else if (!json_array_size(files) && argc - optind == 2) {
+		json_decref(files);
+		req = json_pack("{s:s,s:s,s:s,s:s}", "cmd", "delete", "kind", argv[optind], "name",
+				argv[optind + 1], "namespace", ns);
+	} else {
+		json_decref(files);
+		return usage_err();
+	}
+	rc = request(req, on_result, "deleted");
+	json_decref(req);
+	return rc;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	json_t *files = json_array(), *f;
+	struct zs_objects objs;
+	struct zs_diags diags = { 0 };
+	struct zs_identities ids = { 0 };
+	struct zs_compiled comp;
+	size_t i;
+	int rc = collect_files(argc, argv, files, NULL), err = 0;
+
+	if (!rc && (optind != argc || !json_array_size(files)))
+		rc = usage_err();
+	if (rc) {
+		json_decref(files);
+		return rc;
+	}
+	zs_objects_init(&objs);
+	json_array_foreach(files, i, f)
+	{
+		const char *content = json_string_value(json_object_get(f, "content"));
+		if (zs_parse_buffer(json_string_value(json_object_get(f, "name")), content,
+				    strlen(content), &objs, &diags))
+			err = -EINVAL;
+	}
+	if (!err)
+		err = zs_validate(&objs, &diags);
+	if (!err && !(err = zs_compile(&objs, &ids, &comp, &diags))) {
+		printf("ok: %zu workloads, %zu policies, %zu identities, %zu policy entries\n",
+		       objs.workloads.n, objs.policies.n, ids.v.n, comp.total_entries);
+		zs_compiled_free(&comp);
+	}
+	zs_diags_print(&diags, stderr);
+	zs_diags_free(&diags);
+	zs_identities_free(&ids);
+	zs_objects_free(&objs);
+	json_decref(files);
+	return err ? 1 : 0;
+}
+
+static void print_labels(json_t *labels)
+{
+	const char *k;
+	json_t *v;
+	bool first = true;
+
+	json_object_foreach(labels, k, v)
+	{
+		printf("%s%s=%s", first ? "" : ",", k, json_string_value(v));
+		first = false;
+	}
+	if (first)
+		printf("-");
+}
+
+static int on_get(json_t *msg, void *arg)
+{
+	const char *what = ((const char **)arg)[0], *output = ((const char **)arg)[1];
+	json_t *items = json_object_get(msg, "items"), *it;
+	size_t i;
+
+	if (!json_is_true(json_object_get(msg, "ok")))
+		return print_errors(msg);
+	if (output && !strcmp(output, "json")) {
+		char *s = json_dumps(items, JSON_INDENT(2));
+		printf("%s\n", s);
+		free(s);
+		return 0;
+	}
+	if (!strncmp(what, "identit", 7)) {
+		printf("%-10s %-16s %s\n", "IDENTITY", "NAMESPACE", "LABELS");
+		json_array_foreach(items, i, it)
+		{
+			printf("%-10lld %-16s ", (long long)json_integer_value(json_object_get(it, "id")),
+			       json_string_value(json_object_get(it, "namespace")));
+			print_labels(json_object_get(it, "labels"));
+			printf("\n");
+		}
+		return 0;
+	}
+	if (!strncmp(what, "workload", 8)) {
+		printf("%-16s %-20s %-10s %-16s %-30s %s\n", "NAMESPACE", "NAME", "IDENTITY", "INTERFACE",
+		       "ADDRESSES", "LABELS");
+		json_array_foreach(items, i, it)
+		{
+			json_t *md = json_object_get(it, "metadata"), *spec = json_object_get(it, "spec");
+			char addrs[256] = "";
+			json_t *a;
+			size_t j;
+			json_array_foreach(json_object_get(spec, "addresses"), j, a)
+			{
+				size_t l = strlen(addrs);
+				snprintf(addrs + l, sizeof(addrs) - l, "%s%s", j ? "," : "", json_string_value(a));
+			}
+			printf("%-16s %-20s %-10lld %-16s %-30s ",
+			       json_string_value(json_object_get(md, "namespace")),
+			       json_string_value(json_object_get(md, "name")),
+			       (long long)json_integer_value(json_object_get(json_object_get(it, "status"), "identity")),
+			       json_string_value(json_object_get(spec, "interface")) ?: "(remote)", addrs);
+			print_labels(json_object_get(md, "labels"));
+			printf("\n");
+		}
+		return 0;
+	}
+	printf("%-16s %-24s %-8s %-8s %s\n", "NAMESPACE", "NAME", "MODE", "INGRESS", "EGRESS");
+	json_array_foreach(items, i, it)
+	{
+		json_t *md = json_object_get(it, "metadata"), *spec = json_object_get(it, "spec");
+		json_t *in = json_object_get(spec, "ingress"), *eg = json_object_get(spec, "egress");
+		char ins[16] = "-", egs[16] = "-";
+		if (in)
+			snprintf(ins, sizeof(ins), "%zu rules", json_array_size(in));
+		if (eg)
+			snprintf(egs, sizeof(egs), "%zu rules", json_array_size(eg));
+		printf("%-16s %-24s %-8s %-8s %s\n", json_string_value(json_object_get(md, "namespace")),
+		       json_string_value(json_object_get(md, "name")),
+		       json_string_value(json_object_get(spec, "mode")) ?: "enforce", ins, egs);
+	}
+	return 0;
+}
+
+static int cmd_get(int argc, char **argv)
+{
+	const char *output = NULL;
+	int rc = collect_files(argc, argv, NULL, &output);
+	const char *arg[2];
+
+	if (rc || argc - optind != 1)
+		return rc ? rc : usage_err();
+	if (output && strcmp(output, "json") && strcmp(output, "table"))
+		return usage_err();
+	arg[0] = argv[optind];
+	arg[1] = output;
+	json_t *req = json_pack("{s:s,s:s}", "cmd", "get", "what", argv[optind]);
+	rc = request(req, on_get, arg);
+	json_decref(req);
+	return rc;
+}
+
+static int on_flow(json_t *msg, void *arg)
+{
+	const char *output = arg;
+
+	if (json_object_get(msg, "ok") && !json_is_true(json_object_get(msg, "ok")))
+		return print_errors(msg);
+	if (output && !strcmp(output, "json")) {
+		char *s = json_dumps(msg, JSON_COMPACT);
+		printf("%s\n", s);
+		free(s);
+	} else {
+		zs_flow_print_compact(stdout, msg);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static int cmd_flows(int argc, char **argv)
+{
+	static const struct option lo[] = { { "follow", no_argument, 0, 'F' },
+					    { "output", required_argument, 0, 'o' },
+					    { "last", required_argument, 0, 'n' },
+					    { 0, 0, 0, 0 } };
+	const char *output = NULL;
+	bool follow = false;
+	long last = 0;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "Fo:n:", lo, NULL)) != -1) {
+		if (c == 'F')
+			follow = true;
+		else if (c == 'o')
+			output = optarg;
+		else if (c == 'n')
+			last = strtol(optarg, NULL, 10);
+		else
+			return usage_err();
+	}
+	if (optind != argc || (output && strcmp(output, "json") && strcmp(output, "compact")))
+		return usage_err();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	json_t *req = json_pack("{s:s,s:b,s:I}", "cmd", "flows", "follow", follow, "last", (json_int_t)last);
+	int rc = request(req, on_flow, (void *)output);
+	json_decref(req);
+	return rc;
+}
+
+static int on_status(json_t *msg, void *arg)
+{
+	(void)arg;
+	if (!json_is_true(json_object_get(msg, "ok")))
+		return print_errors(msg);
+	json_object_del(msg, "ok");
+	char *s = json_dumps(msg, JSON_INDENT(2));
+	printf("%s\n", s);
+	free(s);
+	return 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage_err();
+	json_t *req = json_pack("{s:s}", "cmd", "status");
+	int rc = request(req, on_status, NULL);
+	json_decref(req);
+	return rc;
+}
+
+static int cmd_daemon(int argc, char **argv)
+{
+	static const struct option lo[] = { { "socket", required_argument, 0, 's' },
+					    { "state-dir", required_argument, 0, 'd' },
+					    { "bpffs", required_argument, 0, 'b' },
+					    { "flow-log", required_argument, 0, 'l' },
+					    { "verbose", no_argument, 0, 'v' },
+					    { 0, 0, 0, 0 } };
+	struct zs_daemon_opts o = { .socket = g_socket, .state_dir = ZS_DEFAULT_STATE,
+				    .bpffs = ZS_DEFAULT_BPFFS };
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "v", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': o.socket = optarg; break;
+		case 'd': o.state_dir = optarg; break;
+		case 'b': o.bpffs = optarg; break;
+		case 'l': o.flow_log = optarg; break;
+		case 'v': zs_verbose = 1; break;
+		default: return usage_err();
+		}
+	}
+	if (optind != argc)
+		return usage_err();
+	int err = zs_daemon_run(&o);
+	if (err)
+		fprintf(stderr, "zeroseg: daemon: %s\n", strerror(-err));
+	return err ? 1 : 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "daemon", cmd_daemon,
+	  "daemon [--socket PATH] [--state-dir DIR] [--bpffs DIR] [--flow-log FILE] [-v]",
+	  "Runs the controller in the foreground until SIGTERM. Defaults: socket " ZS_DEFAULT_SOCKET
+	  ",\nstate " ZS_DEFAULT_STATE ", bpffs " ZS_DEFAULT_BPFFS ". Enforcement stays when it stops." },
+	{ "apply", cmd_apply, "[--socket PATH] apply -f FILE|DIR|- [-f ...]",
+	  "Applies every object of the files as one transaction and prints the new revision.\n"
+	  "On invalid input nothing changes; errors name file:line:col." },
+	{ "delete", cmd_delete, "[--socket PATH] delete -f FILE|DIR|- | delete KIND NAME [-n NAMESPACE]",
+	  "Removes the named objects, as one transaction." },
+	{ "get", cmd_get, "[--socket PATH] get workloads|policies|identities|namespaces [-o json|table]",
+	  "Lists objects the daemon holds." },
+	{ "flows", cmd_flows, "[--socket PATH] flows [--follow] [--last N] [-o json|compact]",
+	  "Shows recent flow records; --follow streams new ones." },
+	{ "status", cmd_status, "[--socket PATH] status",
+	  "Revision, counts, packet counters by reason, lost events." },
+	{ "check", cmd_check, "check -f FILE|DIR|- [-f ...]",
+	  "Validates and compiles policy files offline (no daemon). Exit 1 on error." },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: zeroseg [--socket PATH] COMMAND [ARGS]\n       zeroseg --version\n\ncommands:\n");
+	for (size_t i = 0; i < ZS_ARRAY_SIZE(cmds); i++)
+		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].usage);
+	fprintf(f, "\n'zeroseg COMMAND --help' for more.\n");
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--version")) {
+			printf("zeroseg %s\n", ZS_VERSION);
+			return 0;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			g_socket = argv[++i];
+		} else if (!strncmp(argv[i], "--socket=", 9)) {
+			g_socket = argv[i] + 9;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i == argc) {
+		usage(stderr);
+		return 2;
+	}
+	for (size_t c = 0; c < ZS_ARRAY_SIZE(cmds); c++)
+		if (!strcmp(argv[i], cmds[c].name)) {
+			g_cmd = &cmds[c];
+			if (want_help(argc - i, argv + i))
+				return 0;
+			return cmds[c].fn(argc - i, argv + i);
+		}
+	fprintf(stderr, "zeroseg: unknown command \"%s\"\n", argv[i]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,486 @@
+// SPDX-License-Identifier: MIT
+/* The atomic map writer; see writer.h for the sequence. */
+#include "writer.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+void zs_policy_key_make(struct zs_policy_key *k, uint32_t handle, const struct zs_pentry *e)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = ZS_POLICY_FIXED_BITS + e->bits;
+	k->handle = handle;
+	k->peer = e->peer;
+	k->dir = e->dir;
+	k->proto = (uint8_t)(e->value >> 16);
+	k->port = htons((uint16_t)(e->value & 0xffff));
+}
+
+void zs_ipcache_key_make(struct zs_ipcache_key *k, const struct zs_prefix *p)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = ZS_IPCACHE_PREFIX(p->len);
+	k->family = p->family;
+	memcpy(k->addr, p->addr, 16);
+}
+
+/* ---- undo log: what to put back if we fail before the flip ------------- */
+
+struct undo {
+	enum zs_map map;
+	bool had_old;
+	union {
+		struct zs_handle_key hk;
+		uint32_t ifindex;
+		struct zs_ipcache_key ik;
+		struct zs_policy_key pk;
+	} key;
+	union {
+		uint32_t handle;
+		struct zs_endpoint ep;
+		struct zs_ipcache_val ip;
+	} old;
+};
+typedef ZS_VEC(struct undo) undo_t;
+
+static size_t key_size(enum zs_map m)
+{
+	switch (m) {
+	case ZS_MAP_ENDPOINTS:
+		return sizeof(uint32_t);
+	case ZS_MAP_IPCACHE:
+		return sizeof(struct zs_ipcache_key);
+	case ZS_MAP_HANDLES:
+		return sizeof(struct zs_handle_key);
+	case ZS_MAP_POLICY:
+		return sizeof(struct zs_policy_key);
+	default:
+		return sizeof(uint32_t);
+	}
+}
+
+/* Writes key -> val, remembering the old value when `u` is given. */
+static int put(struct zs_writer *w, undo_t *u, enum zs_map m, const void *key, const void *val)
+{
+	if (u) {
+		struct undo *x = ZS_VEC_PUSH(u);
+		x->map = m;
+		memcpy(&x->key, key, key_size(m));
+		x->had_old = m != ZS_MAP_POLICY && w->ops->lookup(w->ctx, m, key, &x->old) == 0;
+	}
+	return w->ops->update(w->ctx, m, key, val);
+}
+
+static void rollback(struct zs_writer *w, undo_t *u)
+{
+	for (size_t i = u->n; i-- > 0;) {
+		struct undo *x = &u->v[i];
+		if (x->had_old)
+			w->ops->update(w->ctx, x->map, &x->key, &x->old);
+		else
+			w->ops->del(w->ctx, x->map, &x->key);
+	}
+}
+
+/* ---- state lookups ----------------------------------------------------- */
+
+static struct zs_w_subject *old_subject(struct zs_writer *w, uint32_t id)
+{
+	for (size_t i = 0; i < w->subjects.n; i++)
+		if (w->subjects.v[i].identity == id)
+			return &w->subjects.v[i];
+	return NULL;
+}
+
+static struct zs_w_endpoint *old_endpoint(struct zs_writer *w, uint32_t ifindex)
+{
+	for (size_t i = 0; i < w->endpoints.n; i++)
+		if (w->endpoints.v[i].ifindex == ifindex)
+			return &w->endpoints.v[i];
+	return NULL;
+}
+
+static struct zs_w_ipcache *old_ipcache(struct zs_writer *w, const struct zs_prefix *p)
+{
+	for (size_t i = 0; i < w->ipcache.n; i++)
+		if (!zs_prefix_cmp(&w->ipcache.v[i].prefix, p))
+			return &w->ipcache.v[i];
+	return NULL;
+}
+
+static bool same_entries(const struct zs_w_subject *a, const struct zs_subject *b)
+{
+	return a->n == b->n && !memcmp(a->e, b->e, a->n * sizeof(*a->e));
+}
+
+static int write_entries(struct zs_writer *w, uint32_t handle, const struct zs_pentry *e, size_t n)
+{
+	struct zs_policy_key k;
+	struct zs_policy_val v;
+	int err;
+
+	for (size_t i = 0; i < n; i++) {
+		zs_policy_key_make(&k, handle, &e[i]);
+		memset(&v, 0, sizeof(v));
+		v.verdict = e[i].verdict;
+		v.rule_id = e[i].rule_id;
+		err = w->ops->update(w->ctx, ZS_MAP_POLICY, &k, &v);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void delete_entries(struct zs_writer *w, uint32_t handle, const struct zs_pentry *e, size_t n)
+{
+	struct zs_policy_key k;
+
+	for (size_t i = 0; i < n; i++) {
+		zs_policy_key_make(&k, handle, &e[i]);
+		w->ops->del(w->ctx, ZS_MAP_POLICY, &k);
+	}
+}
+
+/* ---- init -------------------------------------------------------------- */
+
+int zs_writer_init(struct zs_writer *w, const struct zs_map_ops *ops, void *ctx)
+{
+	struct zs_config cfg;
+	struct zs_handle_key hk, next;
+	uint32_t zero = 0, h;
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	w->ops = ops;
+	w->ctx = ctx;
+	w->next_handle = 1;
+	if (ops->lookup(ctx, ZS_MAP_CONFIG, &zero, &cfg) == 0)
+		w->revision = cfg.revision;
+	/* Handles already in the maps stay valid until our first flip: skip them. */
+	for (err = ops->next_key(ctx, ZS_MAP_HANDLES, NULL, &next); !err;
+	     err = ops->next_key(ctx, ZS_MAP_HANDLES, &hk, &next)) {
+		hk = next;
+		if (ops->lookup(ctx, ZS_MAP_HANDLES, &hk, &h) == 0 && h >= w->next_handle)
+			w->next_handle = h + 1;
+	}
+	struct zs_policy_key pk, pnext;
+	for (err = ops->next_key(ctx, ZS_MAP_POLICY, NULL, &pnext); !err;
+	     err = ops->next_key(ctx, ZS_MAP_POLICY, &pk, &pnext)) {
+		pk = pnext;
+		w->policy_entries++;
+		if (pk.handle >= w->next_handle)
+			w->next_handle = pk.handle + 1;
+	}
+	return 0;
+}
+
+void zs_writer_free(struct zs_writer *w)
+{
+	for (size_t i = 0; i < w->subjects.n; i++)
+		free(w->subjects.v[i].e);
+	free(w->subjects.v);
+	free(w->endpoints.v);
+	free(w->ipcache.v);
+	memset(w, 0, sizeof(*w));
+}
+
+/* ---- sweeping what an earlier daemon left and we do not know ---------- */
+
+static bool handle_live(const struct zs_writer *w, uint32_t h)
+{
+	for (size_t i = 0; i < w->subjects.n; i++)
+		if (w->subjects.v[i].handle == h)
+			return true;
+	return false;
+}
+
+static void sweep(struct zs_writer *w)
+{
+	union {
+		struct zs_policy_key pk;
+		struct zs_handle_key hk;
+		struct zs_ipcache_key ik;
+		uint32_t ifindex;
+	} key, next;
+	ZS_VEC(typeof(key)) dead = { 0 };
+	static const enum zs_map maps[] = { ZS_MAP_POLICY, ZS_MAP_HANDLES, ZS_MAP_ENDPOINTS,
+					    ZS_MAP_IPCACHE };
+
+	for (size_t m = 0; m < ZS_ARRAY_SIZE(maps); m++) {
+		int err;
+		dead.n = 0;
+		memset(&key, 0, sizeof(key));
+		for (err = w->ops->next_key(w->ctx, maps[m], NULL, &next); !err;
+		     err = w->ops->next_key(w->ctx, maps[m], &key, &next)) {
+			bool live = false;
+			key = next;
+			switch (maps[m]) {
+			case ZS_MAP_POLICY:
+				live = handle_live(w, key.pk.handle);
+				break;
+			case ZS_MAP_HANDLES: {
+				uint32_t h;
+				live = w->ops->lookup(w->ctx, ZS_MAP_HANDLES, &key.hk, &h) == 0 &&
+				       handle_live(w, h) && old_subject(w, key.hk.identity) &&
+				       old_subject(w, key.hk.identity)->handle == h;
+				break;
+			}
+			case ZS_MAP_ENDPOINTS:
+				live = old_endpoint(w, key.ifindex) != NULL;
+				break;
+			case ZS_MAP_IPCACHE: {
+				struct zs_prefix p = { .family = (uint8_t)key.ik.family,
+						       .len = (uint8_t)(key.ik.prefixlen - 32) };
+				memcpy(p.addr, key.ik.addr, 16);
+				live = old_ipcache(w, &p) != NULL;
+				break;
+			}
+			default:
+				break;
+			}
+			if (!live)
+				*ZS_VEC_PUSH(&dead) = key;
+		}
+		for (size_t i = 0; i < dead.n; i++)
+			w->ops->del(w->ctx, maps[m], &dead.v[i]);
+	}
+	free(dead.v);
+	struct zs_policy_key pk, pnext;
+	int err;
+	w->policy_entries = 0;
+	for (err = w->ops->next_key(w->ctx, ZS_MAP_POLICY, NULL, &pnext); !err;
+	     err = w->ops->next_key(w->ctx, ZS_MAP_POLICY, &pk, &pnext)) {
+		pk = pnext;
+		w->policy_entries++;
+	}
+}
+
+/* ---- apply ------------------------------------------------------------- */
+
+int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errbuf, size_t errlen)
+{
+	uint32_t new_rev = w->revision + 1, ng = new_rev & 1, og = w->revision & 1;
+	bool first = w->subjects.n == 0 && w->endpoints.n == 0 && w->ipcache.n == 0;
+	struct zs_w_subject *ns = zs_xcalloc(c->subjects.n, sizeof(*ns));
+	bool *changed = zs_xcalloc(c->subjects.n, sizeof(*changed));
+	struct zs_w_endpoint *neps = zs_xcalloc(c->endpoints.n, sizeof(*neps));
+	struct zs_w_ipcache *nips = zs_xcalloc(c->ipcache.n, sizeof(*nips));
+	size_t nneps = 0, to_write = 0;
+	undo_t undo = { 0 };
+	int err = 0;
+
+	/* 0. Capacity, before anything changes. */
+	for (size_t i = 0; i < c->subjects.n; i++) {
+		struct zs_w_subject *old = old_subject(w, c->subjects.v[i].identity);
+		changed[i] = first || !old || !same_entries(old, &c->subjects.v[i]);
+		if (changed[i])
+			to_write += c->subjects.v[i].n;
+	}
+	if (w->policy_entries + to_write > ZS_MAX_POLICY) {
+		snprintf(errbuf, errlen,
+			 "policy map: %zu entries needed (%zu in use while the new ones are written), capacity %u: over by %zu",
+			 w->policy_entries + to_write, w->policy_entries, ZS_MAX_POLICY,
+			 w->policy_entries + to_write - ZS_MAX_POLICY);
+		err = -E2BIG;
+		goto out;
+	}
+	if (c->ipcache.n > ZS_MAX_IPCACHE || c->endpoints.n > ZS_MAX_ENDPOINTS ||
+	    c->subjects.n * 2 > ZS_MAX_HANDLES) {
+		snprintf(errbuf, errlen, "%s: %zu needed, capacity %u",
+			 c->ipcache.n > ZS_MAX_IPCACHE ? "ipcache" :
+			 c->endpoints.n > ZS_MAX_ENDPOINTS ? "endpoints" : "handles",
+			 c->ipcache.n > ZS_MAX_IPCACHE ? c->ipcache.n :
+			 c->endpoints.n > ZS_MAX_ENDPOINTS ? c->endpoints.n : c->subjects.n * 2,
+			 c->ipcache.n > ZS_MAX_IPCACHE ? ZS_MAX_IPCACHE :
+			 c->endpoints.n > ZS_MAX_ENDPOINTS ? ZS_MAX_ENDPOINTS : ZS_MAX_HANDLES);
+		err = -E2BIG;
+		goto out;
+	}
+
+	/* 1. Fresh handles for changed subjects, entries written in full. */
+	for (size_t i = 0; i < c->subjects.n; i++) {
+		const struct zs_subject *s = &c->subjects.v[i];
+		struct zs_w_subject *old = old_subject(w, s->identity);
+		ns[i].identity = s->identity;
+		ns[i].n = s->n;
+		if (!changed[i]) {
+			ns[i].handle = old->handle;
+			continue;
+		}
+		ns[i].handle = w->next_handle++;
+		/* New keys: undo is deleting them. */
+		for (size_t j = 0; j < s->n; j++) {
+			struct undo *x = ZS_VEC_PUSH(&undo);
+			x->map = ZS_MAP_POLICY;
+			zs_policy_key_make(&x->key.pk, ns[i].handle, &s->e[j]);
+		}
+		err = write_entries(w, ns[i].handle, s->e, s->n);
+		if (err) {
+			snprintf(errbuf, errlen, "policy map: write failed: %s", strerror(-err));
+			goto fail;
+		}
+	}
+
+	/* 2. Point the inactive generation at the new state. */
+	for (size_t i = 0; i < c->subjects.n; i++) {
+		if (!changed[i])
+			continue;
+		struct zs_handle_key hk = { .gen = ng, .identity = ns[i].identity };
+		err = put(w, &undo, ZS_MAP_HANDLES, &hk, &ns[i].handle);
+		if (err) {
+			snprintf(errbuf, errlen, "handles map: write failed: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < w->subjects.n; i++) {
+		if (zs_compiled_subject(c, w->subjects.v[i].identity))
+			continue;
+		struct zs_handle_key hk = { .gen = ng, .identity = w->subjects.v[i].identity };
+		struct undo *x = ZS_VEC_PUSH(&undo);
+		x->map = ZS_MAP_HANDLES;
+		x->key.hk = hk;
+		x->had_old = true;
+		x->old.handle = w->subjects.v[i].handle;
+		w->ops->del(w->ctx, ZS_MAP_HANDLES, &hk);
+	}
+	for (size_t i = 0; i < c->endpoints.n; i++) {
+		unsigned ifindex = w->ops->ifindex(w->ctx, c->endpoints.v[i].ifname);
+		if (!ifindex)
+			continue; /* not there yet: enrolled when the link appears */
+		struct zs_w_endpoint *old = old_endpoint(w, ifindex);
+		struct zs_endpoint v = { .flags = ZS_EP_READY };
+		v.identity[ng] = c->endpoints.v[i].identity;
+		v.identity[og] = old ? old->identity : c->endpoints.v[i].identity;
+		neps[nneps].ifindex = ifindex;
+		neps[nneps++].identity = c->endpoints.v[i].identity;
+		if (!first && old && old->identity == c->endpoints.v[i].identity)
+			continue;
+		err = put(w, &undo, ZS_MAP_ENDPOINTS, &ifindex, &v);
+		if (err) {
+			snprintf(errbuf, errlen, "endpoints map: write failed: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < c->ipcache.n; i++) {
+		const struct zs_c_ipcache *ci = &c->ipcache.v[i];
+		struct zs_w_ipcache *old = old_ipcache(w, &ci->prefix);
+		struct zs_ipcache_key k;
+		struct zs_ipcache_val v = { 0 }, cur;
+
+		nips[i].prefix = ci->prefix;
+		nips[i].identity = ci->identity;
+		nips[i].ifindex = ci->ifname ? w->ops->ifindex(w->ctx, ci->ifname) : 0;
+		if (!first && old && old->identity == ci->identity && old->ifindex == nips[i].ifindex)
+			continue;
+		zs_ipcache_key_make(&k, &ci->prefix);
+		v.identity[ng] = ci->identity;
+		/* The old generation keeps what it saw; a new address is unknown to it. */
+		if (old)
+			v.identity[og] = old->identity;
+		else if (w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, &k, &cur) == 0)
+			v.identity[og] = cur.identity[og];
+		else
+			v.identity[og] = ZS_ID_UNKNOWN;
+		v.ifindex = nips[i].ifindex;
+		err = put(w, &undo, ZS_MAP_IPCACHE, &k, &v);
+		if (err) {
+			snprintf(errbuf, errlen, "ipcache map: write failed: %s", strerror(-err));
+			goto fail;
+		}
+	}
+
+	/* 3. The flip. */
+	uint32_t zero = 0;
+	struct zs_config cfg = { .revision = new_rev };
+	err = w->ops->update(w->ctx, ZS_MAP_CONFIG, &zero, &cfg);
+	if (err) {
+		snprintf(errbuf, errlen, "config map: write failed: %s", strerror(-err));
+		goto fail;
+	}
+
+	/* 4. Sync the other generation; drop what nothing uses any more. */
+	for (size_t i = 0; i < c->subjects.n; i++) {
+		if (!changed[i])
+			continue;
+		struct zs_handle_key hk = { .gen = og, .identity = ns[i].identity };
+		w->ops->update(w->ctx, ZS_MAP_HANDLES, &hk, &ns[i].handle);
+	}
+	for (size_t i = 0; i < w->subjects.n; i++) {
+		struct zs_w_subject *o = &w->subjects.v[i];
+		const struct zs_subject *now = zs_compiled_subject(c, o->identity);
+		if (!now) {
+			struct zs_handle_key hk = { .gen = og, .identity = o->identity };
+			w->ops->del(w->ctx, ZS_MAP_HANDLES, &hk);
+		}
+		bool kept = false;
+		for (size_t j = 0; j < c->subjects.n && !kept; j++)
+			kept = ns[j].handle == o->handle;
+		if (!kept) {
+			delete_entries(w, o->handle, o->e, o->n);
+			w->policy_entries -= o->n < w->policy_entries ? o->n : w->policy_entries;
+		}
+	}
+	w->policy_entries += to_write;
+	for (size_t i = 0; i < nneps; i++) {
+		struct zs_endpoint v = { .flags = ZS_EP_READY };
+		v.identity[0] = v.identity[1] = neps[i].identity;
+		w->ops->update(w->ctx, ZS_MAP_ENDPOINTS, &neps[i].ifindex, &v);
+	}
+	for (size_t i = 0; i < w->endpoints.n; i++) {
+		bool kept = false;
+		for (size_t j = 0; j < nneps && !kept; j++)
+			kept = neps[j].ifindex == w->endpoints.v[i].ifindex;
+		if (!kept)
+			w->ops->del(w->ctx, ZS_MAP_ENDPOINTS, &w->endpoints.v[i].ifindex);
+	}
+	for (size_t i = 0; i < c->ipcache.n; i++) {
+		struct zs_ipcache_key k;
+		struct zs_ipcache_val v = { .ifindex = nips[i].ifindex };
+		zs_ipcache_key_make(&k, &nips[i].prefix);
+		v.identity[0] = v.identity[1] = nips[i].identity;
+		w->ops->update(w->ctx, ZS_MAP_IPCACHE, &k, &v);
+	}
+	for (size_t i = 0; i < w->ipcache.n; i++) {
+		bool kept = false;
+		for (size_t j = 0; j < c->ipcache.n && !kept; j++)
+			kept = !zs_prefix_cmp(&nips[j].prefix, &w->ipcache.v[i].prefix);
+		if (!kept) {
+			struct zs_ipcache_key k;
+			zs_ipcache_key_make(&k, &w->ipcache.v[i].prefix);
+			w->ops->del(w->ctx, ZS_MAP_IPCACHE, &k);
+		}
+	}
+
+	/* The new state becomes ours. */
+	for (size_t i = 0; i < w->subjects.n; i++)
+		free(w->subjects.v[i].e);
+	w->subjects.n = 0;
+	for (size_t i = 0; i < c->subjects.n; i++) {
+		struct zs_w_subject *s = ZS_VEC_PUSH(&w->subjects);
+		*s = ns[i];
+		s->e = zs_xcalloc(c->subjects.v[i].n, sizeof(*s->e));
+		memcpy(s->e, c->subjects.v[i].e, c->subjects.v[i].n * sizeof(*s->e));
+	}
+	w->endpoints.n = 0;
+	for (size_t i = 0; i < nneps; i++)
+		*ZS_VEC_PUSH(&w->endpoints) = neps[i];
+	w->ipcache.n = 0;
+	for (size_t i = 0; i < c->ipcache.n; i++)
+		*ZS_VEC_PUSH(&w->ipcache) = nips[i];
+	w->revision = new_rev;
+	if (first)
+		sweep(w);
+	goto out;
+
+fail:
+	rollback(w, &undo);
+out:
+	free(undo.v);
+	free(ns);
+	free(changed);
+	free(neps);
+	free(nips);
+	return err;
+}
