@@ -218,7 +218,7 @@ static bool name_ok(const char *s)
 
 static void parse_labels(struct pctx *c, yaml_node_t *m, zs_labels_t *out, const char *what)
 {
-	if (is_null(m))
+	if (!m || is_null(m))
 		return;
 	if (!want_type(c, m, YAML_MAPPING_NODE, what))
 		return;
