@@ -20,6 +20,7 @@ ZS_DIRS=()
 
 zs_cleanup() {
 	local p m n d
+	set +e # cleanup goes on through every failure
 	for p in "${ZS_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${ZS_PIDS[@]}"; do
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -29,17 +30,17 @@ zs_cleanup() {
 	for m in "${ZS_MOUNTS[@]}"; do umount "$m" 2>/dev/null; done
 	for d in "${ZS_DIRS[@]}"; do rm -rf "$d"; done
 	ZS_PIDS=() ZS_NETNS=() ZS_MOUNTS=() ZS_DIRS=()
+	return 0
 }
 
-# zs_workdir: a fresh directory for sockets, state, pins and logs.
+# zs_workdir: a fresh directory for sockets, state, pins and logs, in $ZS_DIR.
+# (Not $(zs_workdir): a subshell would not record what to clean up.)
 zs_workdir() {
-	local d
-	d=$(mktemp -d /tmp/zeroseg.XXXXXX)
-	ZS_DIRS+=("$d")
-	mkdir -p "$d/bpffs"
-	mount -t bpf bpf "$d/bpffs"
-	ZS_MOUNTS+=("$d/bpffs")
-	echo "$d"
+	ZS_DIR=$(mktemp -d /tmp/zeroseg.XXXXXX)
+	ZS_DIRS+=("$ZS_DIR")
+	mkdir -p "$ZS_DIR/bpffs"
+	mount -t bpf bpf "$ZS_DIR/bpffs"
+	ZS_MOUNTS+=("$ZS_DIR/bpffs")
 }
 
 # zs_host NS: a namespace that plays the host.

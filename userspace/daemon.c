@@ -570,7 +570,8 @@ static bool do_flows(struct daemon *d, int fd, json_t *req)
 		return false;
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	*ZS_VEC_PUSH(&d->followers) = fd;
-	struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLHUP, .data.u64 = 3ull << 32 | (unsigned)fd };
+	/* The client has shut its write half already: only a full hang-up ends it. */
+	struct epoll_event ev = { .events = EPOLLHUP, .data.u64 = 3ull << 32 | (unsigned)fd };
 	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
 	return true;
 }

@@ -28,7 +28,8 @@ expect() { # expect pass|block WNS tcp|udp ADDR PORT
 	[ "$got" = "$want" ] && ok "$want: $*" || bad "expected $want, got $got: $*"
 }
 
-D=$(zs_workdir)
+zs_workdir
+D=$ZS_DIR
 H=zse-host
 Z() { "$ZS_BIN" --socket "$D/sock" "$@"; }
 zs_host $H
