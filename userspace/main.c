@@ -549,7 +549,16 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	const char *base = strrchr(argv[0], '/');
 	int i = 1;
+
+	/* Installed as zerosegd too: that name is the daemon. */
+	if (!strcmp(base ? base + 1 : argv[0], "zerosegd")) {
+		g_cmd = &cmds[0];
+		if (want_help(argc, argv))
+			return 0;
+		return cmd_daemon(argc, argv);
+	}
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--version")) {

@@ -227,7 +227,7 @@ static void test_error_unknown_field(void **state)
 		     "t.yaml:7:3: Workload spec: unknown field \"colour\"");
 }
 
-/* A Policy whose one ingress rule has the ports item `item` on line 7, col 11. */
+/* A Policy whose one ingress rule has the ports item `item` on line 7, col 15. */
 static void expect_port_error(const char *item, const char *want)
 {
 	char yaml[512];
@@ -247,26 +247,26 @@ static void expect_port_error(const char *item, const char *want)
 static void test_error_port_zero(void **state)
 {
 	(void)state;
-	expect_port_error("{protocol: TCP, port: 0}", "t.yaml:7:34: port must be 1..65535, got 0");
+	expect_port_error("{protocol: TCP, port: 0}", "t.yaml:7:37: port must be 1..65535, got 0");
 }
 
 static void test_error_port_too_big(void **state)
 {
 	(void)state;
-	expect_port_error("{port: 65536}", "t.yaml:7:19: port must be 1..65535, got 65536");
+	expect_port_error("{port: 65536}", "t.yaml:7:22: port must be 1..65535, got 65536");
 }
 
 static void test_error_end_port_below_port(void **state)
 {
 	(void)state;
-	expect_port_error("{port: 80, endPort: 79}", "t.yaml:7:32: endPort 79 is below port 80");
+	expect_port_error("{port: 80, endPort: 79}", "t.yaml:7:35: endPort 79 is below port 80");
 }
 
 static void test_error_unknown_protocol(void **state)
 {
 	(void)state;
 	expect_port_error("{protocol: XTP, port: 80}",
-			  "t.yaml:7:23: unknown protocol \"XTP\" (TCP, UDP, SCTP, ICMP, ICMPv6, any)");
+			  "t.yaml:7:26: unknown protocol \"XTP\" (TCP, UDP, SCTP, ICMP, ICMPv6, any)");
 }
 
 static void test_error_bad_address(void **state)
