@@ -21,6 +21,7 @@ struct zs_ctx {
 	void *data_end;
 	__u32 len;     /* whole packet, for byte counters */
 	__u32 ifindex; /* interface the hook runs on */
+	__u32 ingress_ifindex; /* where the packet entered the host; 0: the host itself */
 	__u8 hook;     /* enum zs_hook */
 };
 
@@ -38,6 +39,7 @@ static __always_inline void zs_ctx_from_skb(struct zs_ctx *c, struct __sk_buff *
 	c->data_end = (void *)(long)skb->data_end;
 	c->len = skb->len;
 	c->ifindex = skb->ifindex;
+	c->ingress_ifindex = skb->ingress_ifindex;
 	c->hook = hook;
 }
 
@@ -52,6 +54,7 @@ static __always_inline void zs_ctx_from_xdp(struct zs_ctx *c, struct xdp_md *xdp
 	c->data_end = (void *)(long)xdp->data_end;
 	c->len = (__u32)(c->data_end - c->data);
 	c->ifindex = xdp->ingress_ifindex;
+	c->ingress_ifindex = xdp->ingress_ifindex;
 	c->hook = hook;
 }
 

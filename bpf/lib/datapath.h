@@ -23,6 +23,15 @@ static __always_inline enum zs_action zs_drop(__u32 reason, __u32 bytes)
 	return ZS_ACT_DROP;
 }
 
+static __always_inline int zs_addr_unspec(const __u8 *a)
+{
+	__u64 w0, w1;
+
+	__builtin_memcpy(&w0, a, 8);
+	__builtin_memcpy(&w1, a + 8, 8);
+	return !(w0 | w1);
+}
+
 static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 {
 	int from_ep = c->hook == ZS_HOOK_TC_FROM_EP;
@@ -40,6 +49,13 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 		/* A workload is never a router: its router advertisements die here. */
 		if (from_ep && p.family == ZS_AF_INET6 && p.icmp_type == 134)
 			return zs_drop(ZS_DROP_ROUTER_ADV, c->len);
+		/* Link plumbing from a workload: link-local, unspecified or its own source. */
+		if (from_ep && p.family == ZS_AF_INET6 &&
+		    !(p.saddr[0] == 0xfe && (p.saddr[1] & 0xc0) == 0x80) && !zs_addr_unspec(p.saddr)) {
+			struct zs_ipcache_val *own = zs_ipcache_find(p.saddr, p.family);
+			if (!own || own->ifindex != c->ifindex)
+				return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
+		}
 		zs_count_reason(ZS_REASON_FORWARDED, c->len);
 		return ZS_ACT_PASS;
 	}
@@ -105,6 +121,16 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 			return zs_drop(e->reason, c->len);
 		}
 		/* A denied flow's "reply", or a denied flow under a new policy: judge anew. */
+	}
+
+	if (!from_ep) {
+		/*
+		 * A new flow from a local workload's address must come in through that
+		 * workload's own interface: identity is the interface's, not the address's.
+		 */
+		struct zs_ipcache_val *src = zs_ipcache_find(p.saddr, p.family);
+		if (src && src->ifindex && src->ifindex != c->ingress_ifindex)
+			return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
 	}
 
 	t.src = p.saddr;

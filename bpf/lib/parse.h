@@ -125,8 +125,12 @@ static __always_inline int zs_parse_ports(struct zs_cursor *cur, struct zs_pkt *
 			p->sport = 0;
 			p->dport = id;
 		}
-		/* IPv6 neighbour discovery and MLD are link plumbing, not flows. */
-		if (v6 && ((type >= 130 && type <= 137) || type == 143))
+		/*
+		 * IPv6 neighbour discovery and MLD are link plumbing, not flows, but
+		 * only on the link: to anything else they are judged like any packet.
+		 */
+		if (v6 && ((type >= 130 && type <= 137) || type == 143) &&
+		    (p->daddr[0] == 0xff || (p->daddr[0] == 0xfe && (p->daddr[1] & 0xc0) == 0x80)))
 			p->kind = ZS_PKT_INFRA;
 		return 0;
 	}
@@ -177,13 +181,16 @@ static __always_inline int zs_parse_ipv6(struct zs_cursor *cur, struct zs_pkt *p
 	cur->pos += sizeof(*ip6);
 
 	__u8 nh = ip6->nexthdr;
+	/* Up to ZS_MAX_IPV6_EXT extension headers, then the upper layer. */
 #pragma unroll
-	for (int i = 0; i < ZS_MAX_IPV6_EXT; i++) {
+	for (int i = 0; i <= ZS_MAX_IPV6_EXT; i++) {
 		__u8 *eh = cur->pos;
 		switch (nh) {
 		case IPPROTO_HOPOPTS:
 		case IPPROTO_DSTOPTS:
 		case IPPROTO_ROUTING:
+			if (i == ZS_MAX_IPV6_EXT)
+				return -ZS_DROP_IPV6_EXT;
 			if (ZS_CUR_NEED(cur, 8))
 				return -ZS_DROP_TRUNCATED;
 			if (nh == IPPROTO_ROUTING && eh[2] == 0)
@@ -192,6 +199,8 @@ static __always_inline int zs_parse_ipv6(struct zs_cursor *cur, struct zs_pkt *p
 			cur->pos += (eh[1] + 1) * 8;
 			continue;
 		case IPPROTO_FRAGMENT: {
+			if (i == ZS_MAX_IPV6_EXT)
+				return -ZS_DROP_IPV6_EXT;
 			if (ZS_CUR_NEED(cur, 8))
 				return -ZS_DROP_TRUNCATED;
 			__u16 off = bpf_ntohs(*(__be16 *)(eh + 2)) & 0xfff8;
