@@ -415,7 +415,7 @@ static void compile_subject(struct cctx *c, struct wid *w, const struct zs_polic
 	s->identity = w->id;
 	for (uint8_t dir = ZS_DIR_INGRESS; dir <= ZS_DIR_EGRESS; dir++) {
 		atoms_t a = { 0 };
-		bool isolated = false, audit = false;
+		bool isolated = false, audit = false, enforced = false;
 		size_t rule_ix = 0;
 
 		for (size_t i = 0; i < c->o->policies.n; i++) {
@@ -430,13 +430,14 @@ static void compile_subject(struct cctx *c, struct wid *w, const struct zs_polic
 			if (dir == ZS_DIR_INGRESS ? p->has_ingress : p->has_egress) {
 				isolated = true;
 				audit |= p->mode == ZS_MODE_AUDIT;
+				enforced |= p->mode == ZS_MODE_ENFORCE;
 			}
 			for (size_t r = 0; r < nr; r++)
 				rule_atoms(c, &a, p, &rules[r], dir, w->id, c->out->rules.v[rule_ix + r].id);
 		}
 		if (!isolated && c->o->posture == ZS_POSTURE_KUBERNETES)
 			push_atom(&a, ZS_ID_ANY, 0, SPACE_MAX, PREC_DEFAULT, ZS_VERDICT_ALLOW, 0);
-		else if (audit)
+		else if (audit && !enforced) /* a trial policy never opens what another enforces */
 			push_atom(&a, ZS_ID_ANY, 0, SPACE_MAX, PREC_DEFAULT, ZS_VERDICT_AUDIT, 0);
 		resolve_dir(s, &cap, dir, &a);
 		free(a.v);

@@ -134,8 +134,8 @@ static void expect(const struct zs_compiled *c, uint32_t subject, uint32_t peer,
 	const struct zs_pentry *e = zs_compiled_lookup(c, subject, peer, dir, proto, port);
 
 	if (!e)
-		fail_msg("subject %u peer %u dir %u %u/%u: no entry, want verdict %u", subject, peer,
-			 dir, proto, port, verdict);
+		fail_msg("subject %u peer %u dir %u %u/%u: no entry, want verdict %u", subject,
+			 peer, dir, proto, port, verdict);
 	assert_int_equal(e->verdict, verdict);
 	assert_int_equal(e->dir, dir);
 	if (!policy) {
@@ -224,18 +224,22 @@ static void test_allow_and_default_deny(void **state)
 
 static void test_port_range(void **state)
 {
+	static const char yaml[] =
+		WORKLOADS "---\n"
+		"apiVersion: zeroseg.io/v1\n"
+		"kind: Policy\n"
+		"metadata: {name: range, namespace: shop}\n"
+		"spec:\n"
+		"  selector: {matchLabels: {app: api}}\n"
+		"  ingress:\n"
+		"    - from: [{selector: {matchLabels: {app: web}}}]\n"
+		"      ports:\n"
+		"        - {port: 1000, endPort: 1999}\n"
+		"        - {protocol: UDP, port: 7, endPort: 7}\n";
 	struct estate e;
 	(void)state;
 
-	estate_init(&e, WORKLOADS "---\n"
-				  "apiVersion: zeroseg.io/v1\n"
-				  "kind: Policy\n"
-				  "metadata: {name: range, namespace: shop}\n"
-				  "spec:\n"
-				  "  selector: {matchLabels: {app: api}}\n"
-				  "  ingress:\n"
-				  "    - from: [{selector: {matchLabels: {app: web}}}]\n"
-				  "      ports: [{port: 1000, endPort: 1999}, {protocol: UDP, port: 7, endPort: 7}]\n");
+	estate_init(&e, yaml);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api");
 	static const uint16_t inside[] = { 1000, 1001, 1023, 1024, 1500, 1536, 1983, 1998, 1999 };
 	static const uint16_t outside[] = { 1, 998, 999, 2000, 2001, 2047, 65535 };
@@ -276,21 +280,23 @@ static void test_port_range(void **state)
 
 static void test_whole_protocol_is_one_entry(void **state)
 {
+	static const char yaml[] =
+		WORKLOADS "---\n"
+		"apiVersion: zeroseg.io/v1\n"
+		"kind: Policy\n"
+		"metadata: {name: tcp, namespace: shop}\n"
+		"spec:\n"
+		"  selector: {matchLabels: {app: api}}\n"
+		"  ingress:\n"
+		"    - from: [{selector: {matchLabels: {app: web}}}]\n"
+		"      ports: [{protocol: TCP}]\n"
+		"    - ports: [{protocol: any}]\n"
+		"      action: deny\n"
+		"      from: [{selector: {matchLabels: {app: db}}}]\n";
 	struct estate e;
 	(void)state;
 
-	estate_init(&e, WORKLOADS "---\n"
-				  "apiVersion: zeroseg.io/v1\n"
-				  "kind: Policy\n"
-				  "metadata: {name: tcp, namespace: shop}\n"
-				  "spec:\n"
-				  "  selector: {matchLabels: {app: api}}\n"
-				  "  ingress:\n"
-				  "    - from: [{selector: {matchLabels: {app: web}}}]\n"
-				  "      ports: [{protocol: TCP}]\n"
-				  "    - ports: [{protocol: any}]\n"
-				  "      action: deny\n"
-				  "      from: [{selector: {matchLabels: {app: db}}}]\n");
+	estate_init(&e, yaml);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api"),
 		 db = id_of(&e.c, "shop/db");
 	const struct zs_subject *s = zs_compiled_subject(&e.c, api);
@@ -355,14 +361,14 @@ static void test_deny_beats_allow_any_order(void **state)
 {
 	(void)state;
 	/* Policy names decide the compile order; file order is the other variable. */
-	check_deny_in_allow(POLICY_ON_API("a-allow", ALLOW_1_1000), POLICY_ON_API("z-deny", DENY_80),
-			    "shop/a-allow", "shop/z-deny");
-	check_deny_in_allow(POLICY_ON_API("z-deny", DENY_80), POLICY_ON_API("a-allow", ALLOW_1_1000),
-			    "shop/a-allow", "shop/z-deny");
-	check_deny_in_allow(POLICY_ON_API("a-deny", DENY_80), POLICY_ON_API("z-allow", ALLOW_1_1000),
-			    "shop/z-allow", "shop/a-deny");
-	check_deny_in_allow(POLICY_ON_API("z-allow", ALLOW_1_1000), POLICY_ON_API("a-deny", DENY_80),
-			    "shop/z-allow", "shop/a-deny");
+	check_deny_in_allow(POLICY_ON_API("a-allow", ALLOW_1_1000),
+			    POLICY_ON_API("z-deny", DENY_80), "shop/a-allow", "shop/z-deny");
+	check_deny_in_allow(POLICY_ON_API("z-deny", DENY_80),
+			    POLICY_ON_API("a-allow", ALLOW_1_1000), "shop/a-allow", "shop/z-deny");
+	check_deny_in_allow(POLICY_ON_API("a-deny", DENY_80),
+			    POLICY_ON_API("z-allow", ALLOW_1_1000), "shop/z-allow", "shop/a-deny");
+	check_deny_in_allow(POLICY_ON_API("z-allow", ALLOW_1_1000),
+			    POLICY_ON_API("a-deny", DENY_80), "shop/z-allow", "shop/a-deny");
 }
 
 static void test_deny_in_same_policy(void **state)
@@ -370,22 +376,27 @@ static void test_deny_in_same_policy(void **state)
 	(void)state;
 	/* Deny after the allow in one policy: still the deny wins. */
 	check_deny_in_allow(POLICY_ON_API("one", ALLOW_1_1000 DENY_80),
-			    POLICY_ON_API("other", "    - from: [{selector: {matchLabels: {app: none}}}]\n"),
+			    POLICY_ON_API("other",
+					  "    - from: [{selector: {matchLabels: {app: none}}}]\n"),
 			    "shop/one", "shop/one");
 }
 
 static void test_broad_deny_narrow_allow(void **state)
 {
+	static const char yaml[] =
+		WORKLOADS "---\n"
+		POLICY_ON_API("allow-https",
+			      "    - from: [{selector: {matchLabels: {app: web}}}]\n"
+			      "      ports: [{port: 443}, {protocol: UDP, port: 53}]\n")
+		"---\n"
+		POLICY_ON_API("deny-tcp",
+			      "    - from: [{selector: {matchLabels: {app: web}}}]\n"
+			      "      ports: [{protocol: TCP}]\n"
+			      "      action: deny\n");
 	struct estate e;
 	(void)state;
 
-	estate_init(&e, WORKLOADS "---\n" POLICY_ON_API("allow-https",
-						     "    - from: [{selector: {matchLabels: {app: web}}}]\n"
-						     "      ports: [{port: 443}, {protocol: UDP, port: 53}]\n")
-			    "---\n" POLICY_ON_API("deny-tcp",
-						  "    - from: [{selector: {matchLabels: {app: web}}}]\n"
-						  "      ports: [{protocol: TCP}]\n"
-						  "      action: deny\n"));
+	estate_init(&e, yaml);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api");
 
 	expect(&e.c, api, web, IN, TCP, 443, ZS_VERDICT_DENY, "shop/deny-tcp");
@@ -400,15 +411,18 @@ static void test_broad_deny_narrow_allow(void **state)
 
 static void test_any_peer_rule(void **state)
 {
+	static const char yaml[] =
+		WORKLOADS "---\n"
+		POLICY_ON_API("open",
+			      "    - ports: [{port: 9090}]\n"
+			      "    - ports: [{port: 22}]\n"
+			      "      action: deny\n"
+			      "    - from: [{selector: {matchLabels: {app: web}}}]\n"
+			      "      ports: [{protocol: TCP}]\n");
 	struct estate e;
 	(void)state;
 
-	estate_init(&e, WORKLOADS "---\n" POLICY_ON_API("open",
-						     "    - ports: [{port: 9090}]\n"
-						     "    - ports: [{port: 22}]\n"
-						     "      action: deny\n"
-						     "    - from: [{selector: {matchLabels: {app: web}}}]\n"
-						     "      ports: [{protocol: TCP}]\n"));
+	estate_init(&e, yaml);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api"),
 		 db = id_of(&e.c, "shop/db");
 
@@ -451,14 +465,18 @@ static void test_any_peer_rule(void **state)
 
 static void test_selector_scoped_to_policy_namespace(void **state)
 {
+	static const char yaml[] =
+		WORKLOADS OTHER_WEB POLICIES "---\n"
+		POLICY_ON_API("from-other",
+			      "    - from:\n"
+			      "        - namespaceSelector:\n"
+			      "            matchLabels: {kubernetes.io/metadata.name: other}\n"
+			      "          selector: {matchLabels: {app: web}}\n"
+			      "      ports: [{port: 9000}]\n");
 	struct estate e;
 	(void)state;
 
-	estate_init(&e, WORKLOADS OTHER_WEB POLICIES
-		    "---\n" POLICY_ON_API("from-other",
-					  "    - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: other}},\n"
-					  "              selector: {matchLabels: {app: web}}}]\n"
-					  "      ports: [{port: 9000}]\n"));
+	estate_init(&e, yaml);
 	uint32_t web = id_of(&e.c, "shop/web"), oweb = id_of(&e.c, "other/web"),
 		 api = id_of(&e.c, "shop/api");
 
@@ -572,7 +590,8 @@ static void test_identities(void **state)
 	assert_int_equal(id_of(&c2, "shop/cache"), ZS_ID_FIRST_WORKLOAD + 3);
 	assert_int_equal(e.ids.v.n, 4);
 	/* And the entries of unchanged subjects are the same bytes. */
-	const struct zs_subject *s1 = zs_compiled_subject(&e.c, api), *s2 = zs_compiled_subject(&c2, api);
+	const struct zs_subject *s1 = zs_compiled_subject(&e.c, api);
+	const struct zs_subject *s2 = zs_compiled_subject(&c2, api);
 	assert_non_null(s2);
 	assert_int_equal(s1->n, s2->n);
 	assert_memory_equal(s1->e, s2->e, s1->n * sizeof(*s1->e));
@@ -587,22 +606,24 @@ static void test_identities(void **state)
 
 static void test_audit_mode(void **state)
 {
+	static const char yaml[] =
+		WORKLOADS "---\n"
+		"apiVersion: zeroseg.io/v1\n"
+		"kind: Policy\n"
+		"metadata: {name: trial, namespace: shop}\n"
+		"spec:\n"
+		"  selector: {matchLabels: {app: api}}\n"
+		"  mode: audit\n"
+		"  ingress:\n"
+		"    - from: [{selector: {matchLabels: {app: web}}}]\n"
+		"      ports: [{port: 1, endPort: 1000}]\n"
+		"    - from: [{selector: {matchLabels: {app: web}}}]\n"
+		"      ports: [{port: 80}]\n"
+		"      action: deny\n";
 	struct estate e;
 	(void)state;
 
-	estate_init(&e, WORKLOADS "---\n"
-				  "apiVersion: zeroseg.io/v1\n"
-				  "kind: Policy\n"
-				  "metadata: {name: trial, namespace: shop}\n"
-				  "spec:\n"
-				  "  selector: {matchLabels: {app: api}}\n"
-				  "  mode: audit\n"
-				  "  ingress:\n"
-				  "    - from: [{selector: {matchLabels: {app: web}}}]\n"
-				  "      ports: [{port: 1, endPort: 1000}]\n"
-				  "    - from: [{selector: {matchLabels: {app: web}}}]\n"
-				  "      ports: [{port: 80}]\n"
-				  "      action: deny\n");
+	estate_init(&e, yaml);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api"),
 		 db = id_of(&e.c, "shop/db");
 
@@ -621,24 +642,60 @@ static void test_audit_mode(void **state)
 	estate_free(&e);
 }
 
-static void test_posture_kubernetes(void **state)
+/*
+ * BUG (compile.c:432, 439): an audit-mode policy turns the default of every
+ * subject it selects into "audit" (let through), even when an enforce-mode
+ * policy isolates that subject too. Trying a policy out in audit mode then
+ * opens the workload to traffic its enforced policy denies. Audit should log
+ * what the audit policy would deny, never relax an enforced one.
+ */
+static void test_audit_policy_does_not_open_enforced_subject(void **state)
 {
+	static const char yaml[] =
+		WORKLOADS POLICIES "---\n"
+		"apiVersion: zeroseg.io/v1\n"
+		"kind: Policy\n"
+		"metadata: {name: trial, namespace: shop}\n"
+		"spec:\n"
+		"  selector: {matchLabels: {app: api}}\n"
+		"  mode: audit\n"
+		"  ingress:\n"
+		"    - from: [{selector: {matchLabels: {app: web}}}]\n"
+		"      ports: [{port: 9090}]\n";
 	struct estate e;
 	(void)state;
 
-	estate_init(&e, WORKLOADS "---\n"
-				  "apiVersion: zeroseg.io/v1\n"
-				  "kind: Config\n"
-				  "spec: {posture: kubernetes}\n"
-				  "---\n"
-				  "apiVersion: zeroseg.io/v1\n"
-				  "kind: Policy\n"
-				  "metadata: {name: db-ingress, namespace: shop}\n"
-				  "spec:\n"
-				  "  selector: {matchLabels: {app: db}}\n"
-				  "  ingress:\n"
-				  "    - from: [{selector: {matchLabels: {app: api}}}]\n"
-				  "      ports: [{port: 5432}]\n");
+	estate_init(&e, yaml);
+	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api"),
+		 db = id_of(&e.c, "shop/db");
+
+	expect(&e.c, api, web, IN, TCP, 8080, ZS_VERDICT_ALLOW, "shop/api");
+	/* shop/api (enforce) isolates api's ingress: db -> api:22 stays denied. */
+	expect_deny(&e.c, api, db, IN, TCP, 22);
+	expect_deny(&e.c, api, ZS_ID_WORLD, IN, TCP, 8080);
+	estate_free(&e);
+}
+
+static void test_posture_kubernetes(void **state)
+{
+	static const char yaml[] =
+		WORKLOADS "---\n"
+		"apiVersion: zeroseg.io/v1\n"
+		"kind: Config\n"
+		"spec: {posture: kubernetes}\n"
+		"---\n"
+		"apiVersion: zeroseg.io/v1\n"
+		"kind: Policy\n"
+		"metadata: {name: db-ingress, namespace: shop}\n"
+		"spec:\n"
+		"  selector: {matchLabels: {app: db}}\n"
+		"  ingress:\n"
+		"    - from: [{selector: {matchLabels: {app: api}}}]\n"
+		"      ports: [{port: 5432}]\n";
+	struct estate e;
+	(void)state;
+
+	estate_init(&e, yaml);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api"),
 		 db = id_of(&e.c, "shop/db");
 	static const uint32_t peers[] = { 0, 0, 0, ZS_ID_HOST, ZS_ID_WORLD };
@@ -697,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_deterministic),
 		cmocka_unit_test(test_identities),
 		cmocka_unit_test(test_audit_mode),
+		cmocka_unit_test(test_audit_policy_does_not_open_enforced_subject),
 		cmocka_unit_test(test_posture_kubernetes),
 		cmocka_unit_test(test_posture_deny_default),
 	};

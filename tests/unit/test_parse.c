@@ -462,7 +462,8 @@ static void test_validate_duplicate_address(void **state)
 	assert_int_equal(parse(yaml, &o, &d), -EINVAL);
 	assert_int_equal(o.workloads.n, 0);
 	assert_int_equal(d.msgs.n, 1);
-	assert_string_equal(d.msgs.v[0], "t.yaml:6:1: Workload default/b: address fd00::1 is already default/a's");
+	assert_string_equal(d.msgs.v[0],
+			    "t.yaml:6:1: Workload default/b: address fd00::1 is already default/a's");
 	zs_diags_free(&d);
 	zs_objects_free(&o);
 }

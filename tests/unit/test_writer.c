@@ -379,7 +379,8 @@ static void assert_policy_written(struct fake *f, const struct zs_compiled *c)
 			k.proto = (uint8_t)(e->value >> 16);
 			k.port = htons((uint16_t)e->value);
 			if (fake_lookup(f, ZS_MAP_POLICY, &k, &v))
-				fail_msg("identity %u entry %zu not in the policy map", s->identity, j);
+				fail_msg("identity %u entry %zu not in the policy map", s->identity,
+					 j);
 			assert_int_equal(v.verdict, e->verdict);
 			assert_int_equal(v.rule_id, e->rule_id);
 			assert_int_equal(v.pad[0] | v.pad[1] | v.pad[2], 0);
@@ -599,6 +600,45 @@ static void test_missing_interface_skipped(void **state)
 	fake_free(&f);
 }
 
+/* A new daemon adopts the maps: revision and handles go on, leftovers are swept. */
+static void test_restart_adopts_and_sweeps(void **state)
+{
+	struct fake f = { 0 };
+	struct zs_writer w1, w2;
+	struct state s;
+	uint32_t stale_if = 99;
+	struct zs_endpoint stale_ep = { .identity = { 500, 500 }, .flags = ZS_EP_READY };
+	(void)state;
+
+	state_init(&s, ESTATE);
+	assert_int_equal(zs_writer_init(&w1, &fake_ops, &f), 0);
+	apply_ok(&w1, &s.c);
+	apply_ok(&w1, &s.c);
+	uint32_t api = id_of(&s.c, "shop/api"), h_old = handle_of(&f, api);
+	uint32_t max_old = w1.next_handle - 1;
+	zs_writer_free(&w1);
+	fake_update(&f, ZS_MAP_ENDPOINTS, &stale_if, &stale_ep);
+
+	assert_int_equal(zs_writer_init(&w2, &fake_ops, &f), 0);
+	assert_int_equal(w2.revision, 2);
+	assert_int_equal(w2.policy_entries, s.c.total_entries);
+	assert_true(w2.next_handle > max_old);
+	apply_ok(&w2, &s.c);
+	assert_int_equal(w2.revision, 3);
+	assert_int_equal(config_revision(&f), 3);
+	/* Everything rewritten under new handles; nothing of the old left. */
+	assert_true(handle_of(&f, api) > max_old);
+	assert_int_equal(count_handle_entries(&f, h_old), 0);
+	assert_policy_written(&f, &s.c);
+	assert_int_equal(f.maps[ZS_MAP_HANDLES].e.n, 2 * s.c.subjects.n);
+	assert_int_equal(f.maps[ZS_MAP_ENDPOINTS].e.n, 3);
+	assert_int_equal(w2.policy_entries, s.c.total_entries);
+
+	zs_writer_free(&w2);
+	state_free(&s);
+	fake_free(&f);
+}
+
 /* Applies `c` with update number `nth` of map `m` failing; expects a clean rollback. */
 static void expect_rollback(struct zs_writer *w, struct fake *f, const struct zs_compiled *c,
 			    enum zs_map m, size_t nth, const char *errprefix)
@@ -702,6 +742,7 @@ int main(void)
 		cmocka_unit_test(test_unchanged_apply_writes_no_policy),
 		cmocka_unit_test(test_changed_policy_new_handle),
 		cmocka_unit_test(test_missing_interface_skipped),
+		cmocka_unit_test(test_restart_adopts_and_sweeps),
 		cmocka_unit_test(test_failed_first_apply_rolls_back),
 		cmocka_unit_test(test_failed_apply_rolls_back),
 	};
