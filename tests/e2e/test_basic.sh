@@ -18,15 +18,7 @@ cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 trap zs_cleanup EXIT
 
-PASS=0 FAIL=0
-ok() { echo "  ok   $*"; PASS=$((PASS + 1)); }
-bad() { echo "  FAIL $*"; FAIL=$((FAIL + 1)); }
-expect() { # expect pass|block WNS tcp|udp ADDR PORT
-	local want=$1 got
-	shift
-	if zs_probe "$@"; then got=pass; else got=block; fi
-	[ "$got" = "$want" ] && ok "$want: $*" || bad "expected $want, got $got: $*"
-}
+source tests/e2e/checks.sh
 
 zs_workdir
 D=$ZS_DIR
@@ -104,5 +96,4 @@ expect block zse-api tcp 10.88.0.13 5432
 expect pass zse-web tcp 10.88.0.12 8080
 Z get policies | grep -q db-ingress && bad "deleted policy came back" || ok "state survived restart"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+summary

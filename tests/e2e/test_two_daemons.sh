@@ -13,15 +13,7 @@ cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 trap zs_cleanup EXIT
 
-PASS=0 FAIL=0
-ok() { echo "  ok   $*"; PASS=$((PASS + 1)); }
-bad() { echo "  FAIL $*"; FAIL=$((FAIL + 1)); }
-expect() {
-	local want=$1 got
-	shift
-	if zs_probe "$@"; then got=pass; else got=block; fi
-	[ "$got" = "$want" ] && ok "$want: $*" || bad "expected $want, got $got: $*"
-}
+source tests/e2e/checks.sh
 
 zs_workdir; DA=$ZS_DIR
 zs_workdir; DB=$ZS_DIR
@@ -67,5 +59,4 @@ expect pass zs2-b1 tcp 10.92.0.2 443
 expect block zs2-a1 tcp 10.91.0.2 443
 "$ZS_BIN" --socket "$DB/sock" status >/dev/null && ok "daemon B still answers" || bad "daemon B"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+summary
