@@ -116,8 +116,15 @@ struct zs_ipcache_key {
 };
 #define ZS_IPCACHE_PREFIX(family_bits) (32 + (family_bits))
 
+/*
+ * identity is who owns the address (a workload, the host, or world); cidr is
+ * the identity of the longest policy CIDR that contains it (0: none). Policy
+ * CIDRs are entries of their own (identity world unless a workload's prefix
+ * holds them), so one LPM lookup yields both for any address.
+ */
 struct zs_ipcache_val {
 	__u32 identity[2]; /* by generation, as in struct zs_endpoint */
+	__u32 cidr[2];     /* by generation */
 	__u32 ifindex;     /* host-side interface of a local workload, else 0 */
 	__u32 pad;
 };
@@ -128,9 +135,11 @@ struct zs_ipcache_val {
  * whose compiled rule set differs; policy: LPM trie keyed by
  * (handle, peer, direction | proto, port). The compiler resolves port ranges,
  * protocol wildcards and deny-over-allow into disjoint prefixes, so the longest
- * match is the answer. The datapath does two lookups per check: the specific
- * peer, then ZS_ID_ANY (the compiler folds any-peer rules into each specific
- * peer's entries, so a hit on the first is final).
+ * match is the answer for one peer. A packet's peer has two identities (its
+ * owner and its CIDR, see zs_ipcache_val): the datapath looks both up and the
+ * higher precedence wins (a tie goes to the lower rule id); only when neither
+ * has entries it looks up ZS_ID_ANY. The compiler folds any-peer rules into
+ * every specific peer's entries, so a hit on a specific peer is final for it.
  */
 struct zs_handle_key {
 	__u32 gen; /* revision & 1 */
@@ -148,9 +157,19 @@ struct zs_policy_key {
 #define ZS_POLICY_FIXED_BITS 72u /* handle, peer, dir */
 #define ZS_POLICY_FULL_BITS 96u
 
+/* Precedence of an entry: deny > audit > allow > posture default. */
+enum zs_prec {
+	ZS_PREC_NONE = 0,
+	ZS_PREC_DEFAULT = 1, /* posture default: allow (kubernetes) or audit */
+	ZS_PREC_ALLOW = 2,
+	ZS_PREC_AUDIT = 3, /* a deny rule of an audit-mode policy */
+	ZS_PREC_DENY = 4,
+};
+
 struct zs_policy_val {
 	__u8 verdict; /* enum zs_verdict */
-	__u8 pad[3];
+	__u8 prec;    /* enum zs_prec */
+	__u8 pad[2];
 	__u32 rule_id; /* names the policy rule; 0 = default deny */
 };
 
@@ -267,7 +286,7 @@ enum zs_stat {
 #ifndef __bpf__
 _Static_assert(sizeof(struct zs_endpoint) == 16, "zs_endpoint");
 _Static_assert(sizeof(struct zs_ipcache_key) == 24, "zs_ipcache_key");
-_Static_assert(sizeof(struct zs_ipcache_val) == 16, "zs_ipcache_val");
+_Static_assert(sizeof(struct zs_ipcache_val) == 24, "zs_ipcache_val");
 _Static_assert(sizeof(struct zs_handle_key) == 8, "zs_handle_key");
 _Static_assert(sizeof(struct zs_policy_key) == 16, "zs_policy_key");
 _Static_assert(sizeof(struct zs_policy_val) == 8, "zs_policy_val");

@@ -557,12 +557,17 @@ const struct zs_c_rule *zs_compiled_rule(const struct zs_compiled *c, uint32_t i
 	return bsearch(&key, c->rules.v, c->rules.n, sizeof(key), cmp_rule);
 }
 
+static int cmp_subject(const void *a, const void *b)
+{
+	uint32_t x = ((const struct zs_subject *)a)->identity;
+	uint32_t y = ((const struct zs_subject *)b)->identity;
+	return x < y ? -1 : x > y;
+}
+
 const struct zs_subject *zs_compiled_subject(const struct zs_compiled *c, uint32_t identity)
 {
-	for (size_t i = 0; i < c->subjects.n; i++)
-		if (c->subjects.v[i].identity == identity)
-			return &c->subjects.v[i];
-	return NULL;
+	struct zs_subject key = { .identity = identity };
+	return bsearch(&key, c->subjects.v, c->subjects.n, sizeof(key), cmp_subject);
 }
 
 static const struct zs_pentry *lpm(const struct zs_subject *s, uint32_t peer, uint8_t dir,

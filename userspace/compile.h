@@ -22,7 +22,7 @@ struct zs_pentry {
 	uint8_t dir;     /* enum zs_dir */
 	uint8_t bits;    /* 0..24 matched bits of value */
 	uint8_t verdict; /* enum zs_verdict */
-	uint8_t pad;
+	uint8_t prec;    /* enum zs_prec */
 };
 
 struct zs_subject {
@@ -37,9 +37,11 @@ struct zs_c_endpoint {
 	uint32_t identity;
 };
 
+/* An address prefix: a workload's, the host's, or a policy CIDR's. */
 struct zs_c_ipcache {
 	struct zs_prefix prefix;
-	uint32_t identity;
+	uint32_t identity; /* owner: workload, host or world */
+	uint32_t cidr;     /* longest policy CIDR holding the prefix, or 0 */
 	char *ifname; /* local workload's interface, or NULL */
 	char *workload;
 };
@@ -74,11 +76,42 @@ const struct zs_c_rule *zs_compiled_rule(const struct zs_compiled *c, uint32_t i
 const struct zs_subject *zs_compiled_subject(const struct zs_compiled *c, uint32_t identity);
 
 /*
- * The datapath's policy check, emulated over compiled entries: the same two
- * lookups (specific peer, then any) with longest-prefix match. For tests and
- * `explain`. Returns the entry that decides, or NULL (default deny).
+ * The datapath's policy check (bpf/lib/policy.h), emulated over compiled
+ * entries: the owner and CIDR identities of the peer, then any peer, longest
+ * prefix match, higher precedence wins. Returns the entry that decides, or
+ * NULL (default deny).
  */
 const struct zs_pentry *zs_compiled_lookup(const struct zs_compiled *c, uint32_t subject,
-					   uint32_t peer, uint8_t dir, uint8_t proto, uint16_t port);
+					   uint32_t peer, uint32_t peer_cidr, uint8_t dir,
+					   uint8_t proto, uint16_t port);
+
+/* An address as the datapath's ipcache sees it. */
+struct zs_c_peer {
+	uint32_t identity; /* owner, or ZS_ID_WORLD */
+	uint32_t cidr;     /* 0: in no policy CIDR */
+	const struct zs_c_ipcache *entry; /* the longest match, or NULL */
+	bool local;        /* a workload with an interface here */
+};
+void zs_compiled_peer(const struct zs_compiled *c, const struct zs_prefix *addr,
+		      struct zs_c_peer *out);
+
+/* One side's check of a flow. */
+struct zs_c_check {
+	bool checked; /* the side is a local workload */
+	uint8_t verdict; /* enum zs_verdict; NONE = default deny */
+	uint32_t rule_id;
+};
+
+/* The datapath's verdict on a new flow (bpf/lib/decide.h), emulated. */
+struct zs_c_decision {
+	struct zs_c_peer src, dst;
+	struct zs_c_check egress;  /* the source's egress */
+	struct zs_c_check ingress; /* the destination's ingress */
+	uint8_t verdict;           /* ALLOW, AUDIT or DENY */
+};
+/* port: the L4 destination port, or ICMP type << 8 | code. */
+void zs_compiled_decide(const struct zs_compiled *c, const struct zs_prefix *src,
+			const struct zs_prefix *dst, uint8_t proto, uint16_t port,
+			struct zs_c_decision *out);
 
 #endif /* ZS_COMPILE_H */

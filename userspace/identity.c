@@ -63,10 +63,9 @@ static struct zs_identity *insert_at(struct zs_identities *ids, uint32_t id)
 	return &ids->v.v[pos];
 }
 
-uint32_t zs_identity_get(struct zs_identities *ids, const char *ns, const zs_labels_t *labels)
+static uint32_t identity_get(struct zs_identities *ids, const char *ns, const zs_labels_t *labels,
+			     uint32_t want)
 {
-	uint32_t want = ZS_ID_FIRST_WORKLOAD;
-
 	for (size_t i = 0; i < ids->v.n; i++) {
 		struct zs_identity *id = &ids->v.v[i];
 		if (!strcmp(id->ns, ns) && labels_equal(&id->labels, labels)) {
@@ -89,10 +88,30 @@ uint32_t zs_identity_get(struct zs_identities *ids, const char *ns, const zs_lab
 	return want;
 }
 
+uint32_t zs_identity_get(struct zs_identities *ids, const char *ns, const zs_labels_t *labels)
+{
+	return identity_get(ids, ns, labels, ZS_ID_FIRST_WORKLOAD);
+}
+
+uint32_t zs_identity_get_cidr(struct zs_identities *ids, const struct zs_prefix *p)
+{
+	zs_labels_t l = { 0 };
+	char buf[64];
+	uint32_t id;
+
+	zs_labels_set(&l, ZS_CIDR_LABEL, zs_prefix_str(p, buf, sizeof(buf)));
+	id = identity_get(ids, "", &l, ZS_ID_FIRST_CIDR);
+	zs_labels_free(&l);
+	return id;
+}
+
 int zs_identity_restore(struct zs_identities *ids, uint32_t num, const char *ns,
 			const zs_labels_t *labels)
 {
-	if (num < ZS_ID_FIRST_WORKLOAD || num >= ZS_ID_FIRST_CIDR || zs_identity_find(ids, num))
+	bool cidr = !*ns;
+
+	if (num < ZS_ID_FIRST_WORKLOAD || (num >= ZS_ID_FIRST_CIDR) != cidr ||
+	    zs_identity_find(ids, num))
 		return -EEXIST;
 	for (size_t i = 0; i < ids->v.n; i++)
 		if (!strcmp(ids->v.v[i].ns, ns) && labels_equal(&ids->v.v[i].labels, labels))

@@ -150,6 +150,7 @@ void zs_objects_free(struct zs_objects *o)
 	free(o->policies.v);
 	free(o->namespaces.v);
 	free(o->files.v);
+	free(o->host_addrs.v);
 	memset(o, 0, sizeof(*o));
 }
 

@@ -155,6 +155,9 @@ struct zs_objects {
 	bool has_config;
 	enum zs_posture posture;
 	ZS_VEC(char *) files; /* names for marks */
+	/* Not user objects: this host's own addresses (identity host), filled in
+	 * by the daemon before a compile. Never merged or persisted. */
+	ZS_VEC(struct zs_prefix) host_addrs;
 };
 
 /* A reference to one object by kind/namespace/name (for delete). */

@@ -158,6 +158,15 @@ bool zs_prefix_contains(const struct zs_prefix *outer, const struct zs_prefix *i
 	return true;
 }
 
+void zs_prefix_truncate(struct zs_prefix *p, unsigned len)
+{
+	if (len > p->len)
+		return;
+	p->len = (uint8_t)len;
+	for (unsigned bit = len; bit < 128; bit++)
+		p->addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+}
+
 int zs_prefix_cmp(const struct zs_prefix *a, const struct zs_prefix *b)
 {
 	if (a->family != b->family)

@@ -54,6 +54,8 @@ int zs_prefix_parse(const char *s, struct zs_prefix *out, bool allow_prefix);
 const char *zs_prefix_str(const struct zs_prefix *p, char *buf, size_t len);
 const char *zs_addr_str(uint8_t family, const uint8_t addr[16], char *buf, size_t len);
 bool zs_prefix_contains(const struct zs_prefix *outer, const struct zs_prefix *inner);
+/* Shortens `p` to `len` bits (no-op when it is already shorter). */
+void zs_prefix_truncate(struct zs_prefix *p, unsigned len);
 int zs_prefix_cmp(const struct zs_prefix *a, const struct zs_prefix *b);
 
 /* RFC 3339 UTC with nanoseconds, from CLOCK_REALTIME nanoseconds. */

@@ -86,28 +86,61 @@ static void rollback(struct zs_writer *w, undo_t *u)
 
 /* ---- state lookups ----------------------------------------------------- */
 
+static int cmp_w_subject(const void *a, const void *b)
+{
+	uint32_t x = ((const struct zs_w_subject *)a)->identity;
+	uint32_t y = ((const struct zs_w_subject *)b)->identity;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_w_endpoint(const void *a, const void *b)
+{
+	uint32_t x = ((const struct zs_w_endpoint *)a)->ifindex;
+	uint32_t y = ((const struct zs_w_endpoint *)b)->ifindex;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_w_ipcache(const void *a, const void *b)
+{
+	return zs_prefix_cmp(&((const struct zs_w_ipcache *)a)->prefix,
+			     &((const struct zs_w_ipcache *)b)->prefix);
+}
+
 static struct zs_w_subject *old_subject(struct zs_writer *w, uint32_t id)
 {
-	for (size_t i = 0; i < w->subjects.n; i++)
-		if (w->subjects.v[i].identity == id)
-			return &w->subjects.v[i];
-	return NULL;
+	struct zs_w_subject key = { .identity = id };
+	return bsearch(&key, w->subjects.v, w->subjects.n, sizeof(key), cmp_w_subject);
 }
 
 static struct zs_w_endpoint *old_endpoint(struct zs_writer *w, uint32_t ifindex)
 {
-	for (size_t i = 0; i < w->endpoints.n; i++)
-		if (w->endpoints.v[i].ifindex == ifindex)
-			return &w->endpoints.v[i];
-	return NULL;
+	struct zs_w_endpoint key = { .ifindex = ifindex };
+	return bsearch(&key, w->endpoints.v, w->endpoints.n, sizeof(key), cmp_w_endpoint);
 }
 
 static struct zs_w_ipcache *old_ipcache(struct zs_writer *w, const struct zs_prefix *p)
 {
-	for (size_t i = 0; i < w->ipcache.n; i++)
-		if (!zs_prefix_cmp(&w->ipcache.v[i].prefix, p))
-			return &w->ipcache.v[i];
-	return NULL;
+	struct zs_w_ipcache key = { .prefix = *p };
+	return bsearch(&key, w->ipcache.v, w->ipcache.n, sizeof(key), cmp_w_ipcache);
+}
+
+/* What the old state's LPM gives a prefix it does not hold itself. */
+static void old_enclosing(struct zs_writer *w, const struct zs_prefix *p, uint32_t *identity,
+			  uint32_t *cidr)
+{
+	struct zs_prefix q = *p;
+
+	*identity = ZS_ID_WORLD;
+	*cidr = 0;
+	for (int len = p->len - 1; len >= 0; len--) {
+		zs_prefix_truncate(&q, (unsigned)len);
+		struct zs_w_ipcache *o = old_ipcache(w, &q);
+		if (o) {
+			*identity = o->identity;
+			*cidr = o->cidr;
+			return;
+		}
+	}
 }
 
 static bool same_entries(const struct zs_w_subject *a, const struct zs_subject *b)
@@ -125,6 +158,7 @@ static int write_entries(struct zs_writer *w, uint32_t handle, const struct zs_p
 		zs_policy_key_make(&k, handle, &e[i]);
 		memset(&v, 0, sizeof(v));
 		v.verdict = e[i].verdict;
+		v.prec = e[i].prec;
 		v.rule_id = e[i].rule_id;
 		err = w->ops->update(w->ctx, ZS_MAP_POLICY, &k, &v);
 		if (err)
@@ -188,12 +222,15 @@ void zs_writer_free(struct zs_writer *w)
 
 /* ---- sweeping what an earlier daemon left and we do not know ---------- */
 
-static bool handle_live(const struct zs_writer *w, uint32_t h)
+static int cmp_u32(const void *a, const void *b)
 {
-	for (size_t i = 0; i < w->subjects.n; i++)
-		if (w->subjects.v[i].handle == h)
-			return true;
-	return false;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool handle_live(const uint32_t *live, size_t n, uint32_t h)
+{
+	return bsearch(&h, live, n, sizeof(h), cmp_u32) != NULL;
 }
 
 static void sweep(struct zs_writer *w)
@@ -207,6 +244,12 @@ static void sweep(struct zs_writer *w)
 	ZS_VEC(typeof(key)) dead = { 0 };
 	static const enum zs_map maps[] = { ZS_MAP_POLICY, ZS_MAP_HANDLES, ZS_MAP_ENDPOINTS,
 					    ZS_MAP_IPCACHE };
+	size_t nlive = w->subjects.n;
+	uint32_t *live_handles = zs_xcalloc(nlive + 1, sizeof(*live_handles));
+
+	for (size_t i = 0; i < nlive; i++)
+		live_handles[i] = w->subjects.v[i].handle;
+	qsort(live_handles, nlive, sizeof(*live_handles), cmp_u32);
 
 	for (size_t m = 0; m < ZS_ARRAY_SIZE(maps); m++) {
 		int err;
@@ -218,12 +261,12 @@ static void sweep(struct zs_writer *w)
 			key = next;
 			switch (maps[m]) {
 			case ZS_MAP_POLICY:
-				live = handle_live(w, key.pk.handle);
+				live = handle_live(live_handles, nlive, key.pk.handle);
 				break;
 			case ZS_MAP_HANDLES: {
 				uint32_t h;
 				live = w->ops->lookup(w->ctx, ZS_MAP_HANDLES, &key.hk, &h) == 0 &&
-				       handle_live(w, h) && old_subject(w, key.hk.identity) &&
+				       handle_live(live_handles, nlive, h) && old_subject(w, key.hk.identity) &&
 				       old_subject(w, key.hk.identity)->handle == h;
 				break;
 			}
@@ -247,6 +290,7 @@ static void sweep(struct zs_writer *w)
 			w->ops->del(w->ctx, maps[m], &dead.v[i]);
 	}
 	free(dead.v);
+	free(live_handles);
 	struct zs_policy_key pk, pnext;
 	int err;
 	w->policy_entries = 0;
@@ -267,6 +311,8 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 	bool *changed = zs_xcalloc(c->subjects.n, sizeof(*changed));
 	struct zs_w_endpoint *neps = zs_xcalloc(c->endpoints.n, sizeof(*neps));
 	struct zs_w_ipcache *nips = zs_xcalloc(c->ipcache.n, sizeof(*nips));
+	bool *ep_dirty = zs_xcalloc(c->endpoints.n + 1, sizeof(*ep_dirty));
+	bool *ip_dirty = zs_xcalloc(c->ipcache.n + 1, sizeof(*ip_dirty));
 	size_t nneps = 0, to_write = 0;
 	undo_t undo = { 0 };
 	int err = 0;
@@ -354,9 +400,12 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 		v.identity[ng] = c->endpoints.v[i].identity;
 		v.identity[og] = old ? old->identity : c->endpoints.v[i].identity;
 		neps[nneps].ifindex = ifindex;
-		neps[nneps++].identity = c->endpoints.v[i].identity;
-		if (!first && old && old->identity == c->endpoints.v[i].identity)
+		neps[nneps].identity = c->endpoints.v[i].identity;
+		if (!first && old && old->identity == c->endpoints.v[i].identity) {
+			nneps++;
 			continue;
+		}
+		ep_dirty[nneps++] = true;
 		err = put(w, &undo, ZS_MAP_ENDPOINTS, &ifindex, &v);
 		if (err) {
 			snprintf(errbuf, errlen, "endpoints map: write failed: %s", strerror(-err));
@@ -371,18 +420,26 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 
 		nips[i].prefix = ci->prefix;
 		nips[i].identity = ci->identity;
+		nips[i].cidr = ci->cidr;
 		nips[i].ifindex = ci->ifname ? w->ops->ifindex(w->ctx, ci->ifname) : 0;
-		if (!first && old && old->identity == ci->identity && old->ifindex == nips[i].ifindex)
+		if (!first && old && old->identity == ci->identity && old->cidr == ci->cidr &&
+		    old->ifindex == nips[i].ifindex)
 			continue;
+		ip_dirty[i] = true;
 		zs_ipcache_key_make(&k, &ci->prefix);
 		v.identity[ng] = ci->identity;
+		v.cidr[ng] = ci->cidr;
 		/* The old generation keeps what it saw; a new address is unknown to it. */
-		if (old)
+		if (old) {
 			v.identity[og] = old->identity;
-		else if (w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, &k, &cur) == 0)
+			v.cidr[og] = old->cidr;
+		} else if (w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, &k, &cur) == 0) {
 			v.identity[og] = cur.identity[og];
-		else
-			v.identity[og] = ZS_ID_UNKNOWN;
+			v.cidr[og] = cur.cidr[og];
+		} else {
+			/* New here: the old generation keeps seeing what its LPM saw. */
+			old_enclosing(w, &ci->prefix, &v.identity[og], &v.cidr[og]);
+		}
 		v.ifindex = nips[i].ifindex;
 		err = put(w, &undo, ZS_MAP_IPCACHE, &k, &v);
 		if (err) {
@@ -414,39 +471,36 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 			struct zs_handle_key hk = { .gen = og, .identity = o->identity };
 			w->ops->del(w->ctx, ZS_MAP_HANDLES, &hk);
 		}
-		bool kept = false;
-		for (size_t j = 0; j < c->subjects.n && !kept; j++)
-			kept = ns[j].handle == o->handle;
-		if (!kept) {
+		/* An unchanged subject keeps its handle; any other old handle is dead. */
+		if (!now || changed[now - c->subjects.v]) {
 			delete_entries(w, o->handle, o->e, o->n);
 			w->policy_entries -= o->n < w->policy_entries ? o->n : w->policy_entries;
 		}
 	}
 	w->policy_entries += to_write;
 	for (size_t i = 0; i < nneps; i++) {
+		if (!ep_dirty[i])
+			continue;
 		struct zs_endpoint v = { .flags = ZS_EP_READY };
 		v.identity[0] = v.identity[1] = neps[i].identity;
 		w->ops->update(w->ctx, ZS_MAP_ENDPOINTS, &neps[i].ifindex, &v);
 	}
-	for (size_t i = 0; i < w->endpoints.n; i++) {
-		bool kept = false;
-		for (size_t j = 0; j < nneps && !kept; j++)
-			kept = neps[j].ifindex == w->endpoints.v[i].ifindex;
-		if (!kept)
+	qsort(neps, nneps, sizeof(*neps), cmp_w_endpoint);
+	for (size_t i = 0; i < w->endpoints.n; i++)
+		if (!bsearch(&w->endpoints.v[i], neps, nneps, sizeof(*neps), cmp_w_endpoint))
 			w->ops->del(w->ctx, ZS_MAP_ENDPOINTS, &w->endpoints.v[i].ifindex);
-	}
 	for (size_t i = 0; i < c->ipcache.n; i++) {
+		if (!ip_dirty[i])
+			continue;
 		struct zs_ipcache_key k;
 		struct zs_ipcache_val v = { .ifindex = nips[i].ifindex };
 		zs_ipcache_key_make(&k, &nips[i].prefix);
 		v.identity[0] = v.identity[1] = nips[i].identity;
+		v.cidr[0] = v.cidr[1] = nips[i].cidr;
 		w->ops->update(w->ctx, ZS_MAP_IPCACHE, &k, &v);
 	}
 	for (size_t i = 0; i < w->ipcache.n; i++) {
-		bool kept = false;
-		for (size_t j = 0; j < c->ipcache.n && !kept; j++)
-			kept = !zs_prefix_cmp(&nips[j].prefix, &w->ipcache.v[i].prefix);
-		if (!kept) {
+		if (!bsearch(&w->ipcache.v[i], nips, c->ipcache.n, sizeof(*nips), cmp_w_ipcache)) {
 			struct zs_ipcache_key k;
 			zs_ipcache_key_make(&k, &w->ipcache.v[i].prefix);
 			w->ops->del(w->ctx, ZS_MAP_IPCACHE, &k);
@@ -482,5 +536,7 @@ out:
 	free(changed);
 	free(neps);
 	free(nips);
+	free(ep_dirty);
+	free(ip_dirty);
 	return err;
 }

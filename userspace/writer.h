@@ -52,6 +52,7 @@ struct zs_w_endpoint {
 struct zs_w_ipcache {
 	struct zs_prefix prefix;
 	uint32_t identity;
+	uint32_t cidr;
 	uint32_t ifindex;
 };
 
@@ -61,6 +62,7 @@ struct zs_writer {
 	uint32_t revision;
 	uint32_t next_handle;
 	size_t policy_entries; /* entries in the policy map now */
+	/* What the maps hold, sorted so lookups are binary searches. */
 	ZS_VEC(struct zs_w_subject) subjects;   /* sorted by identity */
 	ZS_VEC(struct zs_w_endpoint) endpoints; /* sorted by ifindex */
 	ZS_VEC(struct zs_w_ipcache) ipcache;    /* sorted by prefix */

@@ -59,19 +59,18 @@ static __always_inline void zs_decide(struct zs_decision *d, __u32 gen, const __
 				      const __u8 *dst, __u8 family, __u8 proto, __be16 port,
 				      int side, __u32 ep_identity)
 {
-	struct zs_peer s, t;
+	struct zs_peer s = zs_ipcache_peer(src, family, gen);
+	struct zs_peer t = zs_ipcache_peer(dst, family, gen);
 
+	/* The hook's own endpoint: enrolled by definition, its identity bound to
+	 * the interface (the address only tells its CIDR). */
 	if (side == ZS_SIDE_SRC) {
 		s.identity = ep_identity;
-		s.ifindex = 1; /* the hook's own endpoint: enrolled by definition */
-	} else {
-		s = zs_ipcache_peer(src, family, gen);
+		s.ifindex = 1;
 	}
 	if (side == ZS_SIDE_DST) {
 		t.identity = ep_identity;
 		t.ifindex = 1;
-	} else {
-		t = zs_ipcache_peer(dst, family, gen);
 	}
 
 	d->src_identity = s.identity;
@@ -86,14 +85,16 @@ static __always_inline void zs_decide(struct zs_decision *d, __u32 gen, const __
 
 	if (s.ifindex) {
 		struct zs_policy_val v =
-			zs_policy_check(gen, s.identity, t.identity, ZS_DIR_EGRESS, proto, port);
+			zs_policy_check(gen, s.identity, t.identity, t.cidr, ZS_DIR_EGRESS, proto,
+					 port);
 		d->checks |= ZS_CHECKED_EGRESS;
 		d->egress_rule = v.rule_id;
 		zs_decide_fold(d, v, ZS_DENIED_EGRESS);
 	}
 	if (t.ifindex) {
 		struct zs_policy_val v =
-			zs_policy_check(gen, t.identity, s.identity, ZS_DIR_INGRESS, proto, port);
+			zs_policy_check(gen, t.identity, s.identity, s.cidr, ZS_DIR_INGRESS, proto,
+					 port);
 		d->checks |= ZS_CHECKED_INGRESS;
 		d->ingress_rule = v.rule_id;
 		zs_decide_fold(d, v, ZS_DENIED_INGRESS);

@@ -8,6 +8,7 @@
 
 struct zs_peer {
 	__u32 identity;
+	__u32 cidr;    /* longest policy CIDR holding the address, or 0 */
 	__u32 ifindex; /* local enrolled workload's interface, else 0 */
 };
 
@@ -25,10 +26,11 @@ static __always_inline struct zs_ipcache_val *zs_ipcache_find(const __u8 *addr, 
 static __always_inline struct zs_peer zs_ipcache_peer(const __u8 *addr, __u8 family, __u32 gen)
 {
 	struct zs_ipcache_val *v = zs_ipcache_find(addr, family);
-	struct zs_peer p = { .identity = ZS_ID_WORLD, .ifindex = 0 };
+	struct zs_peer p = { .identity = ZS_ID_WORLD, .cidr = 0, .ifindex = 0 };
 
 	if (v) {
 		p.identity = gen ? v->identity[1] : v->identity[0];
+		p.cidr = gen ? v->cidr[1] : v->cidr[0];
 		p.ifindex = v->ifindex;
 	}
 	return p;
