@@ -8,6 +8,16 @@
  * first lookup, when it hits, is final), cut into elementary intervals where
  * the highest precedence wins (deny > audit > allow > posture default), and
  * each interval is emitted as aligned prefixes.
+ *
+ * CIDR peers: every prefix a policy names (cidr or except) gets an identity
+ * of its own. An address's CIDR identity is that of the longest policy prefix
+ * holding it, so "address in cidr C but in no except E" becomes "identity of
+ * a prefix P with P inside C and inside no E": exact, and a set of identities
+ * like any selector's. The ipcache carries it next to the owner identity.
+ *
+ * Selectors are matched through an index of label key=value -> identities,
+ * and each subject only sees the policies that select it, so the compile is
+ * near linear in workloads + rules.
  */
 #include "compile.h"
 
@@ -18,13 +28,6 @@
 #include "../bpf/abi.h"
 
 #define SPACE_MAX 0xffffffu /* 24 bits: proto << 16 | port */
-
-enum prec {
-	PREC_DEFAULT = 1, /* posture default: allow (kubernetes) or audit */
-	PREC_ALLOW = 2,
-	PREC_AUDIT = 3, /* a deny rule of an audit-mode policy */
-	PREC_DENY = 4,
-};
 
 struct atom {
 	uint32_t peer;
@@ -43,6 +46,19 @@ struct wid {
 	zs_labels_t ns_labels;
 	bool local;
 	ZS_VEC(const struct zs_workload *) workloads;
+	ZS_VEC(uint32_t) policies; /* indices into the sorted policies that select it */
+};
+
+/* A prefix some policy names, with its identity. */
+struct cidr {
+	struct zs_prefix p;
+	uint32_t id;
+};
+
+/* label "key=value" (or a namespace) -> indices of wids carrying it. */
+struct lidx_slot {
+	char *key; /* NULL: empty slot */
+	ZS_VEC(uint32_t) wids;
 };
 
 struct cctx {
@@ -51,23 +67,129 @@ struct cctx {
 	struct zs_compiled *out;
 	struct zs_diags *d;
 	ZS_VEC(struct wid) wids; /* sorted by id */
+	ZS_VEC(struct cidr) cidrs; /* sorted by prefix, unique */
+	struct lidx_slot *lidx;    /* open addressing, power of two */
+	size_t lidx_cap;
 	uint32_t *taken;         /* open-addressing set of rule ids in use */
 	size_t taken_cap;
 	int errors;
 };
 
-static struct wid *wid_find(struct cctx *c, uint32_t id)
-{
-	for (size_t i = 0; i < c->wids.n; i++)
-		if (c->wids.v[i].id == id)
-			return &c->wids.v[i];
-	return NULL;
-}
-
 static int cmp_wid(const void *a, const void *b)
 {
 	const struct wid *x = a, *y = b;
 	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static struct wid *wid_find(struct cctx *c, uint32_t id)
+{
+	struct wid key = { .id = id };
+	return bsearch(&key, c->wids.v, c->wids.n, sizeof(key), cmp_wid);
+}
+
+static int cmp_u32_asc(const void *a, const void *b);
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* ---- the label index ---------------------------------------------------- */
+
+static struct lidx_slot *lidx_slot(struct cctx *c, const char *kind, const char *k, const char *v,
+				   bool create)
+{
+	char buf[512];
+	int len = snprintf(buf, sizeof(buf), "%s%s=%s", kind, k, v);
+	char *key = len < (int)sizeof(buf) ? buf : zs_xasprintf("%s%s=%s", kind, k, v);
+	size_t mask = c->lidx_cap - 1, i = zs_fnv1a(key, strlen(key), ZS_FNV_INIT) & mask;
+	struct lidx_slot *slot = NULL;
+
+	for (;; i = (i + 1) & mask) {
+		if (!c->lidx[i].key) {
+			if (create) {
+				c->lidx[i].key = zs_xstrdup(key);
+				slot = &c->lidx[i];
+			}
+			break;
+		}
+		if (!strcmp(c->lidx[i].key, key)) {
+			slot = &c->lidx[i];
+			break;
+		}
+	}
+	if (key != buf)
+		free(key);
+	return slot;
+}
+
+static void lidx_build(struct cctx *c)
+{
+	size_t n = c->wids.n;
+
+	for (size_t i = 0; i < c->wids.n; i++)
+		n += c->wids.v[i].labels->n;
+	for (c->lidx_cap = 64; c->lidx_cap < n * 2; c->lidx_cap *= 2)
+		;
+	c->lidx = zs_xcalloc(c->lidx_cap, sizeof(*c->lidx));
+	for (size_t i = 0; i < c->wids.n; i++) {
+		const struct wid *w = &c->wids.v[i];
+		*ZS_VEC_PUSH(&lidx_slot(c, "n:", w->ns, "", true)->wids) = (uint32_t)i;
+		for (size_t j = 0; j < w->labels->n; j++)
+			*ZS_VEC_PUSH(&lidx_slot(c, "l:", w->labels->v[j].key, w->labels->v[j].value,
+						true)->wids) = (uint32_t)i;
+	}
+}
+
+static void lidx_free(struct cctx *c)
+{
+	for (size_t i = 0; i < c->lidx_cap; i++) {
+		free(c->lidx[i].key);
+		free(c->lidx[i].wids.v);
+	}
+	free(c->lidx);
+}
+
+typedef ZS_VEC(uint32_t) ids_t;
+
+/*
+ * Calls back the wids (indices, ascending) that may match: every wid with a
+ * label an In requirement of `sel` asks for, or of namespace `ns`, or all.
+ * The caller still matches each candidate in full.
+ */
+static void candidates(struct cctx *c, const struct zs_selector *sel, const char *ns, ids_t *out)
+{
+	const struct zs_requirement *in = NULL;
+
+	for (size_t i = 0; sel && i < sel->n && !in; i++)
+		if (sel->req[i].op == ZS_SEL_IN)
+			in = &sel->req[i];
+	out->n = 0;
+	if (in) {
+		for (size_t v = 0; v < in->nvalues; v++) {
+			struct lidx_slot *s = lidx_slot(c, "l:", in->key, in->values[v], false);
+			for (size_t j = 0; s && j < s->wids.n; j++)
+				*ZS_VEC_PUSH(out) = s->wids.v[j];
+		}
+		if (in->nvalues > 1)
+			qsort(out->v, out->n, sizeof(*out->v), cmp_u32_asc);
+		return;
+	}
+	if (ns) {
+		struct lidx_slot *s = lidx_slot(c, "n:", ns, "", false);
+		for (size_t j = 0; s && j < s->wids.n; j++)
+			*ZS_VEC_PUSH(out) = s->wids.v[j];
+		return;
+	}
+	for (size_t i = 0; i < c->wids.n; i++)
+		*ZS_VEC_PUSH(out) = (uint32_t)i;
+}
+
+static int cmp_u32_asc(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 /* ---- rule ids: a hash of the rule's name, probed on collision ---------- */
@@ -94,8 +216,6 @@ static uint32_t rule_id_alloc(struct cctx *c, const struct zs_policy *p, uint8_t
 
 /* ---- peers and ports -> atoms ----------------------------------------- */
 
-typedef ZS_VEC(uint32_t) ids_t;
-
 static void peer_identities(struct cctx *c, const struct zs_policy *p, const struct zs_peer *peer,
 			    ids_t *out)
 {
@@ -113,13 +233,22 @@ static void peer_identities(struct cctx *c, const struct zs_policy *p, const str
 		break;
 	}
 	if (peer->has_cidr) {
-		zs_diag(c->d, &peer->mark, "cidr peers are not supported yet");
-		c->errors++;
+		for (size_t i = 0; i < c->cidrs.n; i++) {
+			const struct cidr *x = &c->cidrs.v[i];
+			bool in = zs_prefix_contains(&peer->cidr, &x->p);
+			for (size_t e = 0; in && e < peer->nexcept; e++)
+				in = !zs_prefix_contains(&peer->except[e], &x->p);
+			if (in)
+				*ZS_VEC_PUSH(out) = x->id;
+		}
 		return;
 	}
-	for (size_t i = 0; i < c->wids.n; i++) {
-		struct wid *w = &c->wids.v[i];
-		/* Without a namespaceSelector a selector means the policy's own namespace. */
+	/* Without a namespaceSelector a selector means the policy's own namespace. */
+	ids_t cand = { 0 };
+	candidates(c, peer->has_selector ? &peer->selector : NULL,
+		   peer->has_ns_selector ? NULL : p->ns, &cand);
+	for (size_t i = 0; i < cand.n; i++) {
+		struct wid *w = &c->wids.v[cand.v[i]];
 		if (peer->has_ns_selector ? !zs_selector_matches(&peer->ns_selector, &w->ns_labels) :
 					    strcmp(w->ns, p->ns))
 			continue;
@@ -127,11 +256,14 @@ static void peer_identities(struct cctx *c, const struct zs_policy *p, const str
 			continue;
 		*ZS_VEC_PUSH(out) = w->id;
 	}
+	free(cand.v);
 }
 
 static void push_atom(atoms_t *a, uint32_t peer, uint32_t lo, uint32_t hi, uint8_t prec,
 		      uint8_t verdict, uint32_t rule_id)
 {
+	if (lo > hi)
+		return;
 	struct atom *x = ZS_VEC_PUSH(a);
 	x->peer = peer;
 	x->lo = lo;
@@ -203,10 +335,10 @@ static void rule_atoms(struct cctx *c, atoms_t *a, const struct zs_policy *p, co
 	ids_t peers = { 0 };
 
 	if (r->action == ZS_ACTION_DENY) {
-		prec = p->mode == ZS_MODE_AUDIT ? PREC_AUDIT : PREC_DENY;
+		prec = p->mode == ZS_MODE_AUDIT ? ZS_PREC_AUDIT : ZS_PREC_DENY;
 		verdict = p->mode == ZS_MODE_AUDIT ? ZS_VERDICT_AUDIT : ZS_VERDICT_DENY;
 	} else {
-		prec = PREC_ALLOW;
+		prec = ZS_PREC_ALLOW;
 		verdict = ZS_VERDICT_ALLOW;
 	}
 	if (r->all_peers)
@@ -227,7 +359,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 static void emit_prefixes(struct zs_subject *s, size_t *cap, uint8_t dir, uint32_t peer, uint32_t lo,
-			  uint32_t hi, uint8_t verdict, uint32_t rule_id)
+			  uint32_t hi, uint8_t prec, uint8_t verdict, uint32_t rule_id)
 {
 	uint64_t cur = lo;
 
@@ -251,6 +383,7 @@ static void emit_prefixes(struct zs_subject *s, size_t *cap, uint8_t dir, uint32
 		e->bits = (uint8_t)bits;
 		e->dir = dir;
 		e->verdict = verdict;
+		e->prec = prec;
 		e->rule_id = rule_id;
 		cur += 1ull << (24 - bits);
 	}
@@ -274,7 +407,7 @@ static void resolve(struct zs_subject *s, size_t *cap, uint8_t dir, uint32_t pee
 	qsort(pts, np, sizeof(*pts), cmp_u32);
 
 	uint32_t run_lo = 0, run_rule = 0;
-	uint8_t run_verdict = 0;
+	uint8_t run_verdict = 0, run_prec = 0;
 	bool in_run = false;
 	for (size_t i = 0; i < np; i++) {
 		if (i && pts[i] == pts[i - 1])
@@ -290,19 +423,22 @@ static void resolve(struct zs_subject *s, size_t *cap, uint8_t dir, uint32_t pee
 				best = a;
 		}
 		/* Close the running interval when the winner changes. */
-		if (in_run && (!best || best->verdict != run_verdict || best->rule_id != run_rule)) {
-			emit_prefixes(s, cap, dir, peer, run_lo, seg_lo - 1, run_verdict, run_rule);
+		if (in_run && (!best || best->verdict != run_verdict || best->rule_id != run_rule ||
+			       best->prec != run_prec)) {
+			emit_prefixes(s, cap, dir, peer, run_lo, seg_lo - 1, run_prec, run_verdict,
+				      run_rule);
 			in_run = false;
 		}
 		if (best && !in_run) {
 			in_run = true;
 			run_lo = seg_lo;
 			run_verdict = best->verdict;
+			run_prec = best->prec;
 			run_rule = best->rule_id;
 		}
 	}
 	if (in_run)
-		emit_prefixes(s, cap, dir, peer, run_lo, SPACE_MAX, run_verdict, run_rule);
+		emit_prefixes(s, cap, dir, peer, run_lo, SPACE_MAX, run_prec, run_verdict, run_rule);
 	free(pts);
 }
 
@@ -365,12 +501,6 @@ static int cmp_ep(const void *a, const void *b)
 	return strcmp(x->ifname, y->ifname);
 }
 
-static int cmp_ipc(const void *a, const void *b)
-{
-	const struct zs_c_ipcache *x = a, *y = b;
-	return zs_prefix_cmp(&x->prefix, &y->prefix);
-}
-
 static int cmp_pentry(const void *a, const void *b)
 {
 	const struct zs_pentry *x = a, *y = b;
@@ -383,16 +513,71 @@ static int cmp_pentry(const void *a, const void *b)
 	return (int)x->bits - (int)y->bits;
 }
 
+static int cmp_cidr(const void *a, const void *b)
+{
+	return zs_prefix_cmp(&((const struct cidr *)a)->p, &((const struct cidr *)b)->p);
+}
+
+static void add_cidr(struct cctx *c, const struct zs_prefix *p)
+{
+	struct cidr *x = ZS_VEC_PUSH(&c->cidrs);
+	x->p = *p;
+}
+
+/* Every prefix a policy names, unique and sorted, each with its identity. */
+static void collect_cidrs(struct cctx *c)
+{
+	const struct zs_objects *o = c->o;
+
+	for (size_t i = 0; i < o->policies.n; i++) {
+		const struct zs_policy *p = &o->policies.v[i];
+		for (int dir = 0; dir < 2; dir++) {
+			size_t nr = dir ? p->negress : p->ningress;
+			const struct zs_rule *r = dir ? p->egress : p->ingress;
+			for (size_t j = 0; j < nr; j++)
+				for (size_t k = 0; k < r[j].npeers; k++) {
+					const struct zs_peer *peer = &r[j].peers[k];
+					if (!peer->has_cidr)
+						continue;
+					add_cidr(c, &peer->cidr);
+					for (size_t e = 0; e < peer->nexcept; e++)
+						add_cidr(c, &peer->except[e]);
+				}
+		}
+	}
+	qsort(c->cidrs.v, c->cidrs.n, sizeof(*c->cidrs.v), cmp_cidr);
+	size_t n = 0;
+	for (size_t i = 0; i < c->cidrs.n; i++)
+		if (!n || zs_prefix_cmp(&c->cidrs.v[n - 1].p, &c->cidrs.v[i].p))
+			c->cidrs.v[n++] = c->cidrs.v[i];
+	c->cidrs.n = n;
+	for (size_t i = 0; i < n; i++)
+		c->cidrs.v[i].id = zs_identity_get_cidr(c->ids, &c->cidrs.v[i].p);
+}
+
 static void build_wids(struct cctx *c)
 {
 	const struct zs_objects *o = c->o;
+	uint32_t *of = zs_xcalloc(o->workloads.n + 1, sizeof(*of));
 
 	zs_identities_mark_unused(c->ids);
 	for (size_t i = 0; i < o->workloads.n; i++) {
 		const struct zs_workload *w = &o->workloads.v[i];
-		uint32_t id = zs_identity_get(c->ids, w->ns, &w->labels);
-		struct wid *x = wid_find(c, id);
-		if (!x) {
+		of[i] = zs_identity_get(c->ids, w->ns, &w->labels);
+	}
+	collect_cidrs(c);
+	zs_identities_release_unused(c->ids);
+
+	/* One wid per identity: sort workload indices by identity, group. */
+	uint64_t *order = zs_xcalloc(o->workloads.n + 1, sizeof(*order));
+	for (size_t i = 0; i < o->workloads.n; i++)
+		order[i] = (uint64_t)of[i] << 32 | i;
+	qsort(order, o->workloads.n, sizeof(*order), cmp_u64);
+	for (size_t i = 0; i < o->workloads.n; i++) {
+		const struct zs_workload *w = &o->workloads.v[(uint32_t)order[i]];
+		uint32_t id = (uint32_t)(order[i] >> 32);
+		struct wid *x = c->wids.n ? &c->wids.v[c->wids.n - 1] : NULL;
+		if (!x || x->id != id) {
 			x = ZS_VEC_PUSH(&c->wids);
 			x->id = id;
 			x->ns = w->ns;
@@ -402,8 +587,27 @@ static void build_wids(struct cctx *c)
 		x->local |= w->ifname != NULL;
 		*ZS_VEC_PUSH(&x->workloads) = w;
 	}
-	zs_identities_release_unused(c->ids);
-	qsort(c->wids.v, c->wids.n, sizeof(c->wids.v[0]), cmp_wid);
+	free(order);
+	free(of);
+	lidx_build(c);
+}
+
+/* Tells each local identity which policies (sorted order) select it. */
+static void assign_policies(struct cctx *c, const struct zs_policy *const *pols)
+{
+	ids_t cand = { 0 };
+
+	for (size_t i = 0; i < c->o->policies.n; i++) {
+		const struct zs_policy *p = pols[i];
+		candidates(c, &p->selector, p->ns, &cand);
+		for (size_t j = 0; j < cand.n; j++) {
+			struct wid *w = &c->wids.v[cand.v[j]];
+			if (w->local && !strcmp(p->ns, w->ns) &&
+			    zs_selector_matches(&p->selector, w->labels))
+				*ZS_VEC_PUSH(&w->policies) = (uint32_t)i;
+		}
+	}
+	free(cand.v);
 }
 
 static void compile_subject(struct cctx *c, struct wid *w, const struct zs_policy *const *pols,
@@ -416,17 +620,14 @@ static void compile_subject(struct cctx *c, struct wid *w, const struct zs_polic
 	for (uint8_t dir = ZS_DIR_INGRESS; dir <= ZS_DIR_EGRESS; dir++) {
 		atoms_t a = { 0 };
 		bool isolated = false, audit = false, enforced = false;
-		size_t rule_ix = 0;
 
-		for (size_t i = 0; i < c->o->policies.n; i++) {
+		for (size_t k = 0; k < w->policies.n; k++) {
+			size_t i = w->policies.v[k];
 			const struct zs_policy *p = pols[i];
 			size_t nr = dir == ZS_DIR_INGRESS ? p->ningress : p->negress;
 			const struct zs_rule *rules = dir == ZS_DIR_INGRESS ? p->ingress : p->egress;
-			bool selects = !strcmp(p->ns, w->ns) && zs_selector_matches(&p->selector, w->labels);
+			size_t rule_ix = pol_rule_base[i] + (dir == ZS_DIR_INGRESS ? 0 : p->ningress);
 
-			rule_ix = pol_rule_base[i] + (dir == ZS_DIR_INGRESS ? 0 : p->ningress);
-			if (!selects)
-				continue;
 			if (dir == ZS_DIR_INGRESS ? p->has_ingress : p->has_egress) {
 				isolated = true;
 				audit |= p->mode == ZS_MODE_AUDIT;
@@ -436,14 +637,102 @@ static void compile_subject(struct cctx *c, struct wid *w, const struct zs_polic
 				rule_atoms(c, &a, p, &rules[r], dir, w->id, c->out->rules.v[rule_ix + r].id);
 		}
 		if (!isolated && c->o->posture == ZS_POSTURE_KUBERNETES)
-			push_atom(&a, ZS_ID_ANY, 0, SPACE_MAX, PREC_DEFAULT, ZS_VERDICT_ALLOW, 0);
+			push_atom(&a, ZS_ID_ANY, 0, SPACE_MAX, ZS_PREC_DEFAULT, ZS_VERDICT_ALLOW, 0);
 		else if (audit && !enforced) /* a trial policy never opens what another enforces */
-			push_atom(&a, ZS_ID_ANY, 0, SPACE_MAX, PREC_DEFAULT, ZS_VERDICT_AUDIT, 0);
+			push_atom(&a, ZS_ID_ANY, 0, SPACE_MAX, ZS_PREC_DEFAULT, ZS_VERDICT_AUDIT, 0);
 		resolve_dir(s, &cap, dir, &a);
 		free(a.v);
 	}
 	qsort(s->e, s->n, sizeof(*s->e), cmp_pentry);
 	c->out->total_entries += s->n;
+}
+
+/* An owner of addresses: a workload, or the host. */
+struct owner {
+	struct zs_prefix p;
+	uint32_t identity;
+	const struct zs_workload *w;
+};
+
+static int cmp_owner(const void *a, const void *b)
+{
+	return zs_prefix_cmp(&((const struct owner *)a)->p, &((const struct owner *)b)->p);
+}
+
+/*
+ * The ipcache: every workload, host and policy prefix, each with the owner
+ * and CIDR identity of its longest enclosing prefixes (itself included), so
+ * the datapath's one LPM lookup answers both for any address.
+ */
+static void build_ipcache(struct cctx *c)
+{
+	const struct zs_objects *o = c->o;
+	ZS_VEC(struct owner) own = { 0 };
+	ZS_VEC(struct zs_prefix) all = { 0 };
+
+	for (size_t i = 0; i < o->workloads.n; i++) {
+		const struct zs_workload *w = &o->workloads.v[i];
+		uint32_t id = zs_identity_get(c->ids, w->ns, &w->labels);
+		for (size_t a = 0; a < w->naddrs; a++) {
+			struct owner *x = ZS_VEC_PUSH(&own);
+			x->p = w->addrs[a];
+			x->identity = id;
+			x->w = w;
+		}
+	}
+	for (size_t i = 0; i < o->host_addrs.n; i++) {
+		struct owner *x = ZS_VEC_PUSH(&own);
+		x->p = o->host_addrs.v[i];
+		x->identity = ZS_ID_HOST;
+	}
+	/* A workload's address wins over the same host address. */
+	qsort(own.v, own.n, sizeof(*own.v), cmp_owner);
+	size_t n = 0;
+	for (size_t i = 0; i < own.n; i++) {
+		if (n && !zs_prefix_cmp(&own.v[n - 1].p, &own.v[i].p)) {
+			if (own.v[i].w)
+				own.v[n - 1] = own.v[i];
+			continue;
+		}
+		own.v[n++] = own.v[i];
+	}
+	own.n = n;
+
+	for (size_t i = 0; i < own.n; i++)
+		*ZS_VEC_PUSH(&all) = own.v[i].p;
+	for (size_t i = 0; i < c->cidrs.n; i++)
+		*ZS_VEC_PUSH(&all) = c->cidrs.v[i].p;
+	qsort(all.v, all.n, sizeof(*all.v), (int (*)(const void *, const void *))zs_prefix_cmp);
+
+	for (size_t i = 0; i < all.n; i++) {
+		if (i && !zs_prefix_cmp(&all.v[i - 1], &all.v[i]))
+			continue;
+		struct zs_c_ipcache *ip = ZS_VEC_PUSH(&c->out->ipcache);
+		const struct owner *ow = NULL;
+		const struct cidr *cid = NULL;
+		struct zs_prefix q = all.v[i];
+
+		for (int len = q.len; len >= 0 && (!ow || !cid); len--) {
+			zs_prefix_truncate(&q, (unsigned)len);
+			if (!ow) {
+				struct owner key = { .p = q };
+				ow = bsearch(&key, own.v, own.n, sizeof(key), cmp_owner);
+			}
+			if (!cid) {
+				struct cidr key = { .p = q };
+				cid = bsearch(&key, c->cidrs.v, c->cidrs.n, sizeof(key), cmp_cidr);
+			}
+		}
+		ip->prefix = all.v[i];
+		ip->identity = ow ? ow->identity : ZS_ID_WORLD;
+		ip->cidr = cid ? cid->id : 0;
+		if (ow && ow->w) {
+			ip->ifname = ow->w->ifname ? zs_xstrdup(ow->w->ifname) : NULL;
+			ip->workload = zs_xasprintf("%s/%s", ow->w->ns, ow->w->name);
+		}
+	}
+	free(own.v);
+	free(all.v);
 }
 
 int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_compiled *out,
@@ -457,8 +746,8 @@ int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_
 	build_wids(&c);
 
 	/* Policies in name order, rules numbered in that order: deterministic ids. */
-	pols = zs_xcalloc(o->policies.n, sizeof(*pols));
-	base = zs_xcalloc(o->policies.n, sizeof(*base));
+	pols = zs_xcalloc(o->policies.n + 1, sizeof(*pols));
+	base = zs_xcalloc(o->policies.n + 1, sizeof(*base));
 	size_t nrules = 0;
 	for (size_t i = 0; i < o->policies.n; i++)
 		nrules += o->policies.v[i].ningress + o->policies.v[i].negress;
@@ -487,38 +776,32 @@ int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_
 		}
 	}
 
+	assign_policies(&c, pols);
 	for (size_t i = 0; i < c.wids.n; i++)
 		if (c.wids.v[i].local)
 			compile_subject(&c, &c.wids.v[i], pols, base);
 
 	for (size_t i = 0; i < o->workloads.n; i++) {
 		const struct zs_workload *w = &o->workloads.v[i];
-		uint32_t id = zs_identity_get(ids, w->ns, &w->labels);
-		char *name = zs_xasprintf("%s/%s", w->ns, w->name);
-		if (w->ifname) {
-			struct zs_c_endpoint *ep = ZS_VEC_PUSH(&out->endpoints);
-			ep->ifname = zs_xstrdup(w->ifname);
-			ep->workload = zs_xstrdup(name);
-			ep->identity = id;
-		}
-		for (size_t a = 0; a < w->naddrs; a++) {
-			struct zs_c_ipcache *ip = ZS_VEC_PUSH(&out->ipcache);
-			ip->prefix = w->addrs[a];
-			ip->identity = id;
-			ip->ifname = w->ifname ? zs_xstrdup(w->ifname) : NULL;
-			ip->workload = zs_xstrdup(name);
-		}
-		free(name);
+		if (!w->ifname)
+			continue;
+		struct zs_c_endpoint *ep = ZS_VEC_PUSH(&out->endpoints);
+		ep->ifname = zs_xstrdup(w->ifname);
+		ep->workload = zs_xasprintf("%s/%s", w->ns, w->name);
+		ep->identity = zs_identity_get(ids, w->ns, &w->labels);
 	}
+	build_ipcache(&c);
 	qsort(out->endpoints.v, out->endpoints.n, sizeof(out->endpoints.v[0]), cmp_ep);
-	qsort(out->ipcache.v, out->ipcache.n, sizeof(out->ipcache.v[0]), cmp_ipc);
 	qsort(out->rules.v, out->rules.n, sizeof(out->rules.v[0]), cmp_rule);
 
 	for (size_t i = 0; i < c.wids.n; i++) {
 		zs_labels_free(&c.wids.v[i].ns_labels);
 		free(c.wids.v[i].workloads.v);
+		free(c.wids.v[i].policies.v);
 	}
 	free(c.wids.v);
+	free(c.cidrs.v);
+	lidx_free(&c);
 	free(pols);
 	free(base);
 	free(c.taken);
@@ -587,14 +870,74 @@ static const struct zs_pentry *lpm(const struct zs_subject *s, uint32_t peer, ui
 }
 
 const struct zs_pentry *zs_compiled_lookup(const struct zs_compiled *c, uint32_t subject,
-					   uint32_t peer, uint8_t dir, uint8_t proto, uint16_t port)
+					   uint32_t peer, uint32_t peer_cidr, uint8_t dir,
+					   uint8_t proto, uint16_t port)
 {
 	const struct zs_subject *s = zs_compiled_subject(c, subject);
 	uint32_t value = (uint32_t)proto << 16 | port;
-	const struct zs_pentry *e;
+	const struct zs_pentry *a, *b = NULL;
 
 	if (!s)
 		return NULL;
-	e = lpm(s, peer, dir, value);
-	return e ? e : lpm(s, ZS_ID_ANY, dir, value);
+	a = lpm(s, peer, dir, value);
+	if (peer_cidr && peer_cidr != peer)
+		b = lpm(s, peer_cidr, dir, value);
+	if (!a && !b)
+		a = lpm(s, ZS_ID_ANY, dir, value);
+	if (!a || (b && (b->prec > a->prec || (b->prec == a->prec && b->rule_id < a->rule_id))))
+		return b;
+	return a;
+}
+
+void zs_compiled_peer(const struct zs_compiled *c, const struct zs_prefix *addr,
+		      struct zs_c_peer *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->identity = ZS_ID_WORLD;
+	for (size_t i = 0; i < c->ipcache.n; i++) {
+		const struct zs_c_ipcache *e = &c->ipcache.v[i];
+		if (zs_prefix_contains(&e->prefix, addr) &&
+		    (!out->entry || e->prefix.len > out->entry->prefix.len))
+			out->entry = e;
+	}
+	if (out->entry) {
+		out->identity = out->entry->identity;
+		out->cidr = out->entry->cidr;
+		out->local = out->entry->ifname != NULL;
+	}
+}
+
+static void check_side(const struct zs_compiled *c, struct zs_c_check *chk, uint32_t subject,
+		       const struct zs_c_peer *peer, uint8_t dir, uint8_t proto, uint16_t port)
+{
+	const struct zs_pentry *e =
+		zs_compiled_lookup(c, subject, peer->identity, peer->cidr, dir, proto, port);
+
+	chk->checked = true;
+	chk->verdict = e ? e->verdict : ZS_VERDICT_NONE;
+	chk->rule_id = e ? e->rule_id : 0;
+}
+
+void zs_compiled_decide(const struct zs_compiled *c, const struct zs_prefix *src,
+			const struct zs_prefix *dst, uint8_t proto, uint16_t port,
+			struct zs_c_decision *out)
+{
+	memset(out, 0, sizeof(*out));
+	zs_compiled_peer(c, src, &out->src);
+	zs_compiled_peer(c, dst, &out->dst);
+	out->verdict = ZS_VERDICT_ALLOW;
+	if (out->src.local)
+		check_side(c, &out->egress, out->src.identity, &out->dst, ZS_DIR_EGRESS, proto, port);
+	if (out->dst.local)
+		check_side(c, &out->ingress, out->dst.identity, &out->src, ZS_DIR_INGRESS, proto, port);
+	/* As bpf/lib/decide.h folds: deny or no rule on either side denies; audit marks. */
+	for (int i = 0; i < 2; i++) {
+		const struct zs_c_check *k = i ? &out->ingress : &out->egress;
+		if (!k->checked)
+			continue;
+		if (k->verdict == ZS_VERDICT_DENY || k->verdict == ZS_VERDICT_NONE)
+			out->verdict = ZS_VERDICT_DENY;
+		else if (k->verdict == ZS_VERDICT_AUDIT && out->verdict == ZS_VERDICT_ALLOW)
+			out->verdict = ZS_VERDICT_AUDIT;
+	}
 }

@@ -361,7 +361,9 @@ static void parse_port(struct pctx *c, yaml_node_t *m, struct zs_port *out, bool
 	yaml_node_t *endn = get(c, m, "endPort"), *typen = get(c, m, "type"), *coden = get(c, m, "code");
 	if (pn) {
 		const char *s = want_scalar(c, pn, "protocol");
-		if (s && !parse_proto(s, &out->proto))
+		if (s && k8s && strcmp(s, "TCP") && strcmp(s, "UDP") && strcmp(s, "SCTP"))
+			perr(c, pn, "unknown protocol \"%s\" (NetworkPolicy: TCP, UDP, SCTP)", s);
+		else if (s && !parse_proto(s, &out->proto))
 			perr(c, pn, "unknown protocol \"%s\" (TCP, UDP, SCTP, ICMP, ICMPv6, any)", s);
 	}
 	bool icmp = out->proto == 1 || out->proto == 58;
@@ -512,11 +514,57 @@ static void parse_peer(struct pctx *c, yaml_node_t *m, struct zs_peer *p)
 	}
 }
 
-static void parse_rules(struct pctx *c, yaml_node_t *seq, bool ingress, struct zs_rule **out,
-			size_t *n)
+/* A NetworkPolicyPeer: podSelector, namespaceSelector (AND), or ipBlock. */
+static void parse_k8s_peer(struct pctx *c, yaml_node_t *m, struct zs_peer *p)
+{
+	static const char *const keys[] = { "podSelector", "namespaceSelector", "ipBlock", NULL };
+	static const char *const block_keys[] = { "cidr", "except", NULL };
+
+	p->mark = mark_of(c, m);
+	if (!want_type(c, m, YAML_MAPPING_NODE, "peer") || !check_keys(c, m, "peer", keys))
+		return;
+	yaml_node_t *sel = get(c, m, "podSelector"), *nss = get(c, m, "namespaceSelector");
+	yaml_node_t *blk = get(c, m, "ipBlock");
+
+	if (!sel && !nss && !blk) {
+		perr(c, m, "peer: needs podSelector, namespaceSelector or ipBlock");
+		return;
+	}
+	if (blk && (sel || nss)) {
+		perr(c, blk, "peer: ipBlock cannot be combined with podSelector or namespaceSelector");
+		return;
+	}
+	if (sel) {
+		p->has_selector = true;
+		parse_selector(c, sel, &p->selector, "podSelector");
+	}
+	if (nss) {
+		p->has_ns_selector = true;
+		parse_selector(c, nss, &p->ns_selector, "namespaceSelector");
+	}
+	if (blk) {
+		if (!want_type(c, blk, YAML_MAPPING_NODE, "ipBlock") ||
+		    !check_keys(c, blk, "ipBlock", block_keys))
+			return;
+		yaml_node_t *cidr = get(c, blk, "cidr");
+		if (!cidr) {
+			perr(c, blk, "ipBlock: cidr missing");
+			return;
+		}
+		p->has_cidr = true;
+		parse_cidr(c, cidr, &p->cidr, "ipBlock.cidr");
+		if (p->cidr.family)
+			parse_except(c, get(c, blk, "except"), p);
+	}
+}
+
+static void parse_rules(struct pctx *c, yaml_node_t *seq, bool ingress, bool k8s,
+			struct zs_rule **out, size_t *n)
 {
 	static const char *const in_keys[] = { "from", "ports", "action", NULL };
 	static const char *const out_keys[] = { "to", "ports", "action", NULL };
+	static const char *const k8s_in_keys[] = { "from", "ports", NULL };
+	static const char *const k8s_out_keys[] = { "to", "ports", NULL };
 	const char *what = ingress ? "ingress rule" : "egress rule";
 	yaml_node_t *r;
 
@@ -531,7 +579,8 @@ static void parse_rules(struct pctx *c, yaml_node_t *seq, bool ingress, struct z
 		rule->all_ports = true;
 		if (!want_type(c, r, YAML_MAPPING_NODE, what))
 			continue;
-		check_keys(c, r, what, ingress ? in_keys : out_keys); /* reported; parse on */
+		check_keys(c, r, what,
+			   k8s ? (ingress ? k8s_in_keys : k8s_out_keys) : (ingress ? in_keys : out_keys));
 		yaml_node_t *peers = get(c, r, ingress ? "from" : "to"), *ports = get(c, r, "ports");
 		yaml_node_t *act = get(c, r, "action"), *e;
 
@@ -540,14 +589,19 @@ static void parse_rules(struct pctx *c, yaml_node_t *seq, bool ingress, struct z
 			rule->all_peers = false;
 			rule->peers = zs_xcalloc(seq_len(peers), sizeof(*rule->peers));
 			SEQ_FOREACH(c, peers, pit, e)
-			parse_peer(c, e, &rule->peers[rule->npeers++]);
+			{
+				if (k8s)
+					parse_k8s_peer(c, e, &rule->peers[rule->npeers++]);
+				else
+					parse_peer(c, e, &rule->peers[rule->npeers++]);
+			}
 		}
 		if (ports && !is_null(ports) && want_type(c, ports, YAML_SEQUENCE_NODE, "ports") &&
 		    seq_len(ports)) {
 			rule->all_ports = false;
 			rule->ports = zs_xcalloc(seq_len(ports), sizeof(*rule->ports));
 			SEQ_FOREACH(c, ports, pit, e)
-			parse_port(c, e, &rule->ports[rule->nports++], false);
+			parse_port(c, e, &rule->ports[rule->nports++], k8s);
 		}
 		if (act) {
 			const char *s = want_scalar(c, act, "action");
@@ -718,9 +772,9 @@ static void parse_policy(struct pctx *c, yaml_node_t *obj, struct zs_objects *ou
 	p.has_ingress = in != NULL;
 	p.has_egress = eg != NULL;
 	if (in)
-		parse_rules(c, in, true, &p.ingress, &p.ningress);
+		parse_rules(c, in, true, false, &p.ingress, &p.ningress);
 	if (eg)
-		parse_rules(c, eg, false, &p.egress, &p.negress);
+		parse_rules(c, eg, false, false, &p.egress, &p.negress);
 	yaml_node_t *mode = get(c, spec, "mode");
 	if (mode) {
 		const char *s = want_scalar(c, mode, "mode");
@@ -731,6 +785,71 @@ static void parse_policy(struct pctx *c, yaml_node_t *obj, struct zs_objects *ou
 	}
 	if (!in && !eg)
 		perr(c, spec, "Policy: needs ingress or egress");
+	if (c->errors != before) {
+		zs_policy_free(&p);
+		return;
+	}
+	*ZS_VEC_PUSH(&out->policies) = p;
+}
+
+/*
+ * networking.k8s.io/v1 NetworkPolicy with upstream semantics: policyTypes
+ * defaults to Ingress, plus Egress when egress rules are given; a listed type
+ * isolates its direction even with no rules (`ingress: []` allows nothing).
+ */
+static void parse_networkpolicy(struct pctx *c, yaml_node_t *obj, struct zs_objects *out)
+{
+	static const char *const keys[] = { "podSelector", "policyTypes", "ingress", "egress", NULL };
+	struct meta md;
+	yaml_node_t *spec = get(c, obj, "spec"), *e;
+	int before = c->errors;
+
+	if (!parse_meta(c, obj, &md, true, true))
+		return;
+	if (!spec) {
+		perr(c, obj, "NetworkPolicy: spec missing");
+		return;
+	}
+	if (!want_type(c, spec, YAML_MAPPING_NODE, "spec") ||
+	    !check_keys(c, spec, "NetworkPolicy spec", keys))
+		return;
+
+	struct zs_policy p = { .name = zs_xstrdup(md.name), .ns = zs_xstrdup(md.ns), .from_k8s = true };
+	p.mark = mark_of(c, obj);
+	yaml_node_t *sel = get(c, spec, "podSelector");
+	if (!sel)
+		perr(c, spec, "NetworkPolicy: spec.podSelector missing ({} selects every pod of the namespace)");
+	else
+		parse_selector(c, sel, &p.selector, "podSelector");
+	yaml_node_t *in = get(c, spec, "ingress"), *eg = get(c, spec, "egress");
+	yaml_node_t *types = get(c, spec, "policyTypes");
+	bool has_in_rules = in && !is_null(in), has_eg_rules = eg && !is_null(eg);
+	if (types && !is_null(types)) {
+		if (want_type(c, types, YAML_SEQUENCE_NODE, "policyTypes")) {
+			SEQ_FOREACH(c, types, it, e)
+			{
+				const char *t = want_scalar(c, e, "policyTypes item");
+				if (t && !strcmp(t, "Ingress"))
+					p.has_ingress = true;
+				else if (t && !strcmp(t, "Egress"))
+					p.has_egress = true;
+				else if (t)
+					perr(c, e, "policyTypes: unknown type \"%s\" (Ingress, Egress)", t);
+			}
+		}
+		/* Rules for a type the policy does not have would be ignored: say so. */
+		if (has_in_rules && !p.has_ingress)
+			perr(c, in, "ingress: rules given but policyTypes does not list Ingress");
+		if (has_eg_rules && !p.has_egress)
+			perr(c, eg, "egress: rules given but policyTypes does not list Egress");
+	} else {
+		p.has_ingress = true;
+		p.has_egress = has_eg_rules;
+	}
+	if (has_in_rules)
+		parse_rules(c, in, true, true, &p.ingress, &p.ningress);
+	if (has_eg_rules)
+		parse_rules(c, eg, false, true, &p.egress, &p.negress);
 	if (c->errors != before) {
 		zs_policy_free(&p);
 		return;
@@ -884,7 +1003,7 @@ static void objects_doc(struct pctx *c, yaml_node_t *root, void *arg)
 		parse_config(c, root, out);
 		break;
 	case ZS_KIND_NETWORKPOLICY:
-		perr(c, root, "NetworkPolicy: not supported yet");
+		parse_networkpolicy(c, root, out);
 		break;
 	default:
 		break;

@@ -66,14 +66,19 @@ static json_t *meta(const char *name, const char *ns, const zs_labels_t *labels)
 	return m;
 }
 
-static json_t *header(const char *kind, json_t *md)
+static json_t *header_of(const char *api, const char *kind, json_t *md)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "apiVersion", json_string("zeroseg.io/v1"));
+	json_object_set_new(o, "apiVersion", json_string(api));
 	json_object_set_new(o, "kind", json_string(kind));
 	json_object_set_new(o, "metadata", md);
 	return o;
+}
+
+static json_t *header(const char *kind, json_t *md)
+{
+	return header_of("zeroseg.io/v1", kind, md);
 }
 
 json_t *zs_workload_to_json(const struct zs_workload *w)
@@ -99,14 +104,26 @@ json_t *zs_workload_to_json(const struct zs_workload *w)
 	return o;
 }
 
-static json_t *peer_to_json(const struct zs_peer *p)
+static json_t *peer_to_json(const struct zs_peer *p, bool k8s)
 {
 	static const char *const ents[] = { NULL, "host", "world", "all" };
 	json_t *o = json_object();
 	char buf[64];
 
+	if (k8s && p->has_cidr) {
+		json_t *b = json_object();
+		json_object_set_new(b, "cidr", json_string(zs_prefix_str(&p->cidr, buf, sizeof(buf))));
+		if (p->nexcept) {
+			json_t *ex = json_array();
+			for (size_t i = 0; i < p->nexcept; i++)
+				json_array_append_new(ex, json_string(zs_prefix_str(&p->except[i], buf, sizeof(buf))));
+			json_object_set_new(b, "except", ex);
+		}
+		json_object_set_new(o, "ipBlock", b);
+		return o;
+	}
 	if (p->has_selector)
-		json_object_set_new(o, "selector", selector_to_json(&p->selector));
+		json_object_set_new(o, k8s ? "podSelector" : "selector", selector_to_json(&p->selector));
 	if (p->has_ns_selector)
 		json_object_set_new(o, "namespaceSelector", selector_to_json(&p->ns_selector));
 	if (p->has_cidr) {
@@ -145,7 +162,7 @@ static json_t *port_to_json(const struct zs_port *p)
 	return o;
 }
 
-static json_t *rules_to_json(const struct zs_rule *r, size_t n, const char *peers_key)
+static json_t *rules_to_json(const struct zs_rule *r, size_t n, const char *peers_key, bool k8s)
 {
 	json_t *a = json_array();
 
@@ -154,7 +171,7 @@ static json_t *rules_to_json(const struct zs_rule *r, size_t n, const char *peer
 		if (!r[i].all_peers) {
 			json_t *ps = json_array();
 			for (size_t j = 0; j < r[i].npeers; j++)
-				json_array_append_new(ps, peer_to_json(&r[i].peers[j]));
+				json_array_append_new(ps, peer_to_json(&r[i].peers[j], k8s));
 			json_object_set_new(o, peers_key, ps);
 		}
 		if (!r[i].all_ports) {
@@ -170,8 +187,30 @@ static json_t *rules_to_json(const struct zs_rule *r, size_t n, const char *peer
 	return a;
 }
 
+static json_t *networkpolicy_to_json(const struct zs_policy *p)
+{
+	json_t *o = header_of("networking.k8s.io/v1", "NetworkPolicy", meta(p->name, p->ns, NULL));
+	json_t *spec = json_object(), *types = json_array();
+
+	json_object_set_new(spec, "podSelector", selector_to_json(&p->selector));
+	if (p->has_ingress)
+		json_array_append_new(types, json_string("Ingress"));
+	if (p->has_egress)
+		json_array_append_new(types, json_string("Egress"));
+	json_object_set_new(spec, "policyTypes", types);
+	if (p->ningress)
+		json_object_set_new(spec, "ingress", rules_to_json(p->ingress, p->ningress, "from", true));
+	if (p->negress)
+		json_object_set_new(spec, "egress", rules_to_json(p->egress, p->negress, "to", true));
+	json_object_set_new(o, "spec", spec);
+	return o;
+}
+
 json_t *zs_policy_to_json(const struct zs_policy *p)
 {
+	if (p->from_k8s)
+		return networkpolicy_to_json(p);
+
 	json_t *o = header("Policy", meta(p->name, p->ns, NULL));
 	json_t *spec = json_object();
 
@@ -179,9 +218,9 @@ json_t *zs_policy_to_json(const struct zs_policy *p)
 	if (p->mode == ZS_MODE_AUDIT)
 		json_object_set_new(spec, "mode", json_string("audit"));
 	if (p->has_ingress)
-		json_object_set_new(spec, "ingress", rules_to_json(p->ingress, p->ningress, "from"));
+		json_object_set_new(spec, "ingress", rules_to_json(p->ingress, p->ningress, "from", false));
 	if (p->has_egress)
-		json_object_set_new(spec, "egress", rules_to_json(p->egress, p->negress, "to"));
+		json_object_set_new(spec, "egress", rules_to_json(p->egress, p->negress, "to", false));
 	json_object_set_new(o, "spec", spec);
 	return o;
 }

@@ -4,6 +4,9 @@
  *   zs-probe serve [--tcp PORT]... [--udp PORT]... [--seconds N]   echo servers
  *   zs-probe tcp ADDR PORT [--ms N]    connect, send, expect the echo: exit 0/1
  *   zs-probe udp ADDR PORT [--ms N]    one datagram there and back: exit 0/1
+ *   zs-probe matrix [--ms N] [--port tcp|udp/PORT]... ADDR...
+ *        every (ADDR, port) at once, under one deadline; one line per target,
+ *        in order: "ADDR tcp/80 ok|blocked|refused". Exit 0 once all are judged.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -11,6 +14,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,10 +181,178 @@ static int probe(int type, const char *addr, int port, long ms)
 	return 1;
 }
 
+/*
+ * The matrix probe. A blocked TCP connect costs its whole timeout, so every
+ * target is probed at once and the deadline is paid once, not per target:
+ * non-blocking connects, the echo awaited with one poll() over all sockets.
+ * A UDP datagram is resent every 100 ms (a lost datagram is not a denial).
+ * "refused" (RST, ICMP unreachable) means nobody answered, not a firewall.
+ */
+enum mx_state { MX_CONNECTING, MX_WAITING, MX_OK, MX_BLOCKED, MX_REFUSED };
+
+struct mx_target {
+	const char *addr;
+	int type, port, fd;
+	enum mx_state state;
+	int sent;
+};
+
+static const char mx_msg[] = "zeroseg-probe\n";
+
+static void mx_done(struct mx_target *t, enum mx_state st)
+{
+	t->state = st;
+	close(t->fd);
+	t->fd = -1;
+}
+
+static void mx_send(struct mx_target *t)
+{
+	if (send(t->fd, mx_msg, sizeof(mx_msg) - 1, MSG_NOSIGNAL) < 0) {
+		if (errno == ECONNREFUSED)
+			mx_done(t, MX_REFUSED);
+		else if (t->type == SOCK_STREAM && errno != EAGAIN)
+			mx_done(t, MX_BLOCKED);
+		return;
+	}
+	t->sent++;
+	t->state = MX_WAITING;
+}
+
+static void mx_start(struct mx_target *t)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+
+	t->fd = -1;
+	t->state = MX_BLOCKED;
+	if (parse_addr(t->addr, t->port, &ss, &len))
+		return;
+	t->fd = socket(ss.ss_family, t->type | SOCK_NONBLOCK, 0);
+	if (t->fd < 0)
+		return;
+	t->state = MX_CONNECTING;
+	if (connect(t->fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
+		mx_done(t, errno == ECONNREFUSED ? MX_REFUSED : MX_BLOCKED);
+		return;
+	}
+	if (t->type == SOCK_DGRAM)
+		mx_send(t);
+}
+
+static void mx_event(struct mx_target *t, short revents)
+{
+	char buf[64];
+
+	if (t->state == MX_CONNECTING) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+		getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (err)
+			mx_done(t, err == ECONNREFUSED ? MX_REFUSED : MX_BLOCKED);
+		else if (revents & POLLOUT)
+			mx_send(t);
+		return;
+	}
+	ssize_t r = recv(t->fd, buf, sizeof(buf), 0);
+	if (r == (ssize_t)(sizeof(mx_msg) - 1) && !memcmp(buf, mx_msg, (size_t)r))
+		mx_done(t, MX_OK);
+	else if (r < 0 && errno == ECONNREFUSED)
+		mx_done(t, MX_REFUSED);
+	else if (t->type == SOCK_STREAM && (r == 0 || (r < 0 && errno != EAGAIN)))
+		mx_done(t, MX_BLOCKED);
+}
+
+static int matrix(int argc, char **argv)
+{
+	static const char *const names[] = { "ok", "blocked", "refused" };
+	struct { int type, port; } ports[16];
+	int nports = 0, naddrs = 0;
+	const char **addrs = calloc((size_t)argc + 1, sizeof(*addrs));
+	long ms = 500;
+
+	if (!addrs)
+		return 2;
+	for (int i = 0; i < argc; i++) {
+		char proto[8];
+		int port;
+		if (!strcmp(argv[i], "--ms") && i + 1 < argc) {
+			ms = atol(argv[++i]);
+		} else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+			if (nports == (int)(sizeof(ports) / sizeof(ports[0])) ||
+			    sscanf(argv[++i], "%7[a-z]/%d", proto, &port) != 2 || port < 1 || port > 65535 ||
+			    (strcmp(proto, "tcp") && strcmp(proto, "udp")))
+				return 2;
+			ports[nports].type = strcmp(proto, "tcp") ? SOCK_DGRAM : SOCK_STREAM;
+			ports[nports++].port = port;
+		} else {
+			addrs[naddrs++] = argv[i];
+		}
+	}
+	if (!nports || !naddrs)
+		return 2;
+
+	int n = naddrs * nports;
+	struct mx_target *t = calloc((size_t)n, sizeof(*t));
+	struct pollfd *pfd = calloc((size_t)n, sizeof(*pfd));
+	int *idx = calloc((size_t)n, sizeof(*idx));
+	if (!t || !pfd || !idx)
+		return 2;
+	for (int a = 0; a < naddrs; a++)
+		for (int p = 0; p < nports; p++) {
+			struct mx_target *x = &t[a * nports + p];
+			x->addr = addrs[a];
+			x->type = ports[p].type;
+			x->port = ports[p].port;
+			mx_start(x);
+		}
+
+	long start = now_ms(), end = start + ms, next_resend = start + 100;
+	for (;;) {
+		long now = now_ms();
+		int np = 0;
+		bool resend = now >= next_resend;
+		if (resend)
+			next_resend = now + 100;
+		for (int i = 0; i < n; i++) {
+			if (t[i].state != MX_CONNECTING && t[i].state != MX_WAITING)
+				continue;
+			if (resend && t[i].type == SOCK_DGRAM)
+				mx_send(&t[i]);
+			if (t[i].fd < 0)
+				continue;
+			pfd[np].fd = t[i].fd;
+			pfd[np].events = t[i].state == MX_CONNECTING ? POLLOUT : POLLIN;
+			idx[np++] = i;
+		}
+		if (!np || now >= end)
+			break;
+		long wait = (end < next_resend ? end : next_resend) - now;
+		if (poll(pfd, (nfds_t)np, (int)wait) <= 0)
+			continue;
+		for (int k = 0; k < np; k++)
+			if (pfd[k].revents)
+				mx_event(&t[idx[k]], pfd[k].revents);
+	}
+	for (int i = 0; i < n; i++) {
+		if (t[i].state == MX_CONNECTING || t[i].state == MX_WAITING)
+			mx_done(&t[i], MX_BLOCKED);
+		printf("%s %s/%d %s\n", t[i].addr, t[i].type == SOCK_STREAM ? "tcp" : "udp", t[i].port,
+		       names[t[i].state - MX_OK]);
+	}
+	free(idx);
+	free(pfd);
+	free(t);
+	free(addrs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "serve"))
 		return serve(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "matrix"))
+		return matrix(argc - 2, argv + 2);
 	if (argc >= 4 && (!strcmp(argv[1], "tcp") || !strcmp(argv[1], "udp"))) {
 		long ms = 1000;
 		if (argc == 6 && !strcmp(argv[4], "--ms"))
@@ -188,6 +360,7 @@ int main(int argc, char **argv)
 		return probe(!strcmp(argv[1], "tcp") ? SOCK_STREAM : SOCK_DGRAM, argv[2], atoi(argv[3]), ms);
 	}
 	fprintf(stderr, "usage: zs-probe serve [--tcp PORT]... [--udp PORT]... [--seconds N]\n"
-			"       zs-probe tcp|udp ADDR PORT [--ms N]\n");
+			"       zs-probe tcp|udp ADDR PORT [--ms N]\n"
+			"       zs-probe matrix [--ms N] [--port tcp|udp/PORT]... ADDR...\n");
 	return 2;
 }

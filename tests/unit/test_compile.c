@@ -131,7 +131,7 @@ static uint32_t id_of(const struct zs_compiled *c, const char *workload)
 static void expect(const struct zs_compiled *c, uint32_t subject, uint32_t peer, uint8_t dir,
 		   uint8_t proto, uint16_t port, uint8_t verdict, const char *policy)
 {
-	const struct zs_pentry *e = zs_compiled_lookup(c, subject, peer, dir, proto, port);
+	const struct zs_pentry *e = zs_compiled_lookup(c, subject, peer, 0, dir, proto, port);
 
 	if (!e)
 		fail_msg("subject %u peer %u dir %u %u/%u: no entry, want verdict %u", subject,
@@ -151,7 +151,7 @@ static void expect(const struct zs_compiled *c, uint32_t subject, uint32_t peer,
 static void expect_deny(const struct zs_compiled *c, uint32_t subject, uint32_t peer, uint8_t dir,
 			uint8_t proto, uint16_t port)
 {
-	const struct zs_pentry *e = zs_compiled_lookup(c, subject, peer, dir, proto, port);
+	const struct zs_pentry *e = zs_compiled_lookup(c, subject, peer, 0, dir, proto, port);
 
 	if (e)
 		fail_msg("subject %u peer %u dir %u %u/%u: verdict %u, want default deny", subject,
@@ -191,7 +191,7 @@ static void test_allow_and_default_deny(void **state)
 	assert_int_equal(e.c.subjects.n, 3);
 
 	expect(&e.c, api, web, IN, TCP, 8080, ZS_VERDICT_ALLOW, "shop/api");
-	const struct zs_pentry *pe = zs_compiled_lookup(&e.c, api, web, IN, TCP, 8080);
+	const struct zs_pentry *pe = zs_compiled_lookup(&e.c, api, web, 0, IN, TCP, 8080);
 	const struct zs_c_rule *r = zs_compiled_rule(&e.c, pe->rule_id);
 	assert_int_equal(r->id, pe->rule_id);
 	assert_int_equal(r->index, 0);
@@ -218,7 +218,7 @@ static void test_allow_and_default_deny(void **state)
 	expect_deny(&e.c, db, web, IN, TCP, 5432);
 
 	/* Unknown subject: default deny. */
-	assert_null(zs_compiled_lookup(&e.c, 9999, web, IN, TCP, 8080));
+	assert_null(zs_compiled_lookup(&e.c, 9999, web, 0, IN, TCP, 8080));
 	estate_free(&e);
 }
 
@@ -271,7 +271,7 @@ static void test_port_range(void **state)
 		assert_int_equal(s->e[i].dir, IN);
 		assert_int_equal(s->e[i].peer, web);
 		assert_int_equal(s->e[i].verdict, ZS_VERDICT_ALLOW);
-		assert_int_equal(s->e[i].pad, 0);
+		assert_int_equal(s->e[i].prec, ZS_PREC_ALLOW);
 		/* Bits below the prefix are zero. */
 		assert_int_equal(s->e[i].value & ((1u << (24 - s->e[i].bits)) - 1), 0);
 	}
@@ -336,7 +336,7 @@ static void check_deny_in_allow(const char *first, const char *second, const cha
 	expect(&e.c, api, web, IN, TCP, 1000, ZS_VERDICT_ALLOW, allow_name);
 	expect_deny(&e.c, api, web, IN, TCP, 1001);
 	const struct zs_c_rule *r =
-		zs_compiled_rule(&e.c, zs_compiled_lookup(&e.c, api, web, IN, TCP, 80)->rule_id);
+		zs_compiled_rule(&e.c, zs_compiled_lookup(&e.c, api, web, 0, IN, TCP, 80)->rule_id);
 	assert_int_equal(r->action, ZS_ACTION_DENY);
 	estate_free(&e);
 }
@@ -629,7 +629,7 @@ static void test_audit_mode(void **state)
 
 	expect(&e.c, api, web, IN, TCP, 80, ZS_VERDICT_AUDIT, "shop/trial");
 	const struct zs_c_rule *r =
-		zs_compiled_rule(&e.c, zs_compiled_lookup(&e.c, api, web, IN, TCP, 80)->rule_id);
+		zs_compiled_rule(&e.c, zs_compiled_lookup(&e.c, api, web, 0, IN, TCP, 80)->rule_id);
 	assert_true(r->audit);
 	assert_int_equal(r->action, ZS_ACTION_DENY);
 	assert_int_equal(r->index, 1);

@@ -23,7 +23,8 @@
 /* ---- the fake maps ------------------------------------------------------ */
 
 #define KEY_MAX 24
-#define VAL_MAX 16
+#define VAL_MAX 24
+_Static_assert(sizeof(struct zs_ipcache_val) <= VAL_MAX, "fake map values too small");
 
 struct fake_entry {
 	uint8_t key[KEY_MAX];
@@ -383,7 +384,8 @@ static void assert_policy_written(struct fake *f, const struct zs_compiled *c)
 					 j);
 			assert_int_equal(v.verdict, e->verdict);
 			assert_int_equal(v.rule_id, e->rule_id);
-			assert_int_equal(v.pad[0] | v.pad[1] | v.pad[2], 0);
+			assert_int_equal(v.prec, e->prec);
+			assert_int_equal(v.pad[0] | v.pad[1], 0);
 		}
 		total += s->n;
 	}
@@ -416,6 +418,7 @@ static void assert_ipcache(struct fake *f, const char *addr, uint32_t identity, 
 		fail_msg("no ipcache entry for %s", addr);
 	assert_int_equal(v.identity[0], identity);
 	assert_int_equal(v.identity[1], identity);
+	assert_int_equal(v.cidr[0] | v.cidr[1], 0);
 	assert_int_equal(v.ifindex, ifindex);
 }
 

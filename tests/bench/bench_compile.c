@@ -1,0 +1,613 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Control-plane benchmark: how long the daemon's path takes from policy text
+ * to the kernel maps, for 1k..100k rules over 100..10k workloads. Each size
+ * runs in a child process (its own peak RSS, its own maps, a time limit):
+ *
+ *   generate YAML -> zs_parse_buffer  (parse, reported on its own)
+ *   zs_validate, zs_objects_clone      (what every daemon transaction adds)
+ *   zs_compile                         (compile)
+ *   zs_writer_apply on fresh real maps (load; the first apply, sweep included)
+ *   one rule added to one app's policy, compile + apply again (incremental)
+ *
+ * The estate (printed with the table): W workloads w<N> in namespace bench,
+ * interface b<N> (it does not exist: the writer skips the endpoint entry but
+ * writes the ipcache entry), address 10.<N>/32; A = W/10 apps, label app=app<K>,
+ * 10 replicas each, so one identity per app. One Policy per app selects it,
+ * with R/A ingress rules; rule j of app K allows
+ *   from: [{selector: {matchLabels: {app: app<(K+1+j) % A>}}}]
+ *   ports: [{protocol: TCP, port: 1024 + j / A}]
+ * A "rule" is one (peer selector, port) pair; each is one policy map entry.
+ *
+ * Run as root (it loads the datapath): bench_compile [--quick] [--pin-dir DIR].
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "userspace/compile.h"
+#include "userspace/datapath.h"
+#include "userspace/parse.h"
+#include "userspace/serial.h"
+
+#define REPLICAS 10     /* workloads per app (one identity) */
+#define PORT_BASE 1024
+#define TARGET_RULES 100000
+#define TARGET_WORKLOADS 10000
+#define TARGET_MS 1000.0
+
+struct opts {
+	bool quick;
+	const char *pin_dir; /* a bpffs directory of our own, or NULL: no pins */
+	size_t rules[8], nrules;
+	size_t wls[8], nwls;
+	unsigned incr_reps;     /* at most */
+	unsigned incr_budget_ms; /* and stop after this long (at least 5 reps) */
+	unsigned timeout_s;     /* per size */
+};
+
+/* What one child measures; sent to the parent through a pipe. */
+struct result {
+	int status; /* 0 ok, -errno */
+	char note[160];
+	size_t rules, workloads, apps, identities, entries, ipcache;
+	double parse_ms, validate_ms, clone_ms, compile_ms, open_ms, load_ms;
+	unsigned incr_n;
+	double incr_p50, incr_p99, incr_max;
+	double rss_mb, peak_mb, maps_mb;
+};
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* A /proc/self/status field in kB ("VmRSS", "VmHWM"), as MB. */
+static double status_mb(const char *field)
+{
+	char line[256];
+	double mb = 0;
+	size_t n = strlen(field);
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			mb = strtod(line + n + 1, NULL) / 1024;
+			break;
+		}
+	fclose(f);
+	return mb;
+}
+
+/* The kernel's memory accounting of a map ("memlock:" in its fdinfo), bytes. */
+static double map_memlock(int fd)
+{
+	char path[64], line[256];
+	double bytes = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "memlock:", 8)) {
+			bytes = strtod(line + 8, NULL);
+			break;
+		}
+	fclose(f);
+	return bytes;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Nearest-rank percentile of sorted samples. */
+static double percentile(const double *v, size_t n, double p)
+{
+	size_t rank = (size_t)(p / 100.0 * n + 0.999999);
+
+	if (!n)
+		return 0;
+	if (rank < 1)
+		rank = 1;
+	return v[(rank > n ? n : rank) - 1];
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
+}
+
+/* ---- the generator -------------------------------------------------------- */
+
+struct buf {
+	char *p;
+	size_t len;
+	FILE *f;
+};
+
+static void buf_open(struct buf *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->f = open_memstream(&b->p, &b->len);
+	if (!b->f)
+		abort();
+}
+
+static void buf_close(struct buf *b)
+{
+	fclose(b->f);
+	b->f = NULL;
+}
+
+/* Rules of app `k` when `rules` are spread over `apps`. */
+static size_t rules_of(size_t rules, size_t apps, size_t k)
+{
+	return rules / apps + (k < rules % apps);
+}
+
+static void gen_rule(FILE *f, size_t apps, size_t k, size_t j)
+{
+	fprintf(f,
+		"    - from: [{selector: {matchLabels: {app: app%zu}}}]\n"
+		"      ports: [{protocol: TCP, port: %zu}]\n",
+		(k + 1 + j) % apps, PORT_BASE + j / apps);
+}
+
+static void gen_policy_head(FILE *f, size_t k)
+{
+	fprintf(f,
+		"---\napiVersion: zeroseg.io/v1\nkind: Policy\n"
+		"metadata: {name: app%zu-in, namespace: bench}\n"
+		"spec:\n  selector: {matchLabels: {app: app%zu}}\n  ingress:\n",
+		k, k);
+}
+
+static void gen_estate(struct buf *b, size_t rules, size_t workloads, size_t apps)
+{
+	buf_open(b);
+	for (size_t n = 0; n < workloads; n++) {
+		size_t a = n + 1; /* 10.0.0.1 up */
+		fprintf(b->f,
+			"---\napiVersion: zeroseg.io/v1\nkind: Workload\n"
+			"metadata: {name: w%zu, namespace: bench, labels: {app: app%zu}}\n"
+			"spec: {interface: b%zu, addresses: [10.%zu.%zu.%zu]}\n",
+			n, n / REPLICAS, n, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+	}
+	for (size_t k = 0; k < apps; k++) {
+		gen_policy_head(b->f, k);
+		for (size_t j = 0; j < rules_of(rules, apps, k); j++)
+			gen_rule(b->f, apps, k, j);
+	}
+	buf_close(b);
+}
+
+/*
+ * The incremental change: app k's policy gains rule j (the next in its
+ * pattern). Parsed as a one-rule policy of the same name, then given the
+ * existing rules in front, and merged: the state's policy is replaced, as a
+ * daemon apply of the edited policy would.
+ */
+static int add_rule(struct zs_objects *o, size_t apps, size_t k, size_t j, unsigned iter)
+{
+	struct zs_objects batch;
+	struct zs_diags d = { 0 };
+	struct zs_policy *old = NULL, *p;
+	char name[32];
+	struct buf b;
+	int err;
+
+	buf_open(&b);
+	gen_policy_head(b.f, k);
+	gen_rule(b.f, apps, k, j);
+	buf_close(&b);
+	snprintf(name, sizeof(name), "<incr %u>", iter);
+	zs_objects_init(&batch);
+	err = zs_parse_buffer(name, b.p, b.len, &batch, &d);
+	free(b.p);
+	if (err) {
+		zs_diags_print(&d, stderr);
+		zs_diags_free(&d);
+		zs_objects_free(&batch);
+		return err;
+	}
+	snprintf(name, sizeof(name), "app%zu-in", k);
+	for (size_t i = 0; i < o->policies.n && !old; i++)
+		if (!strcmp(o->policies.v[i].name, name))
+			old = &o->policies.v[i];
+	p = &batch.policies.v[0];
+	if (old) {
+		struct zs_rule *r = zs_xcalloc(old->ningress + 1, sizeof(*r));
+		memcpy(r, old->ingress, old->ningress * sizeof(*r));
+		r[old->ningress] = p->ingress[0];
+		free(p->ingress);
+		p->ingress = r;
+		p->ningress = old->ningress + 1;
+		free(old->ingress); /* the rules now belong to the new policy */
+		old->ingress = NULL;
+		old->ningress = 0;
+	}
+	zs_objects_merge(o, &batch);
+	zs_objects_free(&batch);
+	return 0;
+}
+
+/* ---- one size ------------------------------------------------------------- */
+
+static int compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_compiled *c,
+		   struct result *r)
+{
+	struct zs_diags d = { 0 };
+	int err = zs_compile(o, ids, c, &d);
+
+	if (err) {
+		snprintf(r->note, sizeof(r->note), "compile: %s",
+			 d.msgs.n ? d.msgs.v[0] : strerror(-err));
+		zs_diags_print(&d, stderr);
+	}
+	zs_diags_free(&d);
+	return err;
+}
+
+static void run_size(const struct opts *op, size_t rules, size_t workloads, struct result *r)
+{
+	struct zs_objects o, clone;
+	struct zs_identities ids = { 0 };
+	struct zs_compiled c = { 0 }, next;
+	struct zs_diags d = { 0 };
+	struct zs_writer w;
+	struct zs_dp dp;
+	char err[512] = "";
+	double t, *samples;
+	struct buf b;
+	size_t apps = workloads / REPLICAS, *extra;
+
+	r->rules = rules;
+	r->workloads = workloads;
+	r->apps = apps;
+
+	gen_estate(&b, rules, workloads, apps);
+	zs_objects_init(&o);
+	t = now_ms();
+	r->status = zs_parse_buffer("<bench>", b.p, b.len, &o, &d);
+	r->parse_ms = now_ms() - t;
+	free(b.p);
+	if (r->status) {
+		snprintf(r->note, sizeof(r->note), "parse: %s", d.msgs.n ? d.msgs.v[0] : "failed");
+		return;
+	}
+
+	t = now_ms();
+	r->status = zs_validate(&o, &d);
+	r->validate_ms = now_ms() - t;
+	t = now_ms();
+	if (!r->status)
+		r->status = zs_objects_clone(&o, &clone);
+	r->clone_ms = now_ms() - t;
+	if (r->status) {
+		snprintf(r->note, sizeof(r->note), "validate/clone failed");
+		return;
+	}
+	zs_objects_free(&clone);
+
+	t = now_ms();
+	r->status = compile(&o, &ids, &c, r);
+	r->compile_ms = now_ms() - t;
+	if (r->status)
+		return;
+	r->identities = c.subjects.n;
+	r->entries = c.total_entries;
+	r->ipcache = c.ipcache.n;
+
+	t = now_ms();
+	r->status = zs_dp_open(&dp, op->pin_dir);
+	r->open_ms = now_ms() - t;
+	if (r->status) {
+		snprintf(r->note, sizeof(r->note), "loading the datapath: %s", strerror(-r->status));
+		return;
+	}
+	zs_writer_init(&w, &zs_dp_map_ops, &dp);
+	t = now_ms();
+	r->status = zs_writer_apply(&w, &c, err, sizeof(err));
+	r->load_ms = now_ms() - t;
+	if (r->status) {
+		snprintf(r->note, sizeof(r->note), "over capacity: %s", err);
+		goto out;
+	}
+
+	/* What a daemon holds between applies: objects, identities, compiled, writer. */
+	malloc_trim(0);
+	r->rss_mb = status_mb("VmRSS");
+	for (int m = 0; m < ZS_MAP_COUNT; m++)
+		r->maps_mb += map_memlock(dp.fd[m]) / (1024.0 * 1024.0);
+
+	samples = zs_xcalloc(op->incr_reps, sizeof(*samples));
+	extra = zs_xcalloc(apps, sizeof(*extra));
+	double start = now_ms();
+	for (unsigned i = 0; i < op->incr_reps; i++) {
+		size_t k = (i * 7919u) % apps; /* spread over the apps */
+		if (i >= 5 && now_ms() - start > op->incr_budget_ms)
+			break;
+		r->status = add_rule(&o, apps, k, rules_of(rules, apps, k) + extra[k]++, i);
+		if (r->status)
+			break;
+		t = now_ms();
+		r->status = compile(&o, &ids, &next, r);
+		if (r->status)
+			break;
+		r->status = zs_writer_apply(&w, &next, err, sizeof(err));
+		samples[r->incr_n++] = now_ms() - t;
+		zs_compiled_free(&c);
+		c = next;
+		if (r->status) {
+			snprintf(r->note, sizeof(r->note), "incremental apply: %s", err);
+			break;
+		}
+	}
+	qsort(samples, r->incr_n, sizeof(*samples), cmp_double);
+	r->incr_p50 = percentile(samples, r->incr_n, 50);
+	r->incr_p99 = percentile(samples, r->incr_n, 99);
+	r->incr_max = r->incr_n ? samples[r->incr_n - 1] : 0;
+	free(samples);
+	free(extra);
+out:
+	zs_writer_free(&w);
+	zs_dp_close(&dp);
+	if (op->pin_dir)
+		zs_dp_unpin(op->pin_dir);
+	zs_compiled_free(&c);
+	zs_identities_free(&ids);
+	zs_objects_free(&o);
+	zs_diags_free(&d);
+	r->peak_mb = status_mb("VmHWM");
+}
+
+/* Runs one size in a child under a time limit; the parent keeps its result. */
+static void run_child(const struct opts *op, size_t rules, size_t workloads, struct result *r)
+{
+	int fds[2], st;
+	pid_t pid;
+	ssize_t n;
+
+	memset(r, 0, sizeof(*r));
+	r->rules = rules;
+	r->workloads = workloads;
+	r->apps = workloads / REPLICAS;
+	if (pipe(fds)) {
+		r->status = -errno;
+		snprintf(r->note, sizeof(r->note), "pipe: %s", strerror(errno));
+		return;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		r->status = -errno;
+		snprintf(r->note, sizeof(r->note), "fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		alarm(op->timeout_s); /* SIGALRM ends us; the parent reports it */
+		run_size(op, rules, workloads, r);
+		n = write(fds[1], r, sizeof(*r));
+		_exit(n == sizeof(*r) ? 0 : 1);
+	}
+	close(fds[1]);
+	n = read(fds[0], r, sizeof(*r));
+	close(fds[0]);
+	waitpid(pid, &st, 0);
+	if (n != sizeof(*r)) {
+		memset(r, 0, sizeof(*r));
+		r->rules = rules;
+		r->workloads = workloads;
+		r->apps = workloads / REPLICAS;
+		r->status = -ETIME;
+		if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
+			snprintf(r->note, sizeof(r->note), "timed out after %u s", op->timeout_s);
+		else
+			snprintf(r->note, sizeof(r->note), "child failed (status %#x)", st);
+	}
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+static void print_header(void)
+{
+	printf("%7s %6s %5s %7s | %7s %7s %7s | %8s %8s %8s | %8s %8s %4s | %6s %6s %6s\n",
+	       "rules", "wkload", "ids", "entries", "parse", "valid", "clone", "compile", "load",
+	       "total", "incr p50", "p99", "n", "RSS", "peak", "maps");
+	printf("%7s %6s %5s %7s | %7s %7s %7s | %8s %8s %8s | %8s %8s %4s | %6s %6s %6s\n", "", "",
+	       "", "", "ms", "ms", "ms", "ms", "ms", "ms", "ms", "ms", "", "MB", "MB", "MB");
+}
+
+static void print_row(const struct result *r)
+{
+	double total = r->compile_ms + r->load_ms;
+
+	printf("%7zu %6zu %5zu %7zu | ", r->rules, r->workloads, r->identities, r->entries);
+	if (r->status && !r->compile_ms) {
+		printf("%s\n", r->note);
+		return;
+	}
+	printf("%7.1f %7.1f %7.1f | %8.1f %8.1f %8.1f | ", r->parse_ms, r->validate_ms, r->clone_ms,
+	       r->compile_ms, r->load_ms, total);
+	if (r->incr_n)
+		printf("%8.1f %8.1f %4u | ", r->incr_p50, r->incr_p99, r->incr_n);
+	else
+		printf("%8s %8s %4s | ", "-", "-", "");
+	printf("%6.1f %6.1f %6.1f", r->rss_mb, r->peak_mb, r->maps_mb);
+	if (r->rules == TARGET_RULES && r->workloads == TARGET_WORKLOADS && !r->status)
+		printf("  <- target %.0f ms: %s", TARGET_MS, total < TARGET_MS ? "MET" : "MISSED");
+	if (r->note[0])
+		printf("  [%s]", r->note);
+	printf("\n");
+}
+
+static void print_notes(const struct result *res, size_t n)
+{
+	double open = 0;
+	size_t nopen = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (res[i].open_ms > 0) {
+			open += res[i].open_ms;
+			nopen++;
+		}
+	printf("\n"
+	       "estate: W workloads w<N> (namespace bench, interface b<N> absent, address 10.<N>/32),\n"
+	       "  A = W/%d apps (app=app<K>, %d replicas: one identity each); one Policy per app\n"
+	       "  with R/A ingress rules, rule j of app K: from app<(K+1+j)%%A>, TCP port %d+j/A.\n"
+	       "  One rule = one (peer selector, port) pair = one policy map entry.\n"
+	       "parse: zs_parse_buffer of the generated YAML (its own validate included);\n"
+	       "  valid, clone: zs_validate and zs_objects_clone of the whole state, which every\n"
+	       "  daemon transaction runs besides compile and load.\n"
+	       "compile: zs_compile; load: the first zs_writer_apply on fresh maps (sweep included);\n"
+	       "  total = compile + load, the figure the %dk-rule target (< %.0f ms) is about.\n"
+	       "incr: one rule added to one app's policy, zs_compile + zs_writer_apply; p50/p99 of n.\n"
+	       "RSS: after the load, holding objects, identities, compiled state and writer state\n"
+	       "  (malloc_trim'd); peak: the child's VmHWM; maps: memlock of the five writer maps.\n"
+	       "datapath open (skeleton load, verifier): %.0f ms on average, not in load.\n"
+	       "capacity (bpf/abi.h): policy %u entries (old + new while writing), ipcache %u,\n"
+	       "  endpoints %u, handles %u.\n",
+	       REPLICAS, REPLICAS, PORT_BASE, TARGET_RULES / 1000, TARGET_MS,
+	       nopen ? open / nopen : 0, ZS_MAX_POLICY, ZS_MAX_IPCACHE, ZS_MAX_ENDPOINTS,
+	       ZS_MAX_HANDLES);
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static size_t parse_list(const char *s, size_t *out, size_t max)
+{
+	size_t n = 0;
+	char *end;
+
+	while (*s && n < max) {
+		unsigned long v = strtoul(s, &end, 10);
+		if (end == s)
+			break;
+		if (*end == 'k' || *end == 'K') {
+			v *= 1000;
+			end++;
+		}
+		out[n++] = v;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return n;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bench_compile [--quick] [--pin-dir DIR] [--rules LIST] [--workloads LIST]\n"
+		"                     [--incr-reps N] [--incr-budget-ms MS] [--timeout S]\n"
+		"  LIST: comma separated, k = 1000 (default rules 1k,10k,100k; workloads\n"
+		"  100,1k,10k; --quick: rules 1k,10k). DIR: a bpffs directory to pin under.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "pin-dir", required_argument, NULL, 'p' },
+		{ "rules", required_argument, NULL, 'r' },
+		{ "workloads", required_argument, NULL, 'w' },
+		{ "incr-reps", required_argument, NULL, 'n' },
+		{ "incr-budget-ms", required_argument, NULL, 'b' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct opts op = { .incr_reps = 100, .incr_budget_ms = 4000, .timeout_s = 60 };
+	bool rules_set = false;
+	struct result *res;
+	size_t nres = 0;
+	int c, failed = 0;
+
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			op.quick = true;
+			break;
+		case 'p':
+			op.pin_dir = optarg;
+			break;
+		case 'r':
+			op.nrules = parse_list(optarg, op.rules, ZS_ARRAY_SIZE(op.rules));
+			rules_set = true;
+			break;
+		case 'w':
+			op.nwls = parse_list(optarg, op.wls, ZS_ARRAY_SIZE(op.wls));
+			break;
+		case 'n':
+			op.incr_reps = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			op.incr_budget_ms = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			op.timeout_s = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!rules_set)
+		op.nrules = parse_list(op.quick ? "1k,10k" : "1k,10k,100k", op.rules,
+				       ZS_ARRAY_SIZE(op.rules));
+	if (!op.nwls)
+		op.nwls = parse_list("100,1k,10k", op.wls, ZS_ARRAY_SIZE(op.wls));
+	if (op.quick)
+		op.incr_budget_ms = op.incr_budget_ms < 1000 ? op.incr_budget_ms : 1000;
+	if (!op.incr_reps)
+		op.incr_reps = 1;
+	for (size_t i = 0; i < op.nwls; i++)
+		if (op.wls[i] < REPLICAS) {
+			fprintf(stderr, "bench_compile: at least %d workloads (one app)\n", REPLICAS);
+			return 2;
+		}
+	libbpf_set_print(libbpf_quiet);
+
+	res = zs_xcalloc(op.nrules * op.nwls, sizeof(*res));
+	printf("control plane: policy text -> compiled -> kernel maps (ms unless noted)\n");
+	print_header();
+	fflush(stdout);
+	for (size_t i = 0; i < op.nrules; i++)
+		for (size_t j = 0; j < op.nwls; j++) {
+			struct result *r = &res[nres++];
+			run_child(&op, op.rules[i], op.wls[j], r);
+			print_row(r);
+			fflush(stdout);
+			failed |= r->status != 0;
+		}
+	print_notes(res, nres);
+	free(res);
+	return failed ? 1 : 0;
+}
