@@ -99,3 +99,11 @@ zs_serve() {
 zs_probe() {
 	ip netns exec "$1" "$ZS_PROBE" "$2" "$3" "$4" --ms "${ZS_PROBE_MS:-700}"
 }
+
+# zs_matrix WNS [--ms N] [--port tcp|udp/PORT]... ADDR...: every target probed
+# from WNS at once under one deadline; one line each, "ADDR tcp/80 ok|blocked|refused".
+zs_matrix() {
+	local w=$1
+	shift
+	ip netns exec "$w" "$ZS_PROBE" matrix "$@"
+}

@@ -68,6 +68,7 @@ struct cctx {
 	struct zs_diags *d;
 	ZS_VEC(struct wid) wids; /* sorted by id */
 	ZS_VEC(struct cidr) cidrs; /* sorted by prefix, unique */
+	uint32_t *wl_id;           /* identity of each workload, by index */
 	struct lidx_slot *lidx;    /* open addressing, power of two */
 	size_t lidx_cap;
 	uint32_t *taken;         /* open-addressing set of rule ids in use */
@@ -305,6 +306,7 @@ static void port_atoms(struct cctx *c, atoms_t *a, uint8_t dir, uint32_t subject
 			if (dir == ZS_DIR_INGRESS) {
 				named_port_atoms(c, a, peer, subject, pt->name, prec, verdict, rule_id);
 			} else if (peer != ZS_ID_ANY) {
+				/* Host, world and CIDR peers declare no ports: rejected in rule_atoms. */
 				named_port_atoms(c, a, peer, peer, pt->name, prec, verdict, rule_id);
 			} else {
 				for (size_t w = 0; w < c->wids.n; w++)
@@ -324,6 +326,26 @@ static void port_atoms(struct cctx *c, atoms_t *a, uint8_t dir, uint32_t subject
 					  prec, verdict, rule_id);
 		} else {
 			push_atom(a, peer, base | pt->port, base | pt->end, prec, verdict, rule_id);
+		}
+	}
+}
+
+/* What the compiler cannot make exact is an error, never a silent gap. */
+static void check_rule(struct cctx *c, const struct zs_rule *r, uint8_t dir)
+{
+	if (dir == ZS_DIR_EGRESS && !r->all_ports) {
+		bool named = false;
+		for (size_t i = 0; i < r->nports; i++)
+			named |= r->ports[i].name != NULL;
+		for (size_t i = 0; named && i < r->npeers; i++) {
+			const struct zs_peer *x = &r->peers[i];
+			if (x->has_cidr || x->entity == ZS_ENTITY_HOST || x->entity == ZS_ENTITY_WORLD) {
+				zs_diag(c->d, &x->mark,
+					"named port in an egress rule with a %s peer: a named port resolves on the destination workload; give the number",
+					x->has_cidr ? "cidr" : "host or world");
+				c->errors++;
+				return;
+			}
 		}
 	}
 }
@@ -555,16 +577,40 @@ static void collect_cidrs(struct cctx *c)
 		c->cidrs.v[i].id = zs_identity_get_cidr(c->ids, &c->cidrs.v[i].p);
 }
 
+/*
+ * A workload's identity: its namespace and labels, and its named ports (as
+ * labels zeroseg.io/port.NAME = PROTO/NUMBER), so every workload of one
+ * identity resolves a named port to the same number, as policy keyed by
+ * identity needs.
+ */
+static uint32_t workload_identity(struct cctx *c, const struct zs_workload *w)
+{
+	zs_labels_t l = { 0 };
+	uint32_t id;
+
+	if (!w->nports)
+		return zs_identity_get(c->ids, w->ns, &w->labels);
+	for (size_t i = 0; i < w->labels.n; i++)
+		zs_labels_set(&l, w->labels.v[i].key, w->labels.v[i].value);
+	for (size_t i = 0; i < w->nports; i++) {
+		char key[64], val[32];
+		snprintf(key, sizeof(key), "zeroseg.io/port.%s", w->ports[i].name);
+		snprintf(val, sizeof(val), "%u/%u", w->ports[i].proto, w->ports[i].port);
+		zs_labels_set(&l, key, val);
+	}
+	id = zs_identity_get(c->ids, w->ns, &l);
+	zs_labels_free(&l);
+	return id;
+}
+
 static void build_wids(struct cctx *c)
 {
 	const struct zs_objects *o = c->o;
 	uint32_t *of = zs_xcalloc(o->workloads.n + 1, sizeof(*of));
 
 	zs_identities_mark_unused(c->ids);
-	for (size_t i = 0; i < o->workloads.n; i++) {
-		const struct zs_workload *w = &o->workloads.v[i];
-		of[i] = zs_identity_get(c->ids, w->ns, &w->labels);
-	}
+	for (size_t i = 0; i < o->workloads.n; i++)
+		of[i] = workload_identity(c, &o->workloads.v[i]);
 	collect_cidrs(c);
 	zs_identities_release_unused(c->ids);
 
@@ -588,7 +634,7 @@ static void build_wids(struct cctx *c)
 		*ZS_VEC_PUSH(&x->workloads) = w;
 	}
 	free(order);
-	free(of);
+	c->wl_id = of;
 	lidx_build(c);
 }
 
@@ -672,7 +718,7 @@ static void build_ipcache(struct cctx *c)
 
 	for (size_t i = 0; i < o->workloads.n; i++) {
 		const struct zs_workload *w = &o->workloads.v[i];
-		uint32_t id = zs_identity_get(c->ids, w->ns, &w->labels);
+		uint32_t id = c->wl_id[i];
 		for (size_t a = 0; a < w->naddrs; a++) {
 			struct owner *x = ZS_VEC_PUSH(&own);
 			x->p = w->addrs[a];
@@ -772,6 +818,7 @@ int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_
 				cr->action = (uint8_t)rules[r].action;
 				cr->audit = p->mode == ZS_MODE_AUDIT;
 				cr->mark = rules[r].mark;
+				check_rule(&c, &rules[r], dir);
 			}
 		}
 	}
@@ -788,7 +835,7 @@ int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_
 		struct zs_c_endpoint *ep = ZS_VEC_PUSH(&out->endpoints);
 		ep->ifname = zs_xstrdup(w->ifname);
 		ep->workload = zs_xasprintf("%s/%s", w->ns, w->name);
-		ep->identity = zs_identity_get(ids, w->ns, &w->labels);
+		ep->identity = c.wl_id[i];
 	}
 	build_ipcache(&c);
 	qsort(out->endpoints.v, out->endpoints.n, sizeof(out->endpoints.v[0]), cmp_ep);
@@ -801,6 +848,7 @@ int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_
 	}
 	free(c.wids.v);
 	free(c.cidrs.v);
+	free(c.wl_id);
 	lidx_free(&c);
 	free(pols);
 	free(base);

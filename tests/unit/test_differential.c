@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Differential test: the compiled map entries, read through the datapath's
+ * lookup logic (zs_compiled_decide, the userspace emulation of
+ * bpf/lib/decide.h and policy.h), against the reference evaluator
+ * (reference.h) over thousands of random policy sets and packets.
+ *
+ * ZS_SEED=N reproduces a run; ZS_DIFF_SETS and ZS_DIFF_PACKETS size it.
+ * On a mismatch the seed, the objects and the packet are printed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "reference.h"
+#include "userspace/compile.h"
+#include "userspace/parse.h"
+
+static uint64_t rng;
+
+static uint32_t rnd(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+static bool chance(unsigned pct)
+{
+	return rnd(100) < pct;
+}
+
+struct text {
+	char *s;
+	size_t n, cap;
+};
+
+static void out(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		size_t room = t->cap - t->n;
+		va_start(ap, fmt);
+		int k = vsnprintf(t->s ? t->s + t->n : NULL, t->s ? room : 0, fmt, ap);
+		va_end(ap);
+		if (t->s && (size_t)k < room) {
+			t->n += (size_t)k;
+			return;
+		}
+		t->cap = (t->cap + (size_t)k + 1) * 2;
+		t->s = realloc(t->s, t->cap);
+	}
+}
+
+#define NWL 10
+static const char *const apps[] = { "a", "b", "c" };
+static const char *const nss[] = { "n0", "n1", "n2" };
+
+static void gen_selector(struct text *t, const char *key)
+{
+	static const char *const ops[] = { "In", "NotIn", "Exists", "DoesNotExist" };
+	unsigned k = rnd(10);
+
+	if (k < 2) {
+		out(t, "%s: {}", key);
+	} else if (k < 6) {
+		out(t, "%s: {matchLabels: {app: %s}}", key, apps[rnd(3)]);
+	} else {
+		unsigned op = rnd(4);
+		const char *lk = chance(50) ? "app" : "tier";
+		out(t, "%s: {matchExpressions: [{key: %s, operator: %s", key, lk, ops[op]);
+		if (op < 2)
+			out(t, ", values: [%s, %s]", lk[0] == 'a' ? apps[rnd(3)] : "x",
+			    lk[0] == 'a' ? apps[rnd(3)] : "y");
+		out(t, "}]}");
+	}
+}
+
+static void gen_ns_selector(struct text *t, const char *key)
+{
+	switch (rnd(4)) {
+	case 0:
+		out(t, "%s: {}", key);
+		break;
+	case 1:
+		out(t, "%s: {matchLabels: {team: red}}", key);
+		break;
+	case 2:
+		out(t, "%s: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [%s]}]}",
+		    key, nss[rnd(3)]);
+		break;
+	default:
+		out(t, "%s: {matchExpressions: [{key: team, operator: DoesNotExist}]}", key);
+	}
+}
+
+static void gen_cidr(struct text *t, bool k8s)
+{
+	unsigned k = rnd(5);
+	const char *cidr = NULL;
+	char ex[64] = "";
+
+	if (k == 0) {
+		cidr = "10.0.0.0/16";
+		snprintf(ex, sizeof(ex), "10.0.%u.0/24", rnd(NWL));
+	} else if (k == 1) {
+		static char buf[32];
+		snprintf(buf, sizeof(buf), "10.0.%u.0/24", rnd(NWL));
+		cidr = buf;
+	} else if (k == 2) {
+		cidr = "fd00::/64";
+		snprintf(ex, sizeof(ex), "fd00::%x/128", rnd(NWL) + 1);
+	} else if (k == 3) {
+		cidr = "0.0.0.0/0";
+		snprintf(ex, sizeof(ex), "10.0.0.0/%u", 8 + rnd(17));
+	} else {
+		static char buf[32];
+		snprintf(buf, sizeof(buf), "10.0.%u.1/32", rnd(NWL));
+		cidr = buf;
+	}
+	if (k8s)
+		out(t, "{ipBlock: {cidr: \"%s\"%s%s%s}}", cidr, *ex ? ", except: [\"" : "", ex,
+		    *ex ? "\"]" : "");
+	else
+		out(t, "{cidr: \"%s\"%s%s%s}", cidr, *ex ? ", except: [\"" : "", ex, *ex ? "\"]" : "");
+}
+
+static void gen_peer(struct text *t, bool k8s, bool named_ports_egress)
+{
+	unsigned k = rnd(named_ports_egress ? 3 : (k8s ? 5 : 8));
+
+	switch (k) {
+	case 0:
+		out(t, "{");
+		gen_selector(t, k8s ? "podSelector" : "selector");
+		out(t, "}");
+		break;
+	case 1:
+		out(t, "{");
+		gen_ns_selector(t, "namespaceSelector");
+		out(t, "}");
+		break;
+	case 2:
+		out(t, "{");
+		gen_selector(t, k8s ? "podSelector" : "selector");
+		out(t, ", ");
+		gen_ns_selector(t, "namespaceSelector");
+		out(t, "}");
+		break;
+	case 3:
+	case 4:
+		gen_cidr(t, k8s);
+		break;
+	case 5:
+		out(t, "{entity: host}");
+		break;
+	case 6:
+		out(t, "{entity: world}");
+		break;
+	default:
+		out(t, "{entity: all}");
+	}
+}
+
+static void gen_port(struct text *t, bool k8s, bool allow_named)
+{
+	static const unsigned nums[] = { 53, 79, 80, 81, 443, 8080 };
+	unsigned k = rnd(k8s ? 6 : 9);
+
+	if (!allow_named && (k == 3 || k == 4))
+		k = 0;
+	switch (k) {
+	case 0:
+		out(t, "{port: %u}", nums[rnd(6)]);
+		break;
+	case 1:
+		out(t, "{protocol: UDP, port: %u}", nums[rnd(6)]);
+		break;
+	case 2: {
+		unsigned p = nums[rnd(6)];
+		out(t, "{protocol: %s, port: %u, endPort: %u}", chance(70) ? "TCP" : "SCTP", p,
+		    p + rnd(3000));
+		break;
+	}
+	case 3:
+		out(t, "{port: http}");
+		break;
+	case 4:
+		out(t, "{protocol: UDP, port: dns}");
+		break;
+	case 5:
+		out(t, "{protocol: SCTP}");
+		break;
+	case 6:
+		out(t, "{protocol: any}");
+		break;
+	case 7:
+		out(t, "{protocol: ICMP, type: 8}");
+		break;
+	default:
+		out(t, "{protocol: ICMPv6, type: 128, code: 0}");
+	}
+}
+
+static void gen_rules(struct text *t, bool k8s, bool ingress)
+{
+	unsigned n = rnd(4);
+
+	out(t, "  %s:%s\n", ingress ? "ingress" : "egress", n ? "" : " []");
+	for (unsigned r = 0; r < n; r++) {
+		bool named = chance(30);
+		out(t, "  - {");
+		if (chance(75)) {
+			unsigned np = 1 + rnd(2);
+			out(t, "%s: [", ingress ? "from" : "to");
+			for (unsigned i = 0; i < np; i++) {
+				if (i)
+					out(t, ", ");
+				gen_peer(t, k8s, named && !ingress);
+			}
+			out(t, "], ");
+		}
+		if (chance(70)) {
+			unsigned np = 1 + rnd(2);
+			out(t, "ports: [");
+			for (unsigned i = 0; i < np; i++) {
+				if (i)
+					out(t, ", ");
+				gen_port(t, k8s, named);
+			}
+			out(t, "], ");
+		}
+		if (!k8s && chance(25))
+			out(t, "action: deny, ");
+		out(t, "}\n");
+	}
+}
+
+static void gen_objects(struct text *t)
+{
+	out(t, "apiVersion: zeroseg.io/v1\nkind: Config\nspec: {posture: %s}\n",
+	    chance(50) ? "deny" : "kubernetes");
+	out(t, "---\napiVersion: zeroseg.io/v1\nkind: Namespace\nmetadata: {name: n0, labels: {team: red}}\n");
+	out(t, "---\napiVersion: zeroseg.io/v1\nkind: Namespace\nmetadata: {name: n1, labels: {team: blue}}\n");
+	for (unsigned i = 0; i < NWL; i++) {
+		out(t, "---\napiVersion: zeroseg.io/v1\nkind: Workload\nmetadata: {name: w%u, namespace: %s, labels: {",
+		    i, nss[rnd(3)]);
+		if (chance(90))
+			out(t, "app: %s, ", apps[rnd(3)]);
+		if (chance(50))
+			out(t, "tier: %s", chance(50) ? "x" : "y");
+		out(t, "}}\nspec:\n");
+		if (chance(80))
+			out(t, "  interface: if%u\n", i);
+		if (chance(30))
+			out(t, "  addresses: [10.0.%u.1, \"fd00::%x\"]\n", i, i + 1);
+		else
+			out(t, "  addresses: [10.0.%u.1]\n", i);
+		if (chance(60)) {
+			out(t, "  ports: [");
+			if (chance(70))
+				out(t, "{name: http, port: %u}", chance(50) ? 80 : 8080);
+			else
+				out(t, "{name: http, port: 81}");
+			if (chance(40))
+				out(t, ", {name: dns, port: 53, protocol: UDP}");
+			out(t, "]\n");
+		}
+	}
+	unsigned np = 1 + rnd(5);
+	for (unsigned i = 0; i < np; i++) {
+		bool k8s = chance(50);
+		if (k8s) {
+			out(t, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: k%u, namespace: %s}\nspec:\n  ",
+			    i, nss[rnd(3)]);
+			gen_selector(t, "podSelector");
+			out(t, "\n");
+			unsigned types = rnd(4); /* 0: omitted, 1 ingress, 2 egress, 3 both */
+			bool in = types != 2, eg = types >= 2 || (types == 0 && chance(50));
+			if (types == 1)
+				out(t, "  policyTypes: [Ingress]\n");
+			else if (types == 2)
+				out(t, "  policyTypes: [Egress]\n");
+			else if (types == 3)
+				out(t, "  policyTypes: [Ingress, Egress]\n");
+			if (in && (types || chance(70)))
+				gen_rules(t, true, true);
+			if (eg)
+				gen_rules(t, true, false);
+		} else {
+			out(t, "---\napiVersion: zeroseg.io/v1\nkind: Policy\nmetadata: {name: p%u, namespace: %s}\nspec:\n  ",
+			    i, nss[rnd(3)]);
+			gen_selector(t, "selector");
+			out(t, "\n");
+			if (chance(15))
+				out(t, "  mode: audit\n");
+			bool in = chance(70), eg = !in || chance(50);
+			if (in)
+				gen_rules(t, false, true);
+			if (eg)
+				gen_rules(t, false, false);
+		}
+	}
+}
+
+static void gen_addr(const struct zs_objects *o, uint8_t family, struct zs_prefix *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = family;
+	a->len = family == 4 ? 32 : 128;
+	unsigned k = rnd(10);
+	if (k < 6) {
+		const struct zs_workload *w = &o->workloads.v[rnd((uint32_t)o->workloads.n)];
+		for (size_t j = 0; j < w->naddrs; j++)
+			if (w->addrs[j].family == family) {
+				*a = w->addrs[j];
+				return;
+			}
+	}
+	if (family == 6) {
+		a->addr[0] = 0xfd;
+		a->addr[15] = (uint8_t)(k == 9 ? 200 : rnd(20));
+		if (k == 8)
+			a->addr[0] = 0x20;
+		return;
+	}
+	if (k == 9) {
+		a->addr[0] = 10, a->addr[2] = 200, a->addr[3] = 1; /* the host */
+	} else if (k == 8) {
+		a->addr[0] = 192, a->addr[1] = 168, a->addr[3] = 7;
+	} else {
+		a->addr[0] = 10, a->addr[2] = (uint8_t)rnd(NWL + 2), a->addr[3] = (uint8_t)(1 + rnd(3));
+	}
+}
+
+static bool rule_is_winner(const struct zs_compiled *c, uint32_t id, const struct ref_side *s)
+{
+	const struct zs_c_rule *r = zs_compiled_rule(c, id);
+
+	if (!r)
+		return false;
+	for (size_t i = 0; i < s->nwin; i++) {
+		char *name = zs_xasprintf("%s/%s", s->win[i].p->ns, s->win[i].p->name);
+		bool same = !strcmp(name, r->policy) && s->win[i].dir == r->dir &&
+			    s->win[i].index == r->index;
+		free(name);
+		if (same)
+			return true;
+	}
+	return false;
+}
+
+static const char *side_diff(const struct zs_compiled *c, const struct zs_c_check *k,
+			     const struct ref_side *s)
+{
+	if (k->checked != s->checked)
+		return "checked differs";
+	if (!k->checked)
+		return NULL;
+	if (k->verdict != s->verdict)
+		return "verdict differs";
+	if (s->prec == ZS_PREC_DEFAULT || s->prec == ZS_PREC_NONE)
+		return k->rule_id ? "rule given where the reference has none" : NULL;
+	return rule_is_winner(c, k->rule_id, s) ? NULL : "rule is not a winning rule";
+}
+
+static void test_compiled_matches_reference(void **state)
+{
+	unsigned long seed = getenv("ZS_SEED") ? strtoul(getenv("ZS_SEED"), NULL, 0) :
+						 (unsigned long)time(NULL);
+	unsigned sets = getenv("ZS_DIFF_SETS") ? (unsigned)atoi(getenv("ZS_DIFF_SETS")) : 2000;
+	unsigned packets = getenv("ZS_DIFF_PACKETS") ? (unsigned)atoi(getenv("ZS_DIFF_PACKETS")) : 100;
+	unsigned long checked = 0, allowed = 0, bysrc[4] = { 0 };
+	(void)state;
+
+	printf("differential: seed %lu (ZS_SEED=%lu reproduces), %u sets x %u packets\n", seed, seed,
+	       sets, packets);
+	rng = seed * 2654435761u + 1;
+	for (unsigned set = 0; set < sets; set++) {
+		struct text t = { 0 };
+		struct zs_objects o;
+		struct zs_diags d = { 0 };
+		struct zs_identities ids = { 0 };
+		struct zs_compiled c;
+
+		gen_objects(&t);
+		zs_objects_init(&o);
+		if (zs_parse_buffer("gen.yaml", t.s, t.n, &o, &d)) {
+			zs_diags_print(&d, stdout);
+			fail_msg("seed %lu set %u: generated objects do not parse:\n%s", seed, set, t.s);
+		}
+		struct zs_prefix *h = ZS_VEC_PUSH(&o.host_addrs);
+		zs_prefix_parse("10.0.200.1", h, false);
+		h = ZS_VEC_PUSH(&o.host_addrs);
+		zs_prefix_parse("fd00::c8", h, false);
+		if (zs_compile(&o, &ids, &c, &d)) {
+			zs_diags_print(&d, stdout);
+			fail_msg("seed %lu set %u: generated objects do not compile:\n%s", seed, set, t.s);
+		}
+		for (unsigned i = 0; i < packets; i++) {
+			static const uint8_t protos[] = { 6, 6, 17, 17, 132, 1 };
+			uint8_t family = chance(80) ? 4 : 6;
+			uint8_t proto = protos[rnd(6)];
+			uint16_t port;
+			struct zs_prefix src, dst;
+			struct zs_c_decision cd;
+			struct ref_decision rd;
+
+			if (proto == 1 && family == 6)
+				proto = 58;
+			if (proto == 1 || proto == 58)
+				port = (uint16_t)((rnd(3) == 0 ? 0 : proto == 1 ? 8 : 128) << 8 | rnd(2));
+			else {
+				static const uint16_t nums[] = { 53, 79, 80, 81, 443, 8080, 3000 };
+				port = nums[rnd(7)];
+			}
+			gen_addr(&o, family, &src);
+			gen_addr(&o, family, &dst);
+			zs_compiled_decide(&c, &src, &dst, proto, port, &cd);
+			ref_decide(&o, &src, &dst, proto, port, &rd);
+			const char *why = cd.verdict != rd.verdict ? "flow verdict differs" : NULL;
+			if (!why && (why = side_diff(&c, &cd.egress, &rd.egress)))
+				;
+			else if (!why)
+				why = side_diff(&c, &cd.ingress, &rd.ingress);
+			if (why) {
+				char a[64], b[64];
+				printf("%s\n", t.s);
+				fflush(stdout);
+				fail_msg("seed %lu set %u packet %u: %s: %s -> %s proto %u port %u: compiled %u (egress %u rule %u, ingress %u rule %u), reference %u (egress %u, ingress %u)",
+					 seed, set, i, why, zs_prefix_str(&src, a, sizeof(a)),
+					 zs_prefix_str(&dst, b, sizeof(b)), proto, port, cd.verdict,
+					 cd.egress.verdict, cd.egress.rule_id, cd.ingress.verdict,
+					 cd.ingress.rule_id, rd.verdict, rd.egress.verdict,
+					 rd.ingress.verdict);
+			}
+			checked++;
+			allowed += rd.verdict != ZS_VERDICT_DENY;
+			bysrc[(rd.egress.checked ? 1 : 0) | (rd.ingress.checked ? 2 : 0)]++;
+		}
+		zs_compiled_free(&c);
+		zs_identities_free(&ids);
+		zs_objects_free(&o);
+		zs_diags_free(&d);
+		free(t.s);
+	}
+	printf("differential: %lu decisions, 0 mismatches (%lu allowed or audit, %lu denied; both sides checked %lu, egress only %lu, ingress only %lu, neither %lu)\n",
+	       checked, allowed, checked - allowed, bysrc[3], bysrc[1], bysrc[2], bysrc[0]);
+	/* The generator must exercise both outcomes, or the comparison proves little. */
+	assert_true(allowed > checked / 20);
+	assert_true(checked - allowed > checked / 20);
+	assert_true(bysrc[3] > checked / 20);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_compiled_matches_reference),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
