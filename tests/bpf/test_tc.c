@@ -107,6 +107,19 @@ static const char policy_v1[] = WORKLOADS B_IN_HEAD B_IN_8080 B_IN_REST;
 /* Revision 2: b no longer accepts 8080 (a's egress rule stays). */
 static const char policy_v2[] = WORKLOADS B_IN_HEAD B_IN_REST;
 
+/*
+ * Revision 3: CIDR peers. b takes TCP 80 from 192.0.2.0/24 except 192.0.2.7
+ * and from 2001:db8::/32 except 2001:db8::7, and denies 8080 from a's own
+ * address by CIDR (a CIDR deny beats the selector allow).
+ */
+static const char policy_cidr[] = WORKLOADS B_IN_HEAD B_IN_8080
+	"    - from: [{cidr: 192.0.2.0/24, except: [192.0.2.7/32]},\n"
+	"             {cidr: '2001:db8::/32', except: ['2001:db8::7/128']}]\n"
+	"      ports: [{protocol: TCP, port: 80}]\n"
+	"    - from: [{cidr: " A_IP "/32}]\n"
+	"      ports: [{protocol: TCP, port: 8080}]\n"
+	"      action: deny\n";
+
 /* ---- packets ----------------------------------------------------------- */
 
 /* What a row sends; ports and ids in host order. */
@@ -566,6 +579,34 @@ static const struct row rows[] = {
 	{ "new TCP SYN a:40010 -> b:8080: a's egress allows, b's ingress denies",
 	  0, FROM_EP, "zt-a", TCP(A_IP, 40010, B_IP, 8080, SYN), DROP(DEFAULT_DENY),
 	  EV_NEW(DENY, "zt-a", "zt-b", CHK_EG | CHK_IN | DEN_IN, RULE_EG) },
+
+	/* CIDR peers: the ipcache gives every address its CIDR identity too. */
+	{ "apply: b takes TCP 80 from 192.0.2.0/24 and 2001:db8::/32 with excepts, denies 8080 from a's /32",
+	  .apply = policy_cidr },
+	{ "192.0.2.8 -> b:80: inside the cidr, allowed",
+	  0, TO_EP, "zt-b", TCP("192.0.2.8", 50100, B_IP, 80, SYN), PASS,
+	  EV_NEW(ALLOW, WORLD, "zt-b", CHK_IN, RULE_IN) },
+	{ "192.0.2.7 -> b:80: the except, default deny",
+	  0, TO_EP, "zt-b", TCP(WORLD_IP, 50101, B_IP, 80, SYN), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, WORLD, "zt-b", CHK_IN | DEN_IN, 0) },
+	{ "192.0.2.8 -> b:81: inside the cidr, port not allowed",
+	  0, TO_EP, "zt-b", TCP("192.0.2.8", 50102, B_IP, 81, SYN), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, WORLD, "zt-b", CHK_IN | DEN_IN, 0) },
+	{ "198.51.100.1 -> b:80: outside every cidr",
+	  0, TO_EP, "zt-b", TCP("198.51.100.1", 50103, B_IP, 80, SYN), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, WORLD, "zt-b", CHK_IN | DEN_IN, 0) },
+	{ "2001:db8::8 -> b:80: inside the IPv6 cidr, allowed",
+	  0, TO_EP, "zt-b", TCP("2001:db8::8", 50104, B6, 80, SYN), PASS,
+	  EV_NEW(ALLOW, WORLD, "zt-b", CHK_IN, RULE_IN) },
+	{ "2001:db8::7 -> b:80: the IPv6 except",
+	  0, TO_EP, "zt-b", TCP(WORLD6, 50105, B6, 80, SYN), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, WORLD, "zt-b", CHK_IN | DEN_IN, 0) },
+	{ "a -> b:8080 from a's address: the CIDR deny beats the selector allow",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40020, B_IP, 8080, SYN), DROP(POLICY_DENY),
+	  EV_NEW(DENY, "zt-a", "zt-b", CHK_EG | CHK_IN | DEN_IN, RULE_EG | RULE_IN) },
+	{ "a -> b:8080 over IPv6: a's IPv6 address is outside the denied /32, allowed",
+	  0, FROM_EP, "zt-a", TCP(A6, 40021, B6, 8080, SYN), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
 };
 
 #define NROWS ZS_ARRAY_SIZE(rows)
