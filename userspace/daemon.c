@@ -7,6 +7,8 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <jansson.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
@@ -185,6 +187,32 @@ static void detach_stale(struct daemon *d, const struct zs_compiled *c)
 
 /* ---- transactions ------------------------------------------------------ */
 
+/* This host's own addresses (identity host), read fresh at every commit. */
+static void host_addrs(struct zs_objects *o)
+{
+	struct ifaddrs *ifa, *i;
+
+	o->host_addrs.n = 0;
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
+				     i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		struct zs_prefix *p = ZS_VEC_PUSH(&o->host_addrs);
+		if (i->ifa_addr->sa_family == AF_INET) {
+			p->family = 4;
+			p->len = 32;
+			memcpy(p->addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		} else {
+			p->family = 6;
+			p->len = 128;
+			memcpy(p->addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		}
+	}
+	freeifaddrs(ifa);
+}
+
 /*
  * Makes `next` the state: validate, compile, attach, write the maps, persist.
  * On any error nothing changes and the reasons are in `diags`.
@@ -200,6 +228,7 @@ static int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *di
 	if (e)
 		return e;
 	zs_identities_clone(&d->ids, &ids);
+	host_addrs(next);
 	e = zs_compile(next, &ids, &comp, diags);
 	if (e) {
 		zs_identities_free(&ids);
@@ -289,7 +318,8 @@ static int nl_open(struct daemon *d)
 	d->nl = mnl_socket_open(NETLINK_ROUTE);
 	if (!d->nl)
 		return -errno;
-	if (mnl_socket_bind(d->nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
+	if (mnl_socket_bind(d->nl, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+			    MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
 	int fd = mnl_socket_get_fd(d->nl);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -298,26 +328,28 @@ static int nl_open(struct daemon *d)
 
 static int nl_link_cb(const struct nlmsghdr *nlh, void *data)
 {
-	bool *changed = data;
-	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
-	(void)ifm;
+	int *changed = data;
+
 	if (nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK)
-		*changed = true;
+		*changed |= 1;
+	if (nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR)
+		*changed |= 2;
 	return MNL_CB_OK;
 }
 
 static void nl_read(struct daemon *d)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	bool changed = false;
+	int changed = 0;
 	ssize_t n;
 
 	while ((n = mnl_socket_recvfrom(d->nl, buf, sizeof(buf))) > 0)
 		mnl_cb_run(buf, (size_t)n, 0, 0, nl_link_cb, &changed);
 	if (!changed)
 		return;
+	/* Host addresses came or went: the host identity follows them. */
+	bool need = (changed & 2) != 0;
 	/* Enroll interfaces that appeared, forget those that went. */
-	bool need = false;
 	for (size_t i = 0; i < d->comp.endpoints.n && !need; i++) {
 		unsigned ifindex = if_nametoindex(d->comp.endpoints.v[i].ifname);
 		need = ifindex && !is_attached(d, ifindex);
