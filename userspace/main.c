@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -318,6 +319,181 @@ static int cmd_check(int argc, char **argv)
 	return err ? 1 : 0;
 }
 
+/* ---- diff -------------------------------------------------------------- */
+
+static int on_diff(json_t *msg, void *arg)
+{
+	json_t *objs = json_object_get(msg, "objects"), *o;
+	size_t i;
+	(void)arg;
+
+	if (!json_is_true(json_object_get(msg, "ok"))) {
+		print_errors(msg);
+		return 2;
+	}
+	json_array_foreach(objs, i, o)
+	{
+		const char *ch = json_string_value(json_object_get(o, "change"));
+		const char *ns = json_string_value(json_object_get(o, "namespace"));
+		printf("%c %s %s%s%s: %s\n", !strcmp(ch, "created") ? '+' : !strcmp(ch, "unchanged") ? '=' : '~',
+		       json_string_value(json_object_get(o, "kind")), ns ? ns : "", ns ? "/" : "",
+		       json_string_value(json_object_get(o, "name")), ch);
+	}
+	json_t *e = json_object_get(msg, "entries");
+	json_t *pol = json_object_get(e, "policy"), *ip = json_object_get(e, "ipcache");
+	printf("policy map: +%lld -%lld entries; ipcache: +%lld -%lld ~%lld; endpoints: %lld changed\n",
+	       (long long)json_integer_value(json_object_get(pol, "added")),
+	       (long long)json_integer_value(json_object_get(pol, "removed")),
+	       (long long)json_integer_value(json_object_get(ip, "added")),
+	       (long long)json_integer_value(json_object_get(ip, "removed")),
+	       (long long)json_integer_value(json_object_get(ip, "changed")),
+	       (long long)json_integer_value(json_object_get(e, "endpoints")));
+	return json_is_true(json_object_get(msg, "changed")) ? 1 : 0;
+}
+
+/* kubectl's convention: 0 no change, 1 changes, 2 error. */
+static int cmd_diff(int argc, char **argv)
+{
+	json_t *files = json_array();
+	int rc = collect_files(argc, argv, files, NULL);
+
+	if (!rc && (optind != argc || !json_array_size(files)))
+		rc = usage_err();
+	if (rc) {
+		json_decref(files);
+		return 2;
+	}
+	json_t *req = json_pack("{s:s,s:o}", "cmd", "diff", "files", files);
+	rc = request(req, on_diff, NULL);
+	json_decref(req);
+	return rc;
+}
+
+/* ---- explain ----------------------------------------------------------- */
+
+static void print_side(const char *what, json_t *s)
+{
+	if (!json_is_true(json_object_get(s, "checked"))) {
+		printf("%-8s -        (%s)\n", what, json_string_value(json_object_get(s, "why")));
+		return;
+	}
+	printf("%-8s %-8s %s", what, json_string_value(json_object_get(s, "verdict")),
+	       json_string_value(json_object_get(s, "subject")));
+	if (json_object_get(s, "policy")) {
+		printf(": %s rule %lld of %s", json_string_value(json_object_get(s, "action")),
+		       (long long)json_integer_value(json_object_get(s, "rule")),
+		       json_string_value(json_object_get(s, "policy")));
+		if (json_object_get(s, "source"))
+			printf(" (%s)", json_string_value(json_object_get(s, "source")));
+	} else {
+		printf(": %s", json_string_value(json_object_get(s, "why")));
+	}
+	printf("\n");
+}
+
+static void print_end(const char *what, json_t *e)
+{
+	json_t *w = json_object_get(e, "workload");
+	printf("%-8s %s %s (identity %lld%s%s%s)\n", what,
+	       w ? json_string_value(w) : json_string_value(json_object_get(e, "entity")),
+	       json_string_value(json_object_get(e, "address")),
+	       (long long)json_integer_value(json_object_get(e, "identity")),
+	       json_object_get(e, "cidr") ? ", cidr " : "",
+	       json_object_get(e, "cidr") ? json_string_value(json_object_get(e, "cidr")) : "",
+	       json_is_true(json_object_get(e, "local")) ? ", local" : "");
+}
+
+static int on_explain(json_t *msg, void *arg)
+{
+	const char *output = arg;
+
+	if (!json_is_true(json_object_get(msg, "ok")))
+		return print_errors(msg);
+	if (output && !strcmp(output, "json")) {
+		json_object_del(msg, "ok");
+		json_dumpf(msg, stdout, JSON_INDENT(2));
+		printf("\n");
+		return 0;
+	}
+	print_end("from", json_object_get(msg, "from"));
+	print_end("to", json_object_get(msg, "to"));
+	print_side("egress", json_object_get(msg, "egress"));
+	print_side("ingress", json_object_get(msg, "ingress"));
+	printf("verdict  %s (revision %lld)\n", json_string_value(json_object_get(msg, "verdict")),
+	       (long long)json_integer_value(json_object_get(msg, "revision")));
+	return 0;
+}
+
+/* "5432/tcp", "53/udp", "8/icmp" (type; type.code also), "sctp" (any port). */
+static int parse_port_arg(const char *s, int *proto, int *port)
+{
+	static const struct { const char *n; int p; } names[] = {
+		{ "tcp", 6 }, { "udp", 17 }, { "sctp", 132 }, { "icmp", 1 }, { "icmpv6", 58 },
+	};
+	const char *slash = strchr(s, '/');
+	const char *pn = slash ? slash + 1 : "tcp";
+	char *end;
+	long v, code = 0;
+
+	*proto = -1;
+	for (size_t i = 0; i < ZS_ARRAY_SIZE(names); i++)
+		if (!strcasecmp(pn, names[i].n))
+			*proto = names[i].p;
+	if (*proto < 0)
+		return -1;
+	v = strtol(s, &end, 10);
+	if (end == s)
+		return -1;
+	if (*proto == 1 || *proto == 58) {
+		if (*end == '.')
+			code = strtol(end + 1, &end, 10);
+		if (v < 0 || v > 255 || code < 0 || code > 255)
+			return -1;
+		*port = (int)(v << 8 | code);
+	} else {
+		if (v < 1 || v > 65535)
+			return -1;
+		*port = (int)v;
+	}
+	return end == (slash ? slash : s + strlen(s)) ? 0 : -1;
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+	static const struct option lo[] = { { "from", required_argument, 0, 'F' },
+					    { "to", required_argument, 0, 'T' },
+					    { "port", required_argument, 0, 'p' },
+					    { "output", required_argument, 0, 'o' },
+					    { 0, 0, 0, 0 } };
+	const char *from = NULL, *to = NULL, *port = NULL, *output = NULL;
+	int c, proto, pnum;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:", lo, NULL)) != -1) {
+		if (c == 'F')
+			from = optarg;
+		else if (c == 'T')
+			to = optarg;
+		else if (c == 'p')
+			port = optarg;
+		else if (c == 'o')
+			output = optarg;
+		else
+			return usage_err();
+	}
+	if (!from || !to || !port || optind != argc)
+		return usage_err();
+	if (parse_port_arg(port, &proto, &pnum)) {
+		fprintf(stderr, "zeroseg: --port %s: want PORT/PROTO (5432/tcp, 53/udp, 8/icmp)\n", port);
+		return 2;
+	}
+	json_t *req = json_pack("{s:s,s:s,s:s,s:i,s:i}", "cmd", "explain", "from", from, "to", to,
+				"proto", proto, "port", pnum);
+	int rc = request(req, on_explain, (void *)output);
+	json_decref(req);
+	return rc;
+}
+
 static void print_labels(json_t *labels)
 {
 	const char *k;
@@ -537,6 +713,14 @@ static const struct cmd cmds[] = {
 	  "Revision, counts, packet counters by reason, lost events." },
 	{ "check", cmd_check, "check -f FILE|DIR|- [-f ...]",
 	  "Validates and compiles policy files offline (no daemon). Exit 1 on error." },
+	{ "diff", cmd_diff, "[--socket PATH] diff -f FILE|DIR|- [-f ...]",
+	  "What an apply of the files would change: objects created or configured, and map entries.\n"
+	  "Exit 0: no change, 1: changes, 2: error (kubectl's convention)." },
+	{ "explain", cmd_explain,
+	  "[--socket PATH] explain --from WORKLOAD|ADDRESS --to WORKLOAD|ADDRESS --port PORT/PROTO [-o json]",
+	  "The verdict on a new flow: the source's egress and the destination's ingress check, the\n"
+	  "policy and rule that decide each (or default deny). WORKLOAD is NAMESPACE/NAME or NAME\n"
+	  "(namespace default). PORT/PROTO: 5432/tcp, 53/udp, 8/icmp, 128/icmpv6." },
 };
 
 static void usage(FILE *f)
