@@ -355,7 +355,8 @@ static void parse_port(struct pctx *c, yaml_node_t *m, struct zs_port *out, bool
 	out->icmp_code = -1;
 	if (!want_type(c, m, YAML_MAPPING_NODE, "ports item"))
 		return;
-	check_keys(c, m, "ports item", k8s ? k8s_keys : keys);
+	if (!check_keys(c, m, "ports item", k8s ? k8s_keys : keys))
+		return;
 
 	yaml_node_t *pn = get(c, m, "protocol"), *portn = get(c, m, "port");
 	yaml_node_t *endn = get(c, m, "endPort"), *typen = get(c, m, "type"), *coden = get(c, m, "code");

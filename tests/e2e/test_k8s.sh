@@ -78,6 +78,7 @@ load_expect() {
 		[ ${#combos[@]} -eq 0 ] && return
 		[ "$rows" = 9 ] || err+="a grid for ${combos[*]} has $rows rows; "
 		for c in "${combos[@]}"; do
+			[[ " ${COMBOS[*]} " = *" $c "* ]] || err+="unknown \"$c\" (${COMBOS[*]} or all); "
 			[ -n "${EXP[$c]+set}" ] && err+="$c given twice; "
 			EXP[$c]=$grid
 		done

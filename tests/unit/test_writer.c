@@ -694,6 +694,32 @@ static void test_failed_first_apply_rolls_back(void **state)
 	fake_free(&f);
 }
 
+/* Over capacity: refused before anything is written, saying which map and by how much. */
+static void test_capacity_refused_up_front(void **state)
+{
+	struct fake f = { 0 };
+	struct zs_writer w;
+	struct state s;
+	char err[256] = "", want[256];
+	(void)state;
+
+	state_init(&s, ESTATE);
+	assert_int_equal(zs_writer_init(&w, &fake_ops, &f), 0);
+	w.policy_entries = ZS_MAX_POLICY - 1; /* as if the map were almost full */
+	assert_int_equal(zs_writer_apply(&w, &s.c, err, sizeof(err)), -E2BIG);
+	snprintf(want, sizeof(want),
+		 "policy map: %zu entries needed (%u in use while the new ones are written), capacity %u: over by %zu",
+		 ZS_MAX_POLICY - 1 + s.c.total_entries, ZS_MAX_POLICY - 1, ZS_MAX_POLICY,
+		 s.c.total_entries - 1);
+	assert_string_equal(err, want);
+	for (size_t m = 0; m < ZS_MAP_COUNT; m++)
+		assert_int_equal(f.updates[m], 0);
+	assert_int_equal(w.revision, 0);
+	zs_writer_free(&w);
+	state_free(&s);
+	fake_free(&f);
+}
+
 static void test_failed_apply_rolls_back(void **state)
 {
 	struct fake f = { 0 };
@@ -748,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_restart_adopts_and_sweeps),
 		cmocka_unit_test(test_failed_first_apply_rolls_back),
 		cmocka_unit_test(test_failed_apply_rolls_back),
+		cmocka_unit_test(test_capacity_refused_up_front),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
