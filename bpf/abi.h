@@ -31,6 +31,9 @@
 #ifndef ZS_MAX_CT
 #define ZS_MAX_CT 262144
 #endif
+#ifndef ZS_MAX_FRAGS
+#define ZS_MAX_FRAGS 8192
+#endif
 #ifndef ZS_EVENTS_BYTES
 #define ZS_EVENTS_BYTES (4u << 20)
 #endif
@@ -82,6 +85,9 @@ enum zs_reason {
 	ZS_DROP_REVOKED = 11,       /* established flow no longer allowed */
 	ZS_DROP_ROUTER_ADV = 12,    /* IPv6 router advertisement from a workload */
 	ZS_DROP_CT_INSERT = 13,     /* allowed flow could not be tracked */
+	ZS_DROP_ICMP_UNRELATED = 14, /* ICMP error about no flow we track, or to its wrong end */
+	ZS_DROP_TCP_FLAGS = 15,     /* SYN+FIN, SYN+RST, no flags, FIN+PSH+URG */
+	ZS_DROP_SOURCE_ROUTE = 16,  /* IPv4 loose/strict source route option */
 	ZS_REASON_MAX = 32,
 };
 
@@ -225,6 +231,34 @@ struct zs_ct_entry {
 	__u8 pad[6];
 };
 
+/* ---- fragments (LRU hash) ---------------------------------------------- */
+/*
+ * The first fragment of a datagram carries the ports; later ones do not. The
+ * first one seen at a hook records them here, so later fragments take the
+ * flow (and its conntrack verdict) of their first. Keyed per interface: a
+ * packet crosses two hooks on one host, and each keeps its own view.
+ */
+struct zs_frag_key {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 id; /* IPv4: 16-bit id; IPv6: fragment header id */
+	__u32 ifindex;
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+
+#define ZS_FRAG_RANGES 4
+struct zs_frag_val {
+	__be16 sport;
+	__be16 dport;
+	__be16 pol_port;
+	__u8 nranges; /* byte ranges seen so far, to refuse overlaps */
+	__u8 bad;     /* an overlap was seen: drop the rest of the datagram */
+	__u16 start[ZS_FRAG_RANGES];
+	__u16 end[ZS_FRAG_RANGES]; /* exclusive */
+};
+
 /* ---- events (ring buffer) ---------------------------------------------- */
 enum zs_event_type {
 	ZS_EV_FLOW_NEW = 1,     /* first packet of a flow, allowed or denied */
@@ -294,6 +328,8 @@ _Static_assert(sizeof(struct zs_config) == 8, "zs_config");
 _Static_assert(sizeof(struct zs_ct_key) == 40, "zs_ct_key");
 _Static_assert(sizeof(struct zs_ct_entry) == 80, "zs_ct_entry");
 _Static_assert(sizeof(struct zs_flow_event) == 88, "zs_flow_event");
+_Static_assert(sizeof(struct zs_frag_key) == 44, "zs_frag_key");
+_Static_assert(sizeof(struct zs_frag_val) == 24, "zs_frag_val");
 #endif
 
 #endif /* ZS_ABI_H */

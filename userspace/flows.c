@@ -21,6 +21,9 @@ static const char *const reason_names[ZS_REASON_MAX] = {
 	[ZS_DROP_REVOKED] = "revoked",
 	[ZS_DROP_ROUTER_ADV] = "router-advertisement",
 	[ZS_DROP_CT_INSERT] = "conntrack-full",
+	[ZS_DROP_ICMP_UNRELATED] = "icmp-unrelated",
+	[ZS_DROP_TCP_FLAGS] = "tcp-flags",
+	[ZS_DROP_SOURCE_ROUTE] = "source-route",
 };
 
 const char *zs_reason_name(unsigned reason)

@@ -10,38 +10,44 @@
 #include "maps.h"
 #include "parse.h"
 
-/* Returns 1 when the packet's source is the lo side of the key. */
-static __always_inline int zs_ct_key_build(struct zs_ct_key *k, const struct zs_pkt *p)
+/* Returns 1 when the source is the lo side of the key. */
+static __always_inline int zs_ct_key_of(struct zs_ct_key *k, const __u8 *saddr, const __u8 *daddr,
+					__be16 sport, __be16 dport, __u8 proto, __u8 family)
 {
 	__u64 s0, s1, d0, d1;
 	int src_lo;
 
-	__builtin_memcpy(&s0, p->saddr, 8);
-	__builtin_memcpy(&s1, p->saddr + 8, 8);
-	__builtin_memcpy(&d0, p->daddr, 8);
-	__builtin_memcpy(&d1, p->daddr + 8, 8);
+	__builtin_memcpy(&s0, saddr, 8);
+	__builtin_memcpy(&s1, saddr + 8, 8);
+	__builtin_memcpy(&d0, daddr, 8);
+	__builtin_memcpy(&d1, daddr + 8, 8);
 	if (s0 != d0)
 		src_lo = s0 < d0;
 	else if (s1 != d1)
 		src_lo = s1 < d1;
 	else
-		src_lo = p->sport <= p->dport;
+		src_lo = sport <= dport;
 
 	if (src_lo) {
-		__builtin_memcpy(k->addr_lo, p->saddr, 16);
-		__builtin_memcpy(k->addr_hi, p->daddr, 16);
-		k->port_lo = p->sport;
-		k->port_hi = p->dport;
+		__builtin_memcpy(k->addr_lo, saddr, 16);
+		__builtin_memcpy(k->addr_hi, daddr, 16);
+		k->port_lo = sport;
+		k->port_hi = dport;
 	} else {
-		__builtin_memcpy(k->addr_lo, p->daddr, 16);
-		__builtin_memcpy(k->addr_hi, p->saddr, 16);
-		k->port_lo = p->dport;
-		k->port_hi = p->sport;
+		__builtin_memcpy(k->addr_lo, daddr, 16);
+		__builtin_memcpy(k->addr_hi, saddr, 16);
+		k->port_lo = dport;
+		k->port_hi = sport;
 	}
-	k->proto = p->proto;
-	k->family = p->family;
+	k->proto = proto;
+	k->family = family;
 	k->pad[0] = k->pad[1] = 0;
 	return src_lo;
+}
+
+static __always_inline int zs_ct_key_build(struct zs_ct_key *k, const struct zs_pkt *p)
+{
+	return zs_ct_key_of(k, p->saddr, p->daddr, p->sport, p->dport, p->proto, p->family);
 }
 
 /* Account one packet to the entry; dir 0 = initiator -> responder. */

@@ -10,6 +10,7 @@
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
+#include "../abi.h"
 
 enum zs_action {
 	ZS_ACT_PASS = 0,
@@ -23,6 +24,7 @@ struct zs_ctx {
 	__u32 ifindex; /* interface the hook runs on */
 	__u32 ingress_ifindex; /* where the packet entered the host; 0: the host itself */
 	__u8 hook;     /* enum zs_hook */
+	void *raw;     /* the hook's own context, for zs_ctx_load_bytes */
 };
 
 /* Headers we may read: Ethernet, two VLAN tags, IPv6 + extension chain, L4. */
@@ -41,6 +43,7 @@ static __always_inline void zs_ctx_from_skb(struct zs_ctx *c, struct __sk_buff *
 	c->ifindex = skb->ifindex;
 	c->ingress_ifindex = skb->ingress_ifindex;
 	c->hook = hook;
+	c->raw = skb;
 }
 
 static __always_inline int zs_ctx_tc_ret(enum zs_action a)
@@ -56,6 +59,15 @@ static __always_inline void zs_ctx_from_xdp(struct zs_ctx *c, struct xdp_md *xdp
 	c->ifindex = xdp->ingress_ifindex;
 	c->ingress_ifindex = xdp->ingress_ifindex;
 	c->hook = hook;
+	c->raw = xdp;
+}
+
+/* Copies len bytes at offset off of the packet into buf; 0 or -errno. */
+static __always_inline long zs_ctx_load_bytes(struct zs_ctx *c, __u32 off, void *buf, __u32 len)
+{
+	if (c->hook == ZS_HOOK_XDP)
+		return bpf_xdp_load_bytes(c->raw, off, buf, len);
+	return bpf_skb_load_bytes(c->raw, off, buf, len);
 }
 
 static __always_inline int zs_ctx_xdp_ret(enum zs_action a)

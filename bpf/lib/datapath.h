@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The per-packet pipeline, hook-agnostic:
- *   parse -> endpoint -> anti-spoofing -> conntrack
+ *   parse -> endpoint -> anti-spoofing -> ICMP error? (its flow must be ours)
+ *     -> fragment? (later ones take their first's ports) -> conntrack
  *     established, same revision: account, pass
  *     established, revision moved: re-check, pass or revoke
  *     new: decide (both ends' policies) -> conntrack create -> event
@@ -16,6 +17,7 @@
 #include "conntrack.h"
 #include "decide.h"
 #include "events.h"
+#include "frag.h"
 
 static __always_inline enum zs_action zs_drop(__u32 reason, __u32 bytes)
 {
@@ -30,6 +32,17 @@ static __always_inline int zs_addr_unspec(const __u8 *a)
 	__builtin_memcpy(&w0, a, 8);
 	__builtin_memcpy(&w1, a + 8, 8);
 	return !(w0 | w1);
+}
+
+static __always_inline int zs_addr_eq(const __u8 *a, const __u8 *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
 }
 
 static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
@@ -76,6 +89,29 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 		struct zs_ipcache_val *own = zs_ipcache_find(p.saddr, p.family);
 		if (!own || own->ifindex != ifindex)
 			return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
+	}
+
+	if (p.kind == ZS_PKT_ICMP_ERR) {
+		/*
+		 * An error about a flow (port unreachable, fragmentation needed, packet
+		 * too big) goes to the end that sent the quoted packet, and only for a
+		 * flow we let through; anything else is a probe or a spoof.
+		 */
+		if (!zs_addr_eq(p.daddr, p.in_saddr))
+			return zs_drop(ZS_DROP_ICMP_UNRELATED, c->len);
+		zs_ct_key_of(&key, p.in_saddr, p.in_daddr, p.in_sport, p.in_dport, p.in_proto,
+			     p.family);
+		struct zs_ct_entry *flow = bpf_map_lookup_elem(&zs_ct, &key);
+		if (!flow || flow->verdict == ZS_VERDICT_DENY)
+			return zs_drop(ZS_DROP_ICMP_UNRELATED, c->len);
+		zs_count_reason(ZS_REASON_FORWARDED, c->len);
+		return ZS_ACT_PASS;
+	}
+
+	if (p.frag) {
+		err = zs_frag_track(&p, c->ifindex);
+		if (err)
+			return zs_drop(err, c->len);
 	}
 
 	int src_lo = zs_ct_key_build(&key, &p);

@@ -62,6 +62,14 @@ struct {
 } zs_ct SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ZS_MAX_FRAGS);
+	__type(key, struct zs_frag_key);
+	__type(value, struct zs_frag_val);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_frags SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, ZS_EVENTS_BYTES);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -21,7 +21,20 @@
 
 /* <linux/icmp.h> pulls in libc's socket headers, which do not build for BPF. */
 #define ZS_ICMP_ECHOREPLY 0
+#define ZS_ICMP_DEST_UNREACH 3
 #define ZS_ICMP_ECHO 8
+#define ZS_ICMP_TIME_EXCEEDED 11
+#define ZS_ICMP_PARAMETERPROB 12
+
+#define ZS_TCP_FIN 0x01
+#define ZS_TCP_SYN 0x02
+#define ZS_TCP_RST 0x04
+#define ZS_TCP_PSH 0x08
+#define ZS_TCP_URG 0x20
+
+#define ZS_IPOPT_LSRR 131
+#define ZS_IPOPT_SSRR 137
+#define ZS_IP_MAX_OPTIONS 40
 
 #ifndef ZS_MAX_VLAN
 #define ZS_MAX_VLAN 2
@@ -31,8 +44,15 @@
 #endif
 
 enum zs_pkt_kind {
-	ZS_PKT_FLOW = 0,  /* IP packet subject to policy */
-	ZS_PKT_INFRA = 1, /* ARP, IPv6 neighbour discovery: passes without a flow */
+	ZS_PKT_FLOW = 0,     /* IP packet subject to policy */
+	ZS_PKT_INFRA = 1,    /* ARP, IPv6 neighbour discovery: passes without a flow */
+	ZS_PKT_ICMP_ERR = 2, /* ICMP error: passes only for a flow we track (in_*) */
+};
+
+enum zs_frag {
+	ZS_FRAG_NONE = 0,
+	ZS_FRAG_FIRST = 1, /* offset 0, more to come: carries the ports */
+	ZS_FRAG_LATER = 2, /* no ports: takes its first fragment's */
 };
 
 struct __attribute__((aligned(8))) zs_pkt {
@@ -46,7 +66,17 @@ struct __attribute__((aligned(8))) zs_pkt {
 	__u8 tcp_flags;
 	__u8 kind; /* enum zs_pkt_kind */
 	__u8 icmp_type;
-	__u8 pad;
+	__u8 frag;      /* enum zs_frag */
+	__u16 frag_off; /* bytes */
+	__u16 frag_len; /* payload bytes of this fragment */
+	__u32 frag_id;
+	/* ICMP error: the quoted packet's tuple, as its sender sent it. */
+	__u8 in_saddr[16];
+	__u8 in_daddr[16];
+	__be16 in_sport;
+	__be16 in_dport;
+	__u8 in_proto;
+	__u8 pad[3];
 };
 
 struct zs_cursor {
@@ -81,6 +111,63 @@ static __always_inline int zs_parse_eth(struct zs_cursor *cur, __u16 *proto)
 	return 0;
 }
 
+/*
+ * The packet an ICMP error quotes: its IP header and first 8 bytes, same
+ * family as the error. Anything shorter is dropped (an error we cannot tie
+ * to a flow is not passed).
+ */
+static __always_inline int zs_parse_icmp_inner(struct zs_cursor *cur, struct zs_pkt *p)
+{
+	__u8 *l4;
+
+	if (p->family == ZS_AF_INET) {
+		struct iphdr *ip = cur->pos;
+		if (ZS_CUR_NEED(cur, sizeof(*ip)))
+			return -ZS_DROP_TRUNCATED;
+		if (ip->version != 4 || ip->ihl < 5)
+			return -ZS_DROP_BAD_HEADER;
+		__builtin_memcpy(p->in_saddr, &ip->saddr, 4);
+		__builtin_memcpy(p->in_daddr, &ip->daddr, 4);
+		p->in_proto = ip->protocol;
+		cur->pos += ip->ihl * 4;
+	} else {
+		struct ipv6hdr *ip6 = cur->pos;
+		if (ZS_CUR_NEED(cur, sizeof(*ip6)))
+			return -ZS_DROP_TRUNCATED;
+		if (ip6->version != 6)
+			return -ZS_DROP_BAD_HEADER;
+		__builtin_memcpy(p->in_saddr, &ip6->saddr, 16);
+		__builtin_memcpy(p->in_daddr, &ip6->daddr, 16);
+		p->in_proto = ip6->nexthdr; /* quoted extension headers: no flow of ours */
+		cur->pos += sizeof(*ip6);
+	}
+	l4 = cur->pos;
+	if (ZS_CUR_NEED(cur, 8))
+		return -ZS_DROP_TRUNCATED;
+	switch (p->in_proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+		p->in_sport = *(__be16 *)l4;
+		p->in_dport = *(__be16 *)(l4 + 2);
+		break;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6: {
+		/* An error about an echo request: the requester's id is its port. */
+		int v6 = p->in_proto == IPPROTO_ICMPV6;
+		if (l4[0] != (v6 ? ICMPV6_ECHO_REQUEST : ZS_ICMP_ECHO))
+			return -ZS_DROP_ICMP_UNRELATED;
+		p->in_sport = *(__be16 *)(l4 + 4);
+		p->in_dport = 0;
+		break;
+	}
+	default:
+		return -ZS_DROP_ICMP_UNRELATED;
+	}
+	p->kind = ZS_PKT_ICMP_ERR;
+	return 0;
+}
+
 static __always_inline int zs_parse_ports(struct zs_cursor *cur, struct zs_pkt *p)
 {
 	switch (p->proto) {
@@ -90,10 +177,18 @@ static __always_inline int zs_parse_ports(struct zs_cursor *cur, struct zs_pkt *
 			return -ZS_DROP_TRUNCATED;
 		if (th->doff < 5)
 			return -ZS_DROP_BAD_HEADER;
+		if (ZS_CUR_NEED(cur, th->doff * 4))
+			return -ZS_DROP_TRUNCATED;
+		__u8 fl = ((__u8 *)th)[13];
+		/* Scans and stack fingerprinting, never a real connection. */
+		if ((fl & (ZS_TCP_SYN | ZS_TCP_FIN)) == (ZS_TCP_SYN | ZS_TCP_FIN) ||
+		    (fl & (ZS_TCP_SYN | ZS_TCP_RST)) == (ZS_TCP_SYN | ZS_TCP_RST) || !(fl & 0x3f) ||
+		    (fl & (ZS_TCP_FIN | ZS_TCP_PSH | ZS_TCP_URG)) == (ZS_TCP_FIN | ZS_TCP_PSH | ZS_TCP_URG))
+			return -ZS_DROP_TCP_FLAGS;
 		p->sport = th->source;
 		p->dport = th->dest;
 		p->pol_port = th->dest;
-		p->tcp_flags = ((__u8 *)th)[13];
+		p->tcp_flags = fl;
 		return 0;
 	}
 	case IPPROTO_UDP:
@@ -132,6 +227,12 @@ static __always_inline int zs_parse_ports(struct zs_cursor *cur, struct zs_pkt *
 		if (v6 && ((type >= 130 && type <= 137) || type == 143) &&
 		    (p->daddr[0] == 0xff || (p->daddr[0] == 0xfe && (p->daddr[1] & 0xc0) == 0x80)))
 			p->kind = ZS_PKT_INFRA;
+		if (v6 ? (type >= 1 && type <= 4) :
+			 (type == ZS_ICMP_DEST_UNREACH || type == ZS_ICMP_TIME_EXCEEDED ||
+			  type == ZS_ICMP_PARAMETERPROB)) {
+			cur->pos += 8;
+			return zs_parse_icmp_inner(cur, p);
+		}
 		return 0;
 	}
 	default:
@@ -140,20 +241,82 @@ static __always_inline int zs_parse_ports(struct zs_cursor *cur, struct zs_pkt *
 	}
 }
 
-static __always_inline int zs_parse_ipv4(struct zs_cursor *cur, struct zs_pkt *p)
+struct zs_ipopts {
+	__u8 b[64]; /* 40 used; indexed & 63 so every read is provably inside */
+};
+
+/*
+ * IPv4 options, walked in a global function: the verifier checks its loop
+ * once, on its own, instead of once per path of the whole pipeline. Source
+ * routing is refused (it steers a packet around the policy's view of it).
+ * Returns 0 or a drop reason.
+ */
+/* i & 63, in a way the compiler cannot drop (it cannot see the verifier's view). */
+static __always_inline __u32 zs_idx64(__u32 i)
+{
+	__u64 x = i;
+	asm volatile("%0 &= 63" : "+r"(x));
+	return (__u32)x;
+}
+
+__attribute__((noinline)) int zs_ipv4_options_check(const struct zs_ipopts *o, __u32 len)
+{
+	__u32 i = 0;
+
+	if (!o || len > ZS_IP_MAX_OPTIONS)
+		return ZS_DROP_BAD_HEADER;
+	while (i < len && i < ZS_IP_MAX_OPTIONS) {
+		__u8 t = o->b[zs_idx64(i)];
+		if (t == 0) /* end of options */
+			return 0;
+		if (t == 1) { /* no-op */
+			i++;
+			continue;
+		}
+		if (i + 1 >= len || i + 1 >= ZS_IP_MAX_OPTIONS)
+			return ZS_DROP_BAD_HEADER;
+		__u8 l = o->b[zs_idx64(i + 1)];
+		if (l < 2 || i + l > len)
+			return ZS_DROP_BAD_HEADER;
+		if (t == ZS_IPOPT_LSRR || t == ZS_IPOPT_SSRR)
+			return ZS_DROP_SOURCE_ROUTE;
+		i += l;
+	}
+	return 0;
+}
+
+/* `len`: bytes from the IP header to the end of the packet. */
+static __always_inline int zs_parse_ipv4(struct zs_ctx *c, struct zs_cursor *cur, struct zs_pkt *p,
+					 __u32 len)
 {
 	struct iphdr *ip = cur->pos;
+	int err;
 
 	if (ZS_CUR_NEED(cur, sizeof(*ip)))
 		return -ZS_DROP_TRUNCATED;
 	if (ip->version != 4 || ip->ihl < 5)
 		return -ZS_DROP_BAD_HEADER;
 	__u32 hlen = ip->ihl * 4;
-	__u16 tot = bpf_ntohs(ip->tot_len);
+	__u32 tot = bpf_ntohs(ip->tot_len);
+	/* tot_len 0 is how BIG TCP marks a GSO packet beyond 64k; nothing else. */
+	if (tot == 0 && len > 0xffff)
+		tot = len;
 	if (tot < hlen)
 		return -ZS_DROP_BAD_HEADER;
+	if (tot > len)
+		return -ZS_DROP_TRUNCATED; /* the frame is shorter than the header says */
 	if (ZS_CUR_NEED(cur, hlen))
 		return -ZS_DROP_TRUNCATED;
+	if (hlen > sizeof(*ip)) {
+		struct zs_ipopts opts = {};
+		__u32 olen = hlen - sizeof(*ip);
+		__u32 off = (__u32)(cur->pos - c->data) + sizeof(*ip);
+		if (olen < 4 || olen > ZS_IP_MAX_OPTIONS || zs_ctx_load_bytes(c, off, &opts, olen))
+			return -ZS_DROP_TRUNCATED;
+		err = zs_ipv4_options_check(&opts, olen);
+		if (err)
+			return -err;
+	}
 
 	p->family = ZS_AF_INET;
 	p->proto = ip->protocol;
@@ -161,20 +324,38 @@ static __always_inline int zs_parse_ipv4(struct zs_cursor *cur, struct zs_pkt *p
 	__builtin_memcpy(p->daddr, &ip->daddr, 4);
 
 	__u16 frag = bpf_ntohs(ip->frag_off);
-	if (frag & 0x1fff)
-		return -ZS_DROP_FRAGMENT; /* later fragment: no ports to judge by */
+	if (frag & 0x3fff) {
+		p->frag_id = bpf_ntohs(ip->id);
+		p->frag_off = (frag & 0x1fff) * 8;
+		p->frag_len = tot - hlen;
+		p->frag = p->frag_off ? ZS_FRAG_LATER : ZS_FRAG_FIRST;
+		if (p->frag == ZS_FRAG_LATER)
+			return 0; /* no ports here: the first fragment's are taken */
+	}
 	cur->pos += hlen;
-	return zs_parse_ports(cur, p);
+	err = zs_parse_ports(cur, p);
+	/* A first fragment too short for its L4 header hides the ports: refused. */
+	if (err == -ZS_DROP_TRUNCATED && p->frag == ZS_FRAG_FIRST)
+		return -ZS_DROP_FRAGMENT;
+	return err;
 }
 
-static __always_inline int zs_parse_ipv6(struct zs_cursor *cur, struct zs_pkt *p)
+static __always_inline int zs_parse_ipv6(struct zs_cursor *cur, struct zs_pkt *p, __u32 len)
 {
 	struct ipv6hdr *ip6 = cur->pos;
+	void *l3 = cur->pos;
+	int err;
 
 	if (ZS_CUR_NEED(cur, sizeof(*ip6)))
 		return -ZS_DROP_TRUNCATED;
 	if (ip6->version != 6)
 		return -ZS_DROP_BAD_HEADER;
+	__u32 tot = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
+	/* payload_len 0: a jumbogram or BIG TCP GSO packet; then the frame decides. */
+	if (tot == sizeof(*ip6) && len > 0xffff)
+		tot = len;
+	if (tot > len)
+		return -ZS_DROP_TRUNCATED;
 	p->family = ZS_AF_INET6;
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
@@ -203,16 +384,28 @@ static __always_inline int zs_parse_ipv6(struct zs_cursor *cur, struct zs_pkt *p
 				return -ZS_DROP_IPV6_EXT;
 			if (ZS_CUR_NEED(cur, 8))
 				return -ZS_DROP_TRUNCATED;
-			__u16 off = bpf_ntohs(*(__be16 *)(eh + 2)) & 0xfff8;
-			if (off)
-				return -ZS_DROP_FRAGMENT;
+			__u16 fo = bpf_ntohs(*(__be16 *)(eh + 2));
 			nh = eh[0];
 			cur->pos += 8;
+			if (fo & 0xfff9) { /* offset or more fragments: a real fragment */
+				__u32 hdrs = (__u32)(cur->pos - l3);
+				p->frag_id = bpf_ntohl(*(__be32 *)(eh + 4));
+				p->frag_off = fo & 0xfff8;
+				p->frag_len = tot > hdrs ? tot - hdrs : 0;
+				p->frag = p->frag_off ? ZS_FRAG_LATER : ZS_FRAG_FIRST;
+				if (p->frag == ZS_FRAG_LATER) {
+					p->proto = nh;
+					return 0;
+				}
+			}
 			continue;
 		}
 		default:
 			p->proto = nh;
-			return zs_parse_ports(cur, p);
+			err = zs_parse_ports(cur, p);
+			if (err == -ZS_DROP_TRUNCATED && p->frag == ZS_FRAG_FIRST)
+				return -ZS_DROP_FRAGMENT;
+			return err;
 		}
 	}
 	return -ZS_DROP_IPV6_EXT;
@@ -228,10 +421,11 @@ static __always_inline int zs_parse(struct zs_ctx *c, struct zs_pkt *p)
 	err = zs_parse_eth(&cur, &eth_proto);
 	if (err)
 		return err;
+	__u32 l3len = c->len - (__u32)(cur.pos - c->data);
 	if (eth_proto == bpf_htons(ETH_P_IP))
-		return zs_parse_ipv4(&cur, p);
+		return zs_parse_ipv4(c, &cur, p, l3len);
 	if (eth_proto == bpf_htons(ETH_P_IPV6))
-		return zs_parse_ipv6(&cur, p);
+		return zs_parse_ipv6(&cur, p, l3len);
 	if (eth_proto == bpf_htons(ETH_P_ARP)) {
 		p->kind = ZS_PKT_INFRA;
 		return 0;

@@ -486,8 +486,7 @@ static const struct row rows[] = {
 	  EV_NEW(DENY, "zt-b", "zt-a", BOTH_DENY, 0) },
 	{ "ICMP port unreachable b -> a quoting a's allowed UDP a:5353 -> b:53 (related)",
 	  0, FROM_EP, "zt-b", ICMP_ERR(B_IP, A_IP, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 53, 5353),
-	  PASS, .bug = "ICMP errors are judged as new flows; DESIGN.md: related ICMP errors pass "
-		       "with a matching conntrack entry" },
+	  PASS },
 
 	/* Layer 2. */
 	{ "ARP from a passes", 0, FROM_EP, "zt-a", L2(ETH_P_ARP), PASS },
