@@ -1003,7 +1003,8 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 		pr_warn("state dir %s: %s", opts->state_dir, strerror(-err));
 		return err;
 	}
-	err = zs_dp_open(&d.dp, opts->bpffs);
+	struct zs_dp_opts dpo = { .ct_max = opts->ct_max };
+	err = zs_dp_open_opts(&d.dp, opts->bpffs, &dpo);
 	if (err)
 		goto err_dp;
 	err = zs_writer_init(&d.writer, &zs_dp_map_ops, &d.dp);

@@ -19,6 +19,7 @@ struct zs_daemon_opts {
 	const char *state_dir;
 	const char *bpffs;
 	const char *flow_log;
+	unsigned ct_max; /* conntrack capacity; 0: the built-in default */
 };
 
 int zs_daemon_run(const struct zs_daemon_opts *opts);

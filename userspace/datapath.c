@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <linux/magic.h>
 #include <net/if.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
@@ -35,8 +36,8 @@ int zs_bpffs_ensure(const char *dir)
 }
 
 static const char *const pinned[] = { "zs_endpoints", "zs_ipcache", "zs_handles", "zs_policy",
-				       "zs_config",    "zs_ct",      "zs_events",  "zs_reasons",
-				       "zs_stats" };
+				       "zs_config",    "zs_ct",      "zs_frags",   "zs_events",
+				       "zs_reasons",   "zs_stats" };
 
 int zs_dp_unpin(const char *pin_dir)
 {
@@ -48,9 +49,34 @@ int zs_dp_unpin(const char *pin_dir)
 	return 0;
 }
 
+/* The capacity of a map pinned under pin_dir, or 0 when there is none. */
+static unsigned pinned_max_entries(const char *pin_dir, const char *name)
+{
+	char *p = zs_xasprintf("%s/%s", pin_dir, name);
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(p);
+	unsigned max = 0;
+
+	free(p);
+	if (fd < 0)
+		return 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+		max = info.max_entries;
+	close(fd);
+	return max;
+}
+
 int zs_dp_open(struct zs_dp *dp, const char *pin_dir)
 {
+	struct zs_dp_opts o = { 0 };
+	return zs_dp_open_opts(dp, pin_dir, &o);
+}
+
+int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_opts *o)
+{
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
+	unsigned ct_max = o->ct_max;
 	int err;
 
 	memset(dp, 0, sizeof(*dp));
@@ -68,7 +94,17 @@ int zs_dp_open(struct zs_dp *dp, const char *pin_dir)
 		struct bpf_map *m;
 		bpf_object__for_each_map(m, dp->skel->obj)
 			bpf_map__set_pin_path(m, NULL);
+	} else if (ct_max) {
+		/* A pinned table keeps its size: flows in it survive the restart. */
+		unsigned have = pinned_max_entries(pin_dir, "zs_ct");
+		if (have && have != ct_max) {
+			pr_warn("conntrack capacity stays %u (the pinned table's); to change it to %u, stop the daemon and remove %s/zs_ct",
+				have, ct_max, pin_dir);
+			ct_max = have;
+		}
 	}
+	if (ct_max)
+		bpf_map__set_max_entries(dp->skel->maps.zs_ct, ct_max);
 	err = zs_tc__load(dp->skel);
 	if (err) {
 		pr_warn("loading the datapath failed (%s)%s%s", strerror(-err),

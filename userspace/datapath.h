@@ -24,8 +24,13 @@ struct zs_dp {
 
 /* Mounts bpffs on `dir` unless it already is one. */
 int zs_bpffs_ensure(const char *dir);
+struct zs_dp_opts {
+	unsigned ct_max; /* conntrack entries; 0: ZS_MAX_CT */
+};
+
 /* `pin_dir` NULL: maps are not pinned (packet tests). */
 int zs_dp_open(struct zs_dp *dp, const char *pin_dir);
+int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_opts *o);
 void zs_dp_close(struct zs_dp *dp);
 int zs_dp_attach(struct zs_dp *dp, unsigned ifindex);
 int zs_dp_detach(unsigned ifindex);

@@ -670,6 +670,7 @@ static int cmd_daemon(int argc, char **argv)
 					    { "state-dir", required_argument, 0, 'd' },
 					    { "bpffs", required_argument, 0, 'b' },
 					    { "flow-log", required_argument, 0, 'l' },
+					    { "ct-max", required_argument, 0, 'C' },
 					    { "verbose", no_argument, 0, 'v' },
 					    { 0, 0, 0, 0 } };
 	struct zs_daemon_opts o = { .socket = g_socket, .state_dir = ZS_DEFAULT_STATE,
@@ -683,6 +684,16 @@ static int cmd_daemon(int argc, char **argv)
 		case 'd': o.state_dir = optarg; break;
 		case 'b': o.bpffs = optarg; break;
 		case 'l': o.flow_log = optarg; break;
+		case 'C': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v < 1024 || v > (1ul << 24)) {
+				fprintf(stderr, "zeroseg: --ct-max %s: want 1024..16777216 entries\n", optarg);
+				return 2;
+			}
+			o.ct_max = (unsigned)v;
+			break;
+		}
 		case 'v': zs_verbose = 1; break;
 		default: return usage_err();
 		}
@@ -697,9 +708,10 @@ static int cmd_daemon(int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{ "daemon", cmd_daemon,
-	  "daemon [--socket PATH] [--state-dir DIR] [--bpffs DIR] [--flow-log FILE] [-v]",
+	  "daemon [--socket PATH] [--state-dir DIR] [--bpffs DIR] [--flow-log FILE] [--ct-max N] [-v]",
 	  "Runs the controller in the foreground until SIGTERM. Defaults: socket " ZS_DEFAULT_SOCKET
-	  ",\nstate " ZS_DEFAULT_STATE ", bpffs " ZS_DEFAULT_BPFFS ". Enforcement stays when it stops." },
+	  ",\nstate " ZS_DEFAULT_STATE ", bpffs " ZS_DEFAULT_BPFFS ". Enforcement stays when it stops.\n"
+	  "--ct-max: conntrack capacity (default 262144); a pinned table keeps its size." },
 	{ "apply", cmd_apply, "[--socket PATH] apply -f FILE|DIR|- [-f ...]",
 	  "Applies every object of the files as one transaction and prints the new revision.\n"
 	  "On invalid input nothing changes; errors name file:line:col." },

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Conntrack under pressure, through the real tc program: a table of 1024
+ * entries (the daemon's --ct-max) filled by 4096 allowed flows. The LRU
+ * evicts the oldest flows; new flows are still judged by policy (a denied
+ * one stays denied, never a free pass); an evicted flow's next packet is
+ * judged as a new flow in its own direction (so a reply whose direction the
+ * policy does not allow is dropped), while recent flows carry on.
+ *
+ * Also prints each program's verifier instruction count (the load fails the
+ * test if a program no longer verifies).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "bpf/abi.h"
+#include "userspace/compile.h"
+#include "userspace/datapath.h"
+#include "userspace/parse.h"
+#include "userspace/writer.h"
+
+#define CT_MAX 1024
+#define FLOWS 4096
+
+static const char policy[] =
+	"apiVersion: zeroseg.io/v1\nkind: Workload\n"
+	"metadata: {name: a, namespace: t, labels: {app: a}}\n"
+	"spec: {interface: zp-a, addresses: [10.2.0.1]}\n"
+	"---\napiVersion: zeroseg.io/v1\nkind: Workload\n"
+	"metadata: {name: b, namespace: t, labels: {app: b}}\n"
+	"spec: {interface: zp-b, addresses: [10.2.0.2]}\n"
+	"---\napiVersion: zeroseg.io/v1\nkind: Policy\n"
+	"metadata: {name: a-to-b, namespace: t}\n"
+	"spec:\n  selector: {matchLabels: {app: a}}\n"
+	"  egress: [{to: [{selector: {matchLabels: {app: b}}}], ports: [{port: 80}]}]\n"
+	"---\napiVersion: zeroseg.io/v1\nkind: Policy\n"
+	"metadata: {name: b-from-a, namespace: t}\n"
+	"spec:\n  selector: {matchLabels: {app: b}}\n"
+	"  ingress: [{from: [{selector: {matchLabels: {app: a}}}], ports: [{port: 80}]}]\n";
+
+static struct zs_dp dp;
+
+/* TCP a:sport -> b:dport (or back), through one hook; returns the TC verdict. */
+static int send_tcp(int prog, const char *dev, const char *src, unsigned sport, const char *dst,
+		    unsigned dport, __u8 flags)
+{
+	__u8 buf[128] = { 0 };
+	struct ethhdr *eth = (struct ethhdr *)buf;
+	struct iphdr *ip = (struct iphdr *)(eth + 1);
+	struct tcphdr *th = (struct tcphdr *)(ip + 1);
+	struct __sk_buff skb = { .ifindex = if_nametoindex(dev) };
+	size_t len = sizeof(*eth) + sizeof(*ip) + sizeof(*th);
+
+	eth->h_proto = htons(ETH_P_IP);
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_TCP;
+	ip->tot_len = htons(sizeof(*ip) + sizeof(*th));
+	inet_pton(AF_INET, src, &ip->saddr);
+	inet_pton(AF_INET, dst, &ip->daddr);
+	th->source = htons(sport);
+	th->dest = htons(dport);
+	th->doff = 5;
+	((__u8 *)th)[13] = flags;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = len, .ctx_in = &skb,
+		    .ctx_size_in = sizeof(skb));
+	assert_int_equal(bpf_prog_test_run_opts(prog, &opts), 0);
+	return (int)opts.retval;
+}
+
+static size_t ct_count(void)
+{
+	struct zs_ct_key k, next;
+	size_t n = 0;
+	int err;
+
+	for (err = bpf_map_get_next_key(dp.ct_fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(dp.ct_fd, &k, &next)) {
+		k = next;
+		n++;
+	}
+	return n;
+}
+
+static void test_full_table(void **state)
+{
+	(void)state;
+	/* SYN and SYN-ACK of FLOWS allowed connections, each flow fully set up. */
+	for (unsigned i = 0; i < FLOWS; i++) {
+		assert_int_equal(send_tcp(dp.from_ep_fd, "zp-a", "10.2.0.1", 10000 + i, "10.2.0.2", 80, 0x02),
+				 TC_ACT_OK);
+		assert_int_equal(send_tcp(dp.from_ep_fd, "zp-b", "10.2.0.2", 80, "10.2.0.1", 10000 + i, 0x12),
+				 TC_ACT_OK);
+	}
+	size_t n = ct_count();
+	printf("conntrack: %u flows through a table of %u: %zu entries held\n", FLOWS, CT_MAX, n);
+	assert_true(n <= CT_MAX + 64); /* LRU: bounded (per-CPU free lists give a little slack) */
+
+	/* Still judged: a denied new flow is denied, an allowed one allowed. */
+	assert_int_equal(send_tcp(dp.from_ep_fd, "zp-a", "10.2.0.1", 30000, "10.2.0.2", 22, 0x02),
+			 TC_ACT_SHOT);
+	assert_int_equal(send_tcp(dp.from_ep_fd, "zp-b", "10.2.0.2", 30001, "10.2.0.1", 80, 0x02),
+			 TC_ACT_SHOT);
+	assert_int_equal(send_tcp(dp.from_ep_fd, "zp-a", "10.2.0.1", 30002, "10.2.0.2", 80, 0x02),
+			 TC_ACT_OK);
+
+	/* The oldest flow was evicted: b's next packet on it is b's own new flow, denied. */
+	assert_int_equal(send_tcp(dp.from_ep_fd, "zp-b", "10.2.0.2", 80, "10.2.0.1", 10000, 0x10),
+			 TC_ACT_SHOT);
+	/* a's side of it is a's direction, allowed by policy: it passes (and is tracked again). */
+	assert_int_equal(send_tcp(dp.from_ep_fd, "zp-a", "10.2.0.1", 10000, "10.2.0.2", 80, 0x10),
+			 TC_ACT_OK);
+	/* The newest flow is still there: b's reply passes. */
+	assert_int_equal(send_tcp(dp.from_ep_fd, "zp-b", "10.2.0.2", 80, "10.2.0.1", 10000 + FLOWS - 1, 0x10),
+			 TC_ACT_OK);
+}
+
+static void print_verified(const char *name, int fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &len), 0);
+	printf("verifier: %-14s %u instructions processed\n", name, info.verified_insns);
+	assert_true(info.verified_insns > 0);
+}
+
+static void test_verifier_counts(void **state)
+{
+	(void)state;
+	print_verified("zs_tc_from_ep", dp.from_ep_fd);
+	print_verified("zs_tc_to_ep", dp.to_ep_fd);
+}
+
+static int setup(void **state)
+{
+	struct zs_objects o;
+	struct zs_diags d = { 0 };
+	struct zs_identities ids = { 0 };
+	struct zs_compiled c;
+	struct zs_writer w;
+	struct zs_dp_opts opts = { .ct_max = CT_MAX };
+	char err[256];
+	(void)state;
+
+	if (unshare(CLONE_NEWNET) ||
+	    system("ip link add zp-a type veth peer name zp-a-p && ip link add zp-b type veth peer name zp-b-p")) {
+		fprintf(stderr, "netns/veth setup failed (needs root)\n");
+		return -1;
+	}
+	if (zs_dp_open_opts(&dp, NULL, &opts)) {
+		fprintf(stderr, "loading the datapath failed\n");
+		return -1;
+	}
+	zs_objects_init(&o);
+	if (zs_parse_buffer("p.yaml", policy, strlen(policy), &o, &d) || zs_compile(&o, &ids, &c, &d) ||
+	    zs_writer_init(&w, &zs_dp_map_ops, &dp) || zs_writer_apply(&w, &c, err, sizeof(err))) {
+		zs_diags_print(&d, stderr);
+		return -1;
+	}
+	zs_writer_free(&w);
+	zs_compiled_free(&c);
+	zs_identities_free(&ids);
+	zs_objects_free(&o);
+	zs_diags_free(&d);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	zs_dp_close(&dp);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_verifier_counts),
+		cmocka_unit_test(test_full_table),
+	};
+	return cmocka_run_group_tests_name("conntrack pressure", tests, setup, teardown);
+}
