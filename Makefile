@@ -24,7 +24,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test test-unit test-bpf test-e2e demo install bench deps
+.PHONY: all clean test test-unit test-bpf test-e2e demo install bench bench-quick deps
 
 BPF_HDRS := bpf/abi.h $(wildcard bpf/lib/*.h)
 LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
@@ -89,8 +89,19 @@ test-e2e: all
 demo:
 	$(Q)bash scripts/demo.sh
 
-bench: all
+# ---- benchmarks (as root; scripts/bench.sh runs the sections) --------------
+BENCH_PROGS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
+
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libzeroseg.a $(HDRS)
+	@mkdir -p $(@D)
+	$(call msg,BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS)
+
+bench: all $(BENCH_PROGS)
 	$(Q)bash scripts/bench.sh
+
+bench-quick: all $(BENCH_PROGS)
+	$(Q)bash scripts/bench.sh --quick
 
 deps:
 	$(Q)bash scripts/deps.sh

@@ -60,6 +60,7 @@ struct opts {
 /* What one child measures; sent to the parent through a pipe. */
 struct result {
 	int status; /* 0 ok, -errno */
+	bool loaded; /* the first apply went through */
 	char note[160];
 	size_t rules, workloads, apps, identities, entries, ipcache;
 	double parse_ms, validate_ms, clone_ms, compile_ms, open_ms, load_ms;
@@ -254,6 +255,47 @@ static int add_rule(struct zs_objects *o, size_t apps, size_t k, size_t j, unsig
 	return 0;
 }
 
+/*
+ * For the daemon measurement (scripts/bench.sh): the estate as DIR/estate.yaml
+ * and DIR/incr-<i>.yaml, i = 1..n: app K_i's policy with one rule more, for
+ * distinct apps, so each file applied in turn is a one-rule change.
+ */
+static int emit(size_t rules, size_t workloads, const char *dir, unsigned n)
+{
+	size_t apps = workloads / REPLICAS;
+	struct buf b;
+	char *path;
+	FILE *f;
+
+	gen_estate(&b, rules, workloads, apps);
+	path = zs_xasprintf("%s/estate.yaml", dir);
+	f = fopen(path, "w");
+	if (!f || fwrite(b.p, 1, b.len, f) != b.len || fclose(f)) {
+		fprintf(stderr, "bench_compile: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	free(path);
+	free(b.p);
+	for (unsigned i = 1; i <= n && i <= apps; i++) {
+		size_t k = (i * 7919u) % apps;
+		path = zs_xasprintf("%s/incr-%u.yaml", dir, i);
+		f = fopen(path, "w");
+		if (!f) {
+			fprintf(stderr, "bench_compile: %s: %s\n", path, strerror(errno));
+			return 1;
+		}
+		gen_policy_head(f, k);
+		for (size_t j = 0; j <= rules_of(rules, apps, k); j++)
+			gen_rule(f, apps, k, j);
+		if (fclose(f)) {
+			fprintf(stderr, "bench_compile: %s: %s\n", path, strerror(errno));
+			return 1;
+		}
+		free(path);
+	}
+	return 0;
+}
+
 /* ---- one size ------------------------------------------------------------- */
 
 static int compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_compiled *c,
@@ -333,9 +375,10 @@ static void run_size(const struct opts *op, size_t rules, size_t workloads, stru
 	r->status = zs_writer_apply(&w, &c, err, sizeof(err));
 	r->load_ms = now_ms() - t;
 	if (r->status) {
-		snprintf(r->note, sizeof(r->note), "over capacity: %s", err);
+		snprintf(r->note, sizeof(r->note), "load: %s", err);
 		goto out;
 	}
+	r->loaded = true;
 
 	/* What a daemon holds between applies: objects, identities, compiled, writer. */
 	malloc_trim(0);
@@ -453,8 +496,13 @@ static void print_row(const struct result *r)
 		printf("%s\n", r->note);
 		return;
 	}
-	printf("%7.1f %7.1f %7.1f | %8.1f %8.1f %8.1f | ", r->parse_ms, r->validate_ms, r->clone_ms,
-	       r->compile_ms, r->load_ms, total);
+	printf("%7.1f %7.1f %7.1f | %8.1f ", r->parse_ms, r->validate_ms, r->clone_ms, r->compile_ms);
+	if (!r->loaded) {
+		printf("%8s %8s | %8s %8s %4s | %6s %6s %6s  [%s]\n", "-", "-", "-", "-", "", "-", "-", "-",
+		       r->note);
+		return;
+	}
+	printf("%8.1f %8.1f | ", r->load_ms, total);
 	if (r->incr_n)
 		printf("%8.1f %8.1f %4u | ", r->incr_p50, r->incr_p99, r->incr_n);
 	else
@@ -524,8 +572,11 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: bench_compile [--quick] [--pin-dir DIR] [--rules LIST] [--workloads LIST]\n"
 		"                     [--incr-reps N] [--incr-budget-ms MS] [--timeout S]\n"
+		"       bench_compile --emit DIR --rules R --workloads W [--incr-reps N]\n"
 		"  LIST: comma separated, k = 1000 (default rules 1k,10k,100k; workloads\n"
-		"  100,1k,10k; --quick: rules 1k,10k). DIR: a bpffs directory to pin under.\n");
+		"  100,1k,10k; --quick: rules 1k,10k). --pin-dir: a bpffs directory to pin\n"
+		"  under. --emit: write the estate of R rules over W workloads as\n"
+		"  DIR/estate.yaml and N one-rule changes as DIR/incr-<i>.yaml, and exit.\n");
 }
 
 int main(int argc, char **argv)
@@ -538,11 +589,13 @@ int main(int argc, char **argv)
 		{ "incr-reps", required_argument, NULL, 'n' },
 		{ "incr-budget-ms", required_argument, NULL, 'b' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "emit", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct opts op = { .incr_reps = 100, .incr_budget_ms = 4000, .timeout_s = 60 };
 	bool rules_set = false;
+	const char *emit_dir = NULL;
 	struct result *res;
 	size_t nres = 0;
 	int c, failed = 0;
@@ -571,6 +624,9 @@ int main(int argc, char **argv)
 		case 't':
 			op.timeout_s = (unsigned)strtoul(optarg, NULL, 10);
 			break;
+		case 'e':
+			emit_dir = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -593,6 +649,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bench_compile: at least %d workloads (one app)\n", REPLICAS);
 			return 2;
 		}
+	if (emit_dir) /* the first size given */
+		return emit(op.rules[0], op.wls[0], emit_dir, op.incr_reps);
 	libbpf_set_print(libbpf_quiet);
 
 	res = zs_xcalloc(op.nrules * op.nwls, sizeof(*res));
