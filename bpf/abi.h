@@ -301,7 +301,8 @@ struct zs_flow_event {
 enum zs_hook {
 	ZS_HOOK_TC_FROM_EP = 1, /* tc ingress of a workload interface */
 	ZS_HOOK_TC_TO_EP = 2,   /* tc egress of a workload interface */
-	ZS_HOOK_XDP = 3,
+	ZS_HOOK_XDP = 3,        /* XDP on an uplink: traffic from other hosts */
+	ZS_HOOK_XDP_SHIELD = 4, /* XDP flood shield on a workload interface */
 };
 
 /* ---- counters (per-CPU array indexed by enum zs_reason) ---------------- */

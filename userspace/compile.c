@@ -836,6 +836,7 @@ int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_
 		ep->ifname = zs_xstrdup(w->ifname);
 		ep->workload = zs_xasprintf("%s/%s", w->ns, w->name);
 		ep->identity = c.wl_id[i];
+		ep->shield = w->shield;
 	}
 	build_ipcache(&c);
 	qsort(out->endpoints.v, out->endpoints.n, sizeof(out->endpoints.v[0]), cmp_ep);

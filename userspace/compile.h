@@ -35,6 +35,7 @@ struct zs_c_endpoint {
 	char *ifname;
 	char *workload; /* ns/name */
 	uint32_t identity;
+	bool shield; /* XDP flood shield wanted */
 };
 
 /* An address prefix: a workload's, the host's, or a policy CIDR's. */

@@ -46,6 +46,8 @@ struct daemon {
 	int epfd, listen_fd, sig_fd;
 	FILE *flow_log;
 	ZS_VEC(unsigned) attached; /* ifindexes carrying our programs */
+	ZS_VEC(unsigned) shielded; /* workload ifindexes with the XDP flood shield */
+	ZS_VEC(unsigned) uplinks;  /* uplink ifindexes with the XDP prefilter */
 	ZS_VEC(int) followers;
 	json_t *recent[ZS_RECENT_FLOWS];
 	size_t recent_next;
@@ -147,6 +149,64 @@ static bool is_attached(struct daemon *d, unsigned ifindex)
 }
 
 /* Attaches to every enrolled interface that exists; fail closed first. */
+static bool in_vec(const unsigned *v, size_t n, unsigned x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/* The XDP prefilter on every --uplink interface that exists (and is not done yet). */
+static void attach_uplinks(struct daemon *d)
+{
+	for (size_t i = 0; i < d->opts->nuplinks; i++) {
+		unsigned ifindex = if_nametoindex(d->opts->uplinks[i]);
+		const char *mode;
+		if (!ifindex || in_vec(d->uplinks.v, d->uplinks.n, ifindex))
+			continue;
+		int e = zs_dp_attach_xdp(&d->dp, ifindex, false, &mode);
+		if (e) {
+			pr_warn("uplink %s: XDP attach failed: %s", d->opts->uplinks[i], strerror(-e));
+			continue;
+		}
+		*ZS_VEC_PUSH(&d->uplinks) = ifindex;
+		pr_info("uplink %s: XDP prefilter attached (%s mode)", d->opts->uplinks[i], mode);
+	}
+}
+
+/* Flood shields: on where a workload asks for one, off where it no longer does. */
+static void shields_sync(struct daemon *d, const struct zs_compiled *c)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < d->shielded.n; i++) {
+		char name[IF_NAMESIZE];
+		bool keep = false;
+		if (if_indextoname(d->shielded.v[i], name))
+			for (size_t j = 0; j < c->endpoints.n && !keep; j++)
+				keep = c->endpoints.v[j].shield && !strcmp(c->endpoints.v[j].ifname, name);
+		if (keep)
+			d->shielded.v[out++] = d->shielded.v[i];
+		else
+			zs_dp_detach_xdp(d->shielded.v[i]);
+	}
+	d->shielded.n = out;
+	for (size_t i = 0; i < c->endpoints.n; i++) {
+		const char *mode;
+		unsigned ifindex;
+		if (!c->endpoints.v[i].shield || !(ifindex = if_nametoindex(c->endpoints.v[i].ifname)) ||
+		    in_vec(d->shielded.v, d->shielded.n, ifindex))
+			continue;
+		if (zs_dp_attach_xdp(&d->dp, ifindex, true, &mode)) {
+			pr_warn("flood shield on %s: XDP attach failed", c->endpoints.v[i].ifname);
+			continue;
+		}
+		*ZS_VEC_PUSH(&d->shielded) = ifindex;
+		pr_info("flood shield on %s (%s mode)", c->endpoints.v[i].ifname, mode);
+	}
+}
+
 static int attach_all(struct daemon *d, const struct zs_compiled *c, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < c->endpoints.n; i++) {
@@ -245,6 +305,7 @@ static int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *di
 		return e;
 	}
 	detach_stale(d, &comp);
+	shields_sync(d, &comp);
 	zs_objects_free(&d->objs);
 	d->objs = *next;
 	zs_objects_init(next);
@@ -347,8 +408,18 @@ static void nl_read(struct daemon *d)
 		mnl_cb_run(buf, (size_t)n, 0, 0, nl_link_cb, &changed);
 	if (!changed)
 		return;
+	if (changed & 1)
+		attach_uplinks(d);
 	/* Host addresses came or went: the host identity follows them. */
-	bool need = (changed & 2) != 0;
+	bool need = false;
+	if (changed & 2) {
+		struct zs_objects now = { 0 };
+		host_addrs(&now);
+		need = now.host_addrs.n != d->objs.host_addrs.n ||
+		       memcmp(now.host_addrs.v, d->objs.host_addrs.v,
+			      now.host_addrs.n * sizeof(*now.host_addrs.v));
+		free(now.host_addrs.v);
+	}
 	/* Enroll interfaces that appeared, forget those that went. */
 	for (size_t i = 0; i < d->comp.endpoints.n && !need; i++) {
 		unsigned ifindex = if_nametoindex(d->comp.endpoints.v[i].ifname);
@@ -1053,6 +1124,7 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 		pr_warn("control socket %s: %s", opts->socket, strerror(-err));
 		goto err_loop;
 	}
+	attach_uplinks(&d);
 	add_fd(&d, d.listen_fd, EV_LISTEN);
 	add_fd(&d, d.sig_fd, EV_SIGNAL);
 	add_fd(&d, ring_buffer__epoll_fd(d.rb), EV_RING);
@@ -1118,6 +1190,8 @@ err_dp:
 	for (size_t i = 0; i < ZS_RECENT_FLOWS; i++)
 		json_decref(d.recent[i]);
 	free(d.attached.v);
+	free(d.shielded.v);
+	free(d.uplinks.v);
 	zs_compiled_free(&d.comp);
 	zs_identities_free(&d.ids);
 	zs_objects_free(&d.objs);

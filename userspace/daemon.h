@@ -10,6 +10,8 @@
 #ifndef ZS_DAEMON_H
 #define ZS_DAEMON_H
 
+#include <stddef.h>
+
 #define ZS_DEFAULT_SOCKET "/run/zeroseg/zeroseg.sock"
 #define ZS_DEFAULT_STATE "/var/lib/zeroseg"
 #define ZS_DEFAULT_BPFFS "/sys/fs/bpf/zeroseg"
@@ -20,6 +22,8 @@ struct zs_daemon_opts {
 	const char *bpffs;
 	const char *flow_log;
 	unsigned ct_max; /* conntrack capacity; 0: the built-in default */
+	const char *const *uplinks; /* interfaces to other hosts: XDP prefilter */
+	size_t nuplinks;
 };
 
 int zs_daemon_run(const struct zs_daemon_opts *opts);

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
 #include <stdlib.h>
@@ -125,6 +126,8 @@ int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_op
 	dp->stats_fd = bpf_map__fd(dp->skel->maps.zs_stats);
 	dp->from_ep_fd = bpf_program__fd(dp->skel->progs.zs_tc_from_ep);
 	dp->to_ep_fd = bpf_program__fd(dp->skel->progs.zs_tc_to_ep);
+	dp->xdp_uplink_fd = bpf_program__fd(dp->skel->progs.zs_xdp_uplink);
+	dp->xdp_shield_fd = bpf_program__fd(dp->skel->progs.zs_xdp_shield);
 	return 0;
 }
 
@@ -173,6 +176,28 @@ int zs_dp_detach(unsigned ifindex)
 			err = e;
 	}
 	return err;
+}
+
+int zs_dp_attach_xdp(struct zs_dp *dp, unsigned ifindex, bool shield, const char **mode)
+{
+	int fd = shield ? dp->xdp_shield_fd : dp->xdp_uplink_fd;
+	int err = bpf_xdp_attach((int)ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
+
+	*mode = "native";
+	if (err) {
+		/* Replaces a generic-mode program of ours, too. */
+		bpf_xdp_detach((int)ifindex, XDP_FLAGS_DRV_MODE, NULL);
+		err = bpf_xdp_attach((int)ifindex, fd, XDP_FLAGS_SKB_MODE, NULL);
+		*mode = "generic";
+	}
+	return err;
+}
+
+int zs_dp_detach_xdp(unsigned ifindex)
+{
+	int a = bpf_xdp_detach((int)ifindex, XDP_FLAGS_DRV_MODE, NULL);
+	int b = bpf_xdp_detach((int)ifindex, XDP_FLAGS_SKB_MODE, NULL);
+	return a && b ? a : 0;
 }
 
 /* ---- the writer's ops on real maps ------------------------------------- */

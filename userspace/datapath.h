@@ -20,6 +20,8 @@ struct zs_dp {
 	int stats_fd;
 	int from_ep_fd; /* program fds */
 	int to_ep_fd;
+	int xdp_uplink_fd;
+	int xdp_shield_fd;
 };
 
 /* Mounts bpffs on `dir` unless it already is one. */
@@ -34,6 +36,13 @@ int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_op
 void zs_dp_close(struct zs_dp *dp);
 int zs_dp_attach(struct zs_dp *dp, unsigned ifindex);
 int zs_dp_detach(unsigned ifindex);
+/*
+ * XDP: the uplink prefilter or a workload's flood shield, in native mode
+ * where the driver has it, generic otherwise. *mode says which ("native",
+ * "generic").
+ */
+int zs_dp_attach_xdp(struct zs_dp *dp, unsigned ifindex, bool shield, const char **mode);
+int zs_dp_detach_xdp(unsigned ifindex);
 /* Removes every pin zs_dp_open made under `pin_dir`. */
 int zs_dp_unpin(const char *pin_dir);
 

@@ -671,10 +671,12 @@ static int cmd_daemon(int argc, char **argv)
 					    { "bpffs", required_argument, 0, 'b' },
 					    { "flow-log", required_argument, 0, 'l' },
 					    { "ct-max", required_argument, 0, 'C' },
+					    { "uplink", required_argument, 0, 'U' },
 					    { "verbose", no_argument, 0, 'v' },
 					    { 0, 0, 0, 0 } };
 	struct zs_daemon_opts o = { .socket = g_socket, .state_dir = ZS_DEFAULT_STATE,
 				    .bpffs = ZS_DEFAULT_BPFFS };
+	const char *uplinks[16];
 	int c;
 
 	optind = 1;
@@ -694,6 +696,14 @@ static int cmd_daemon(int argc, char **argv)
 			o.ct_max = (unsigned)v;
 			break;
 		}
+		case 'U':
+			if (o.nuplinks == ZS_ARRAY_SIZE(uplinks)) {
+				fprintf(stderr, "zeroseg: at most %zu uplinks\n", ZS_ARRAY_SIZE(uplinks));
+				return 2;
+			}
+			uplinks[o.nuplinks++] = optarg;
+			o.uplinks = uplinks;
+			break;
 		case 'v': zs_verbose = 1; break;
 		default: return usage_err();
 		}
@@ -708,10 +718,12 @@ static int cmd_daemon(int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{ "daemon", cmd_daemon,
-	  "daemon [--socket PATH] [--state-dir DIR] [--bpffs DIR] [--flow-log FILE] [--ct-max N] [-v]",
+	  "daemon [--socket PATH] [--state-dir DIR] [--bpffs DIR] [--flow-log FILE] [--ct-max N] [--uplink IF]... [-v]",
 	  "Runs the controller in the foreground until SIGTERM. Defaults: socket " ZS_DEFAULT_SOCKET
 	  ",\nstate " ZS_DEFAULT_STATE ", bpffs " ZS_DEFAULT_BPFFS ". Enforcement stays when it stops.\n"
-	  "--ct-max: conntrack capacity (default 262144); a pinned table keeps its size." },
+	  "--ct-max: conntrack capacity (default 262144); a pinned table keeps its size.\n"
+	  "--uplink IF: an interface to other hosts; an XDP program there drops traffic local\n"
+	  "workloads' ingress policy denies before the kernel builds an skb for it." },
 	{ "apply", cmd_apply, "[--socket PATH] apply -f FILE|DIR|- [-f ...]",
 	  "Applies every object of the files as one transaction and prints the new revision.\n"
 	  "On invalid input nothing changes; errors name file:line:col." },

@@ -120,6 +120,7 @@ struct zs_workload {
 	char *ns;
 	zs_labels_t labels;
 	char *ifname; /* host-side interface; NULL for a remote workload */
+	bool shield;  /* XDP flood shield on the interface (opt-in) */
 	size_t naddrs;
 	struct zs_prefix *addrs;
 	size_t nports;

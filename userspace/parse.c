@@ -669,7 +669,7 @@ static bool parse_meta(struct pctx *c, yaml_node_t *obj, struct meta *m, bool na
 
 static void parse_workload(struct pctx *c, yaml_node_t *obj, struct zs_objects *out)
 {
-	static const char *const keys[] = { "interface", "addresses", "ports", NULL };
+	static const char *const keys[] = { "interface", "addresses", "ports", "floodShield", NULL };
 	static const char *const port_keys[] = { "name", "port", "protocol", NULL };
 	struct meta md;
 	yaml_node_t *spec = get(c, obj, "spec"), *e;
@@ -695,6 +695,16 @@ static void parse_workload(struct pctx *c, yaml_node_t *obj, struct zs_objects *
 			perr(c, ifn, "interface: \"%s\" is not a valid interface name", s);
 		else if (s)
 			w.ifname = zs_xstrdup(s);
+	}
+	yaml_node_t *sh = get(c, spec, "floodShield");
+	if (sh) {
+		const char *v = want_scalar(c, sh, "floodShield");
+		if (v && !strcmp(v, "true"))
+			w.shield = true;
+		else if (v && strcmp(v, "false"))
+			perr(c, sh, "floodShield: want true or false");
+		if (w.shield && !w.ifname)
+			perr(c, sh, "floodShield: needs an interface (a remote workload has none here)");
 	}
 	yaml_node_t *addrs = get(c, spec, "addresses");
 	if (!addrs || is_null(addrs)) {

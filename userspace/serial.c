@@ -89,6 +89,8 @@ json_t *zs_workload_to_json(const struct zs_workload *w)
 
 	if (w->ifname)
 		json_object_set_new(spec, "interface", json_string(w->ifname));
+	if (w->shield)
+		json_object_set_new(spec, "floodShield", json_true());
 	for (size_t i = 0; i < w->naddrs; i++)
 		json_array_append_new(addrs, json_string(zs_prefix_str(&w->addrs[i], buf, sizeof(buf))));
 	json_object_set_new(spec, "addresses", addrs);

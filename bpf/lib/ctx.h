@@ -62,10 +62,15 @@ static __always_inline void zs_ctx_from_xdp(struct zs_ctx *c, struct xdp_md *xdp
 	c->raw = xdp;
 }
 
-/* Copies len bytes at offset off of the packet into buf; 0 or -errno. */
-static __always_inline long zs_ctx_load_bytes(struct zs_ctx *c, __u32 off, void *buf, __u32 len)
+/*
+ * Copies len bytes at offset off of the packet into buf; 0 or -errno. `xdp`
+ * must be a literal at the call chain's root: the other hook's helper is then
+ * compiled out, as the verifier requires.
+ */
+static __always_inline long zs_ctx_load_bytes(struct zs_ctx *c, const int xdp, __u32 off,
+					      void *buf, __u32 len)
 {
-	if (c->hook == ZS_HOOK_XDP)
+	if (xdp)
 		return bpf_xdp_load_bytes(c->raw, off, buf, len);
 	return bpf_skb_load_bytes(c->raw, off, buf, len);
 }

@@ -54,7 +54,7 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 	struct zs_ct_key key;
 	int err;
 
-	err = zs_parse(c, &p);
+	err = zs_parse(c, &p, 0);
 	if (err < 0)
 		return zs_drop(-err, c->len);
 

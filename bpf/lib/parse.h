@@ -286,8 +286,8 @@ __attribute__((noinline)) int zs_ipv4_options_check(const struct zs_ipopts *o, _
 }
 
 /* `len`: bytes from the IP header to the end of the packet. */
-static __always_inline int zs_parse_ipv4(struct zs_ctx *c, struct zs_cursor *cur, struct zs_pkt *p,
-					 __u32 len)
+static __always_inline int zs_parse_ipv4(struct zs_ctx *c, const int xdp, struct zs_cursor *cur,
+					 struct zs_pkt *p, __u32 len)
 {
 	struct iphdr *ip = cur->pos;
 	int err;
@@ -311,7 +311,7 @@ static __always_inline int zs_parse_ipv4(struct zs_ctx *c, struct zs_cursor *cur
 		struct zs_ipopts opts = {};
 		__u32 olen = hlen - sizeof(*ip);
 		__u32 off = (__u32)(cur->pos - c->data) + sizeof(*ip);
-		if (olen < 4 || olen > ZS_IP_MAX_OPTIONS || zs_ctx_load_bytes(c, off, &opts, olen))
+		if (olen < 4 || olen > ZS_IP_MAX_OPTIONS || zs_ctx_load_bytes(c, xdp, off, &opts, olen))
 			return -ZS_DROP_TRUNCATED;
 		err = zs_ipv4_options_check(&opts, olen);
 		if (err)
@@ -411,8 +411,11 @@ static __always_inline int zs_parse_ipv6(struct zs_cursor *cur, struct zs_pkt *p
 	return -ZS_DROP_IPV6_EXT;
 }
 
-/* Returns 0 with *p filled, or a negative enum zs_reason. */
-static __always_inline int zs_parse(struct zs_ctx *c, struct zs_pkt *p)
+/*
+ * Returns 0 with *p filled, or a negative enum zs_reason. `xdp`: a literal,
+ * 1 for XDP programs (see zs_ctx_load_bytes).
+ */
+static __always_inline int zs_parse(struct zs_ctx *c, struct zs_pkt *p, const int xdp)
 {
 	struct zs_cursor cur = { .pos = c->data, .end = c->data_end };
 	__u16 eth_proto;
@@ -423,7 +426,7 @@ static __always_inline int zs_parse(struct zs_ctx *c, struct zs_pkt *p)
 		return err;
 	__u32 l3len = c->len - (__u32)(cur.pos - c->data);
 	if (eth_proto == bpf_htons(ETH_P_IP))
-		return zs_parse_ipv4(c, &cur, p, l3len);
+		return zs_parse_ipv4(c, xdp, &cur, p, l3len);
 	if (eth_proto == bpf_htons(ETH_P_IPV6))
 		return zs_parse_ipv6(&cur, p, l3len);
 	if (eth_proto == bpf_htons(ETH_P_ARP)) {

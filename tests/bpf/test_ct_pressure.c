@@ -147,6 +147,8 @@ static void test_verifier_counts(void **state)
 	(void)state;
 	print_verified("zs_tc_from_ep", dp.from_ep_fd);
 	print_verified("zs_tc_to_ep", dp.to_ep_fd);
+	print_verified("zs_xdp_uplink", dp.xdp_uplink_fd);
+	print_verified("zs_xdp_shield", dp.xdp_shield_fd);
 }
 
 static int setup(void **state)
