@@ -12,7 +12,7 @@ ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -D_FORTIFY_SOURCE=2 -I$(BUILD) -I.
-LDLIBS := -lbpf -lelf -lz -lmnl -ljansson -lyaml
+LDLIBS := -lbpf -lelf -lz -lmnl -ljansson -lyaml -lmicrohttpd -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(ARCH_INC) -Wall -Werror
 
 ifeq ($(V),1)

@@ -218,18 +218,27 @@ struct zs_ct_entry {
 	__u64 last_ns;
 	__u64 packets[2]; /* [0] initiator -> responder, [1] back */
 	__u64 bytes[2];
+	__u64 report_ns;  /* a denied flow's last event */
 	__u32 revision; /* policy revision the verdict was taken under */
 	__u32 src_identity;
 	__u32 dst_identity;
 	__u32 egress_rule;  /* rule that decided the initiator's egress */
 	__u32 ingress_rule; /* rule that decided the responder's ingress */
+	__u32 suppressed;   /* a denied flow's packets dropped since its last event */
 	__u8 verdict;       /* enum zs_verdict of the flow as a whole */
 	__u8 reason;        /* enum zs_reason when denied */
 	__u8 flags;         /* enum zs_ct_flags */
 	__u8 tcp_flags;     /* TCP flags seen, both directions ORed */
 	__be16 policy_port; /* the initiator's port (or ICMP type/code) for re-checks */
-	__u8 pad[6];
+	__u8 checks;        /* enum zs_check_flags of the decision */
+	__u8 pad;
 };
+
+/* A denied flow is reported when it starts, then at most once per interval,
+ * with the count of packets dropped in between. */
+#ifndef ZS_DENY_REPORT_NS
+#define ZS_DENY_REPORT_NS 1000000000ull
+#endif
 
 /* ---- fragments (LRU hash) ---------------------------------------------- */
 /*
@@ -263,6 +272,7 @@ struct zs_frag_val {
 enum zs_event_type {
 	ZS_EV_FLOW_NEW = 1,     /* first packet of a flow, allowed or denied */
 	ZS_EV_FLOW_REVOKED = 2, /* established flow re-checked and denied */
+	ZS_EV_FLOW_DENIED = 3,  /* more of a denied flow; `suppressed` packets since the last */
 };
 
 /* Which side(s) of the flow this host checked. */
@@ -292,10 +302,10 @@ struct zs_flow_event {
 	__u32 revision;
 	__u8 checks; /* enum zs_check_flags */
 	__u8 hook;   /* enum zs_hook */
-	__u8 tcp_flags;
-	__u8 pad;
+	__u8 tcp_flags; /* TCP: flags of the packet; ICMP/ICMPv6: its type */
+	__u8 icmp_code; /* ICMP/ICMPv6: its code */
 	__u32 bytes; /* length of the packet that triggered the event */
-	__u32 pad2;
+	__u32 suppressed; /* ZS_EV_FLOW_DENIED: packets dropped since the flow's last event */
 };
 
 enum zs_hook {
@@ -327,7 +337,7 @@ _Static_assert(sizeof(struct zs_policy_key) == 16, "zs_policy_key");
 _Static_assert(sizeof(struct zs_policy_val) == 8, "zs_policy_val");
 _Static_assert(sizeof(struct zs_config) == 8, "zs_config");
 _Static_assert(sizeof(struct zs_ct_key) == 40, "zs_ct_key");
-_Static_assert(sizeof(struct zs_ct_entry) == 80, "zs_ct_entry");
+_Static_assert(sizeof(struct zs_ct_entry) == 88, "zs_ct_entry");
 _Static_assert(sizeof(struct zs_flow_event) == 88, "zs_flow_event");
 _Static_assert(sizeof(struct zs_frag_key) == 44, "zs_frag_key");
 _Static_assert(sizeof(struct zs_frag_val) == 24, "zs_frag_val");

@@ -27,6 +27,8 @@
 #include "compile.h"
 #include "datapath.h"
 #include "flows.h"
+#include "jsonl.h"
+#include "lifecycle.h"
 #include "parse.h"
 #include "serial.h"
 #include "writer.h"
@@ -44,12 +46,17 @@ struct daemon {
 	struct ring_buffer *rb;
 	struct mnl_socket *nl;
 	int epfd, listen_fd, sig_fd;
-	FILE *flow_log;
+	struct zs_jsonl log; /* the --flow-log sink (log.f NULL: none) */
+	struct zs_lifecycle lc;
+	uint64_t next_scan_ns;  /* CLOCK_MONOTONIC */
+	uint64_t mono_to_real;  /* CLOCK_REALTIME - CLOCK_MONOTONIC */
+	uint64_t events_lost_reported, records_lost_reported;
+	uint64_t flows_by[4][2]; /* records by verdict (enum zs_verdict) and direction (egress) */
 	ZS_VEC(unsigned) attached; /* ifindexes carrying our programs */
 	ZS_VEC(unsigned) shielded; /* workload ifindexes with the XDP flood shield */
 	ZS_VEC(unsigned) uplinks;  /* uplink ifindexes with the XDP prefilter */
 	ZS_VEC(int) followers;
-	json_t *recent[ZS_RECENT_FLOWS];
+	char *recent[ZS_RECENT_FLOWS]; /* JSON lines, newline included */
 	size_t recent_next;
 	uint64_t flows_total;
 	uint64_t sink_lost;
@@ -338,38 +345,164 @@ static void resync(struct daemon *d)
 
 /* ---- flow events ------------------------------------------------------- */
 
-static void emit_record(struct daemon *d, json_t *rec)
+/* One record line to every sink: the file, live followers, the recent ring. */
+static void emit_line(struct daemon *d, const char *line, size_t len)
 {
-	char *line = json_dumps(rec, JSON_COMPACT);
-	size_t len = strlen(line);
-
-	line = zs_xrealloc(line, len + 2, 1);
-	line[len++] = '\n';
-	line[len] = '\0';
-	if (d->flow_log && (fwrite(line, 1, len, d->flow_log) != len || fflush(d->flow_log)))
-		d->sink_lost++;
+	if (d->log.f)
+		zs_jsonl_write(&d->log, line, len);
 	for (size_t i = 0; i < d->followers.n; i++) {
 		ssize_t w = send(d->followers.v[i], line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w != (ssize_t)len)
 			d->sink_lost++; /* a slow follower costs records, never the loop */
 	}
-	free(line);
-	json_decref(d->recent[d->recent_next]);
-	d->recent[d->recent_next] = rec;
+	free(d->recent[d->recent_next]);
+	d->recent[d->recent_next] = zs_xstrdup(line);
 	d->recent_next = (d->recent_next + 1) % ZS_RECENT_FLOWS;
+}
+
+static void emit_rec(struct daemon *d, const struct zs_flow_rec *r)
+{
+	char line[4096];
+	size_t len = zs_flow_rec_json(r, line, sizeof(line));
+
+	if (!len) {
+		d->sink_lost++;
+		return;
+	}
+	emit_line(d, line, len);
 	d->flows_total++;
+	d->flows_by[r->verdict & 3][r->egress & 1]++;
 }
 
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct daemon *d = ctx;
-	const struct zs_flow_event *ev = data;
+	struct zs_flow_rec r;
 
-	if (len < sizeof(*ev))
+	if (len < sizeof(struct zs_flow_event))
 		return 0;
-	uint64_t real = ev->ts_ns + (zs_now_ns(CLOCK_REALTIME) - zs_now_ns(CLOCK_MONOTONIC));
-	emit_record(d, zs_flow_record(ev, real, &d->comp, &d->ids));
+	zs_flow_rec_from_event(&r, data, d->mono_to_real, &d->comp, &d->ids);
+	emit_rec(d, &r);
 	return 0;
+}
+
+static uint64_t events_lost(struct daemon *d)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *ps = zs_xcalloc((size_t)ncpu, sizeof(*ps)), lost = 0;
+	uint32_t k = ZS_STAT_EVENTS_LOST;
+
+	if (!bpf_map_lookup_elem(d->dp.stats_fd, &k, ps))
+		for (int c = 0; c < ncpu; c++)
+			lost += ps[c];
+	free(ps);
+	return lost;
+}
+
+/* Loss is never silent: a `lost` record says how many since the last one. */
+static void report_loss(struct daemon *d)
+{
+	uint64_t ev = events_lost(d), rec = d->sink_lost + d->log.lost;
+
+	if (ev == d->events_lost_reported && rec == d->records_lost_reported)
+		return;
+	char ts[64], line[256];
+	zs_rfc3339(zs_now_ns(CLOCK_REALTIME), ts, sizeof(ts));
+	int n = snprintf(line, sizeof(line),
+			 "{\"time\":\"%s\",\"type\":\"lost\",\"events\":%llu,\"records\":%llu,"
+			 "\"events_total\":%llu,\"records_total\":%llu}\n",
+			 ts, (unsigned long long)(ev - d->events_lost_reported),
+			 (unsigned long long)(rec - d->records_lost_reported), (unsigned long long)ev,
+			 (unsigned long long)rec);
+	d->events_lost_reported = ev;
+	d->records_lost_reported = rec;
+	emit_line(d, line, (size_t)n);
+}
+
+/* ---- the conntrack scan: updates of long flows, ends of flows ----------- */
+
+struct scan_ctx {
+	struct daemon *d;
+	uint64_t now_real;
+};
+
+static void emit_ct(struct daemon *d, const struct zs_ct_key *k, const struct zs_ct_entry *e,
+		    uint8_t type, uint8_t end_reason, uint64_t now_real)
+{
+	struct zs_flow_rec r;
+
+	zs_flow_rec_from_ct(&r, k, e, type, end_reason, d->mono_to_real, now_real, &d->comp,
+			    &d->ids);
+	emit_rec(d, &r);
+}
+
+static void on_gone(void *arg, const struct zs_lc_flow *f)
+{
+	struct scan_ctx *sc = arg;
+	/* Evicted from a full table between two scans: its end, as last seen. */
+	emit_ct(sc->d, &f->key, &f->last, ZS_REC_END, ZS_END_RESOURCES, sc->now_real);
+}
+
+#define SCAN_BATCH 4096
+
+static void ct_scan(struct daemon *d)
+{
+	static struct zs_ct_key keys[SCAN_BATCH];
+	static struct zs_ct_entry vals[SCAN_BATCH];
+	uint64_t now = zs_now_ns(CLOCK_MONOTONIC);
+	struct scan_ctx sc = { .d = d, .now_real = zs_now_ns(CLOCK_REALTIME) };
+	struct zs_ct_key in, out;
+	bool first = true;
+
+	d->mono_to_real = sc.now_real - now;
+	zs_lifecycle_begin(&d->lc);
+	for (;;) {
+		__u32 count = SCAN_BATCH;
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		int err = bpf_map_lookup_batch(d->dp.ct_fd, first ? NULL : &in, &out, keys, vals,
+					       &count, &bo);
+		if (err && errno != ENOENT)
+			break;
+		for (__u32 i = 0; i < count; i++) {
+			const struct zs_lc_flow *prev = NULL;
+			uint8_t why = 0;
+			switch (zs_lifecycle_see(&d->lc, &keys[i], &vals[i], now, &why, &prev)) {
+			case ZS_LC_UPDATE:
+				emit_ct(d, &keys[i], &vals[i], ZS_REC_UPDATE, why, sc.now_real);
+				zs_lifecycle_reported(&d->lc, &keys[i], &vals[i], now);
+				break;
+			case ZS_LC_END:
+				emit_ct(d, &keys[i], &vals[i], ZS_REC_END, why, sc.now_real);
+				zs_lifecycle_forget(&d->lc, &keys[i]);
+				bpf_map_delete_elem(d->dp.ct_fd, &keys[i]);
+				break;
+			case ZS_LC_FORGET:
+				bpf_map_delete_elem(d->dp.ct_fd, &keys[i]);
+				break;
+			default:
+				break;
+			}
+		}
+		if (err)
+			break; /* ENOENT: that was the last batch */
+		in = out;
+		first = false;
+	}
+	/* Flows ended in this scan were forgotten; those missing were evicted. */
+	zs_lifecycle_sweep(&d->lc, on_gone, &sc);
+}
+
+/* About once a second: the conntrack scan, loss records, flushing the file. */
+static void tick(struct daemon *d)
+{
+	uint64_t now = zs_now_ns(CLOCK_MONOTONIC);
+
+	if (now < d->next_scan_ns)
+		return;
+	d->next_scan_ns = now + 1000000000ull;
+	ct_scan(d);
+	report_loss(d);
+	zs_jsonl_flush(&d->log);
 }
 
 /* ---- netlink: links that come and go ---------------------------------- */
@@ -931,7 +1064,7 @@ static json_t *do_status(struct daemon *d)
 			 "policies", (json_int_t)d->objs.policies.n, "identities",
 			 (json_int_t)d->ids.v.n, "enforcing", (json_int_t)d->attached.n, "policy_entries",
 			 (json_int_t)d->comp.total_entries, "flows", (json_int_t)d->flows_total,
-			 "events_lost", (json_int_t)lost, "sink_lost", (json_int_t)d->sink_lost, "packets",
+			 "events_lost", (json_int_t)lost, "sink_lost", (json_int_t)(d->sink_lost + d->log.lost), "packets",
 			 reasons, "bpffs", d->opts->bpffs, "state_dir", d->opts->state_dir);
 }
 
@@ -944,9 +1077,9 @@ static bool do_flows(struct daemon *d, int fd, json_t *req)
 		n += d->recent[i] != NULL;
 	size_t skip = last > 0 && (size_t)last < n ? n - (size_t)last : 0;
 	for (size_t i = 0, seen = 0; i < ZS_RECENT_FLOWS; i++) {
-		json_t *r = d->recent[(d->recent_next + i) % ZS_RECENT_FLOWS];
+		const char *r = d->recent[(d->recent_next + i) % ZS_RECENT_FLOWS];
 		if (r && seen++ >= skip)
-			reply(fd, json_incref(r));
+			send(fd, r, strlen(r), MSG_NOSIGNAL);
 	}
 	if (!json_is_true(json_object_get(req, "follow")))
 		return false;
@@ -1082,13 +1215,17 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 	if (err)
 		goto err_writer;
 	if (opts->flow_log) {
-		d.flow_log = fopen(opts->flow_log, "ae");
-		if (!d.flow_log) {
-			err = -errno;
-			pr_warn("flow log %s: %s", opts->flow_log, strerror(errno));
+		err = zs_jsonl_open(&d.log, opts->flow_log, opts->flow_log_max_bytes,
+				    opts->flow_log_keep);
+		if (err) {
+			pr_warn("flow log %s: %s", opts->flow_log, strerror(-err));
 			goto err_writer;
 		}
 	}
+	zs_lifecycle_init(&d.lc, (opts->active_timeout ? opts->active_timeout : 60) * 1000000000ull,
+			  (opts->idle_timeout ? opts->idle_timeout : 30) * 1000000000ull);
+	d.mono_to_real = zs_now_ns(CLOCK_REALTIME) - zs_now_ns(CLOCK_MONOTONIC);
+	d.events_lost_reported = events_lost(&d);
 	err = state_load(&d);
 	if (err)
 		goto err_state;
@@ -1150,6 +1287,7 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 				break;
 			case EV_RING:
 				ring_buffer__consume(d.rb);
+				zs_jsonl_flush(&d.log);
 				break;
 			case EV_NETLINK:
 				nl_read(&d);
@@ -1159,6 +1297,7 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 				break;
 			}
 		}
+		tick(&d);
 	}
 	ring_buffer__consume(d.rb);
 	pr_info("stopping; enforcement stays in place (pinned under %s)", opts->bpffs);
@@ -1180,15 +1319,15 @@ err_loop:
 		close(d.epfd);
 	ring_buffer__free(d.rb);
 err_state:
-	if (d.flow_log)
-		fclose(d.flow_log);
+	zs_jsonl_close(&d.log);
+	zs_lifecycle_free(&d.lc);
 err_writer:
 	zs_writer_free(&d.writer);
 	zs_dp_close(&d.dp);
 err_dp:
 	zs_diags_free(&diags);
 	for (size_t i = 0; i < ZS_RECENT_FLOWS; i++)
-		json_decref(d.recent[i]);
+		free(d.recent[i]);
 	free(d.attached.v);
 	free(d.shielded.v);
 	free(d.uplinks.v);

@@ -20,7 +20,11 @@ struct zs_daemon_opts {
 	const char *socket;
 	const char *state_dir;
 	const char *bpffs;
-	const char *flow_log;
+	const char *flow_log;         /* JSON lines file, or "-" for stdout */
+	unsigned long long flow_log_max_bytes; /* rotate past this size; 0: never */
+	unsigned flow_log_keep;       /* rotated files kept */
+	unsigned active_timeout;      /* seconds between updates of a long flow; 0: 60 */
+	unsigned idle_timeout;        /* seconds without a packet that end a flow; 0: 30 */
 	unsigned ct_max; /* conntrack capacity; 0: the built-in default */
 	const char *const *uplinks; /* interfaces to other hosts: XDP prefilter */
 	size_t nuplinks;

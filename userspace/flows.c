@@ -3,6 +3,7 @@
 #include "flows.h"
 
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <net/if.h>
 #include <string.h>
 
@@ -52,96 +53,294 @@ const char *zs_proto_name(unsigned proto)
 	}
 }
 
+const char *zs_rec_type_name(unsigned type)
+{
+	static const char *const names[] = { "new", "update", "end", "revoked", "denied" };
+	return type < ZS_ARRAY_SIZE(names) ? names[type] : "unknown";
+}
+
+static const char *end_reason_name(unsigned r)
+{
+	static const char *const names[] = { NULL, "idle", "active", "end-of-flow", "forced",
+					     "evicted" };
+	return r < ZS_ARRAY_SIZE(names) ? names[r] : NULL;
+}
+
+/* The ipcache entry that owns an address: longest prefix, by binary search. */
 static const struct zs_c_ipcache *who(const struct zs_compiled *c, uint8_t family, const uint8_t *addr)
 {
-	const struct zs_c_ipcache *best = NULL;
-	struct zs_prefix host = { .family = family, .len = family == ZS_AF_INET ? 32 : 128 };
+	struct zs_c_ipcache key = { .prefix = { .family = family, .len = family == 4 ? 32 : 128 } };
 
-	memcpy(host.addr, addr, 16);
-	for (size_t i = 0; i < c->ipcache.n; i++)
-		if (zs_prefix_contains(&c->ipcache.v[i].prefix, &host) &&
-		    (!best || c->ipcache.v[i].prefix.len > best->prefix.len))
-			best = &c->ipcache.v[i];
-	return best;
-}
-
-static json_t *end_json(const struct zs_flow_event *ev, const uint8_t *addr, __be16 port,
-			uint32_t identity, const struct zs_compiled *c, const struct zs_identities *ids)
-{
-	json_t *o = json_object();
-	char buf[64];
-	const struct zs_c_ipcache *w = who(c, ev->family, addr);
-
-	json_object_set_new(o, "ip", json_string(zs_addr_str(ev->family, addr, buf, sizeof(buf))));
-	if (ev->proto == 6 || ev->proto == 17 || ev->proto == 132)
-		json_object_set_new(o, "port", json_integer(ntohs(port)));
-	json_object_set_new(o, "identity", json_integer(identity));
-	if (w)
-		json_object_set_new(o, "workload", json_string(w->workload));
-	const struct zs_identity *id = zs_identity_find(ids, identity);
-	if (id) {
-		json_object_set_new(o, "namespace", json_string(id->ns));
-		json_t *l = json_object();
-		for (size_t i = 0; i < id->labels.n; i++)
-			json_object_set_new(l, id->labels.v[i].key, json_string(id->labels.v[i].value));
-		json_object_set_new(o, "labels", l);
-	} else if (identity == ZS_ID_WORLD) {
-		json_object_set_new(o, "entity", json_string("world"));
-	} else if (identity == ZS_ID_HOST) {
-		json_object_set_new(o, "entity", json_string("host"));
+	memcpy(key.prefix.addr, addr, 16);
+	for (int len = key.prefix.len; len >= 0; len--) {
+		zs_prefix_truncate(&key.prefix, (unsigned)len);
+		size_t lo = 0, hi = c->ipcache.n;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int r = zs_prefix_cmp(&c->ipcache.v[mid].prefix, &key.prefix);
+			if (!r)
+				return &c->ipcache.v[mid];
+			if (r < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
 	}
-	return o;
+	return NULL;
 }
 
-static json_t *rule_name(const struct zs_compiled *c, uint32_t rule_id, bool checked)
+static void end_fill(struct zs_flow_end *e, uint8_t family, const uint8_t *addr, __be16 port,
+		     uint8_t proto, uint32_t identity, const struct zs_compiled *c,
+		     const struct zs_identities *ids)
+{
+	const struct zs_c_ipcache *w = who(c, family, addr);
+
+	memcpy(e->addr, addr, 16);
+	e->port = proto == 6 || proto == 17 || proto == 132 ? ntohs(port) : 0;
+	e->identity = identity;
+	e->workload = w ? w->workload : NULL;
+	e->id = identity >= ZS_ID_FIRST_WORKLOAD ? zs_identity_find(ids, identity) : NULL;
+}
+
+static const char *policy_of(const struct zs_compiled *c, uint32_t rule_id, bool checked)
 {
 	if (!checked)
-		return json_null();
+		return NULL;
 	if (!rule_id)
-		return json_string("default-deny");
+		return "default-deny";
 	const struct zs_c_rule *r = zs_compiled_rule(c, rule_id);
-	if (!r)
-		return json_sprintf("rule-%u", rule_id);
-	return json_string(r->policy);
+	return r ? r->policy : "unknown";
 }
 
-json_t *zs_flow_record(const struct zs_flow_event *ev, uint64_t realtime_ns,
-		       const struct zs_compiled *c, const struct zs_identities *ids)
+static void decision_fill(struct zs_flow_rec *r, uint8_t verdict, uint8_t checks, uint32_t eg_rule,
+			  uint32_t in_rule, const struct zs_compiled *c)
 {
-	json_t *o = json_object();
-	char ts[64], ifname[IF_NAMESIZE] = "";
-	bool eg = ev->checks & ZS_CHECKED_EGRESS, in = ev->checks & ZS_CHECKED_INGRESS;
-	bool denied = ev->verdict == ZS_VERDICT_DENY;
-	/* The deciding side: the one that denied, else the destination's. */
-	bool side_egress = denied ? (ev->checks & ZS_DENIED_EGRESS) != 0 : !in;
-	uint32_t rule = side_egress ? ev->egress_rule : ev->ingress_rule;
-	const char *proto = zs_proto_name(ev->proto);
+	bool eg = checks & ZS_CHECKED_EGRESS, in = checks & ZS_CHECKED_INGRESS;
+	bool side_egress = verdict == ZS_VERDICT_DENY ? (checks & ZS_DENIED_EGRESS) != 0 : !in;
+	uint32_t rule = side_egress ? eg_rule : in_rule;
 
-	zs_rfc3339(realtime_ns, ts, sizeof(ts));
-	json_object_set_new(o, "time", json_string(ts));
-	json_object_set_new(o, "type", json_string(ev->type == ZS_EV_FLOW_REVOKED ? "revoked" : "new"));
-	json_object_set_new(o, "verdict", json_string(zs_verdict_name(ev->verdict)));
-	if (denied)
-		json_object_set_new(o, "reason", json_string(zs_reason_name(ev->reason)));
-	json_object_set_new(o, "src", end_json(ev, ev->saddr, ev->sport, ev->src_identity, c, ids));
-	json_object_set_new(o, "dst", end_json(ev, ev->daddr, ev->dport, ev->dst_identity, c, ids));
-	if (proto)
-		json_object_set_new(o, "protocol", json_string(proto));
-	else
-		json_object_set_new(o, "protocol", json_integer(ev->proto));
-	json_object_set_new(o, "direction", json_string(side_egress ? "egress" : "ingress"));
-	json_object_set_new(o, "policy", rule_name(c, rule, true));
+	r->egress = side_egress;
+	r->policy = policy_of(c, rule, true);
+	r->rule[0] = '\0';
 	if (rule) {
-		const struct zs_c_rule *r = zs_compiled_rule(c, rule);
-		if (r)
-			json_object_set_new(o, "rule", json_sprintf("%s[%u]", r->dir ? "egress" : "ingress", r->index));
+		const struct zs_c_rule *cr = zs_compiled_rule(c, rule);
+		if (cr)
+			snprintf(r->rule, sizeof(r->rule), "%s[%u]", cr->dir ? "egress" : "ingress",
+				 cr->index);
 	}
-	json_object_set_new(o, "egress_policy", rule_name(c, ev->egress_rule, eg));
-	json_object_set_new(o, "ingress_policy", rule_name(c, ev->ingress_rule, in));
-	if (if_indextoname(ev->ifindex, ifname))
-		json_object_set_new(o, "interface", json_string(ifname));
-	json_object_set_new(o, "revision", json_integer(ev->revision));
-	return o;
+	r->egress_policy = policy_of(c, eg_rule, eg);
+	r->ingress_policy = policy_of(c, in_rule, in);
+}
+
+static void icmp_fill(struct zs_flow_rec *r, uint8_t proto, __be16 pol_port)
+{
+	if (proto == 1 || proto == 58) {
+		r->icmp_type = (uint8_t)(ntohs(pol_port) >> 8);
+		r->icmp_code = (uint8_t)ntohs(pol_port);
+	}
+}
+
+void zs_flow_rec_from_event(struct zs_flow_rec *r, const struct zs_flow_event *ev,
+			    uint64_t mono_to_real, const struct zs_compiled *c,
+			    const struct zs_identities *ids)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = ev->type == ZS_EV_FLOW_REVOKED ? ZS_REC_REVOKED :
+		  ev->type == ZS_EV_FLOW_DENIED	 ? ZS_REC_DENIED :
+						   ZS_REC_NEW;
+	r->verdict = ev->verdict;
+	r->reason = ev->verdict == ZS_VERDICT_DENY ? ev->reason : 0;
+	r->family = ev->family;
+	r->proto = ev->proto;
+	if (ev->proto == 1 || ev->proto == 58) {
+		r->icmp_type = ev->tcp_flags;
+		r->icmp_code = ev->icmp_code;
+	} else {
+		r->tcp_flags = ev->tcp_flags;
+	}
+	r->time_ns = ev->ts_ns + mono_to_real;
+	r->start_ns = r->last_ns = r->time_ns;
+	end_fill(&r->src, ev->family, ev->saddr, ev->sport, ev->proto, ev->src_identity, c, ids);
+	end_fill(&r->dst, ev->family, ev->daddr, ev->dport, ev->proto, ev->dst_identity, c, ids);
+	/* The event's packet: ICMP type/code ride in the port for echo, else in the type. */
+	r->packets[0] = ev->type == ZS_EV_FLOW_DENIED ? ev->suppressed + 1 : 1;
+	r->bytes[0] = ev->bytes;
+	r->suppressed = ev->type == ZS_EV_FLOW_DENIED ? ev->suppressed : 0;
+	r->ifindex = ev->ifindex;
+	if (!if_indextoname(ev->ifindex, r->ifname))
+		r->ifname[0] = '\0';
+	r->revision = ev->revision;
+	decision_fill(r, ev->verdict, ev->checks, ev->egress_rule, ev->ingress_rule, c);
+}
+
+void zs_flow_rec_from_ct(struct zs_flow_rec *r, const struct zs_ct_key *k,
+			 const struct zs_ct_entry *e, uint8_t type, uint8_t end_reason,
+			 uint64_t mono_to_real, uint64_t now_real, const struct zs_compiled *c,
+			 const struct zs_identities *ids)
+{
+	bool lo_init = e->flags & ZS_CT_INIT_IS_LO;
+	const uint8_t *sa = lo_init ? k->addr_lo : k->addr_hi, *da = lo_init ? k->addr_hi : k->addr_lo;
+	__be16 sp = lo_init ? k->port_lo : k->port_hi, dp = lo_init ? k->port_hi : k->port_lo;
+
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	r->end_reason = end_reason;
+	r->verdict = e->verdict;
+	r->reason = e->verdict == ZS_VERDICT_DENY ? e->reason : 0;
+	r->family = k->family;
+	r->proto = k->proto;
+	r->tcp_flags = e->tcp_flags;
+	r->time_ns = now_real;
+	r->start_ns = e->created_ns + mono_to_real;
+	r->last_ns = e->last_ns + mono_to_real;
+	end_fill(&r->src, k->family, sa, sp, k->proto, e->src_identity, c, ids);
+	end_fill(&r->dst, k->family, da, dp, k->proto, e->dst_identity, c, ids);
+	icmp_fill(r, k->proto, e->policy_port);
+	memcpy(r->packets, e->packets, sizeof(r->packets));
+	memcpy(r->bytes, e->bytes, sizeof(r->bytes));
+	r->revision = e->revision;
+	decision_fill(r, e->verdict, e->checks, e->egress_rule, e->ingress_rule, c);
+}
+
+/* ---- JSON lines, written by hand: one record per line, no allocation ---- */
+
+struct out {
+	char *p, *end;
+	bool full;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->p, (size_t)(o->end - o->p), fmt, ap);
+	va_end(ap);
+	if (n < 0 || n >= o->end - o->p)
+		o->full = true;
+	else
+		o->p += n;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void put_str(struct out *o, const char *s)
+{
+	if (!s) {
+		put(o, "null");
+		return;
+	}
+	put(o, "\"");
+	for (; *s && !o->full; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			put(o, "\\%c", ch);
+		else if (ch < 0x20)
+			put(o, "\\u%04x", ch);
+		else if (o->p + 1 < o->end)
+			*o->p++ = (char)ch;
+		else
+			o->full = true;
+	}
+	put(o, "\"");
+}
+
+static void put_time(struct out *o, const char *key, uint64_t ns)
+{
+	char ts[64];
+	zs_rfc3339(ns, ts, sizeof(ts));
+	put(o, ",\"%s\":\"%s\"", key, ts);
+}
+
+static void put_end(struct out *o, const char *key, const struct zs_flow_rec *r,
+		    const struct zs_flow_end *e)
+{
+	char ip[64];
+
+	put(o, ",\"%s\":{\"ip\":\"%s\"", key, zs_addr_str(r->family, e->addr, ip, sizeof(ip)));
+	if (r->proto == 6 || r->proto == 17 || r->proto == 132)
+		put(o, ",\"port\":%u", e->port);
+	put(o, ",\"identity\":%u", e->identity);
+	if (e->workload) {
+		put(o, ",\"workload\":");
+		put_str(o, e->workload);
+	}
+	if (e->id) {
+		bool first = true;
+		put(o, ",\"namespace\":");
+		put_str(o, e->id->ns);
+		put(o, ",\"labels\":{");
+		for (size_t i = 0; i < e->id->labels.n; i++) {
+			if (!strncmp(e->id->labels.v[i].key, "zeroseg.io/", 11))
+				continue; /* identity internals (named ports), not the user's labels */
+			put(o, first ? "" : ",");
+			put_str(o, e->id->labels.v[i].key);
+			put(o, ":");
+			put_str(o, e->id->labels.v[i].value);
+			first = false;
+		}
+		put(o, "}");
+	} else if (e->identity == ZS_ID_WORLD || e->identity == ZS_ID_HOST) {
+		put(o, ",\"entity\":\"%s\"", e->identity == ZS_ID_HOST ? "host" : "world");
+	}
+	put(o, "}");
+}
+
+size_t zs_flow_rec_json(const struct zs_flow_rec *r, char *buf, size_t cap)
+{
+	struct out o = { .p = buf, .end = buf + cap };
+	const char *proto = zs_proto_name(r->proto);
+	char ts[64];
+
+	zs_rfc3339(r->time_ns, ts, sizeof(ts));
+	put(&o, "{\"time\":\"%s\",\"type\":\"%s\",\"verdict\":\"%s\"", ts, zs_rec_type_name(r->type),
+	    zs_verdict_name(r->verdict));
+	if (r->verdict == ZS_VERDICT_DENY)
+		put(&o, ",\"reason\":\"%s\"", zs_reason_name(r->reason));
+	put_end(&o, "src", r, &r->src);
+	put_end(&o, "dst", r, &r->dst);
+	if (proto)
+		put(&o, ",\"protocol\":\"%s\"", proto);
+	else
+		put(&o, ",\"protocol\":%u", r->proto);
+	if (r->proto == 1 || r->proto == 58)
+		put(&o, ",\"icmp\":{\"type\":%u,\"code\":%u}", r->icmp_type, r->icmp_code);
+	put(&o, ",\"direction\":\"%s\",\"policy\":", r->egress ? "egress" : "ingress");
+	put_str(&o, r->policy);
+	if (r->rule[0])
+		put(&o, ",\"rule\":\"%s\"", r->rule);
+	put(&o, ",\"egress_policy\":");
+	put_str(&o, r->egress_policy);
+	put(&o, ",\"ingress_policy\":");
+	put_str(&o, r->ingress_policy);
+	if (r->ifname[0]) {
+		put(&o, ",\"interface\":");
+		put_str(&o, r->ifname);
+	}
+	put(&o, ",\"revision\":%u", r->revision);
+	if (r->type == ZS_REC_DENIED)
+		put(&o, ",\"suppressed\":%llu", (unsigned long long)r->suppressed);
+	if (r->type == ZS_REC_UPDATE || r->type == ZS_REC_END || r->type == ZS_REC_REVOKED) {
+		put_time(&o, "start", r->start_ns);
+		put_time(&o, "end", r->last_ns);
+		put(&o, ",\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu]",
+		    (unsigned long long)r->packets[0], (unsigned long long)r->packets[1],
+		    (unsigned long long)r->bytes[0], (unsigned long long)r->bytes[1]);
+		if (r->proto == 6)
+			put(&o, ",\"tcp_flags\":\"%s%s%s%s%s%s\"", r->tcp_flags & 0x02 ? "S" : "",
+			    r->tcp_flags & 0x10 ? "A" : "", r->tcp_flags & 0x08 ? "P" : "",
+			    r->tcp_flags & 0x01 ? "F" : "", r->tcp_flags & 0x04 ? "R" : "",
+			    r->tcp_flags & 0x20 ? "U" : "");
+	}
+	if (end_reason_name(r->end_reason))
+		put(&o, ",\"end_reason\":\"%s\"", end_reason_name(r->end_reason));
+	put(&o, "}\n");
+	if (o.full)
+		return 0;
+	return (size_t)(o.p - buf);
 }
 
 static void end_str(json_t *e, char *buf, size_t len)

@@ -77,9 +77,20 @@ const char *zs_reason_name(unsigned reason);
 const char *zs_verdict_name(unsigned verdict);
 const char *zs_proto_name(unsigned proto);
 
-/* `realtime_ns` is the event time on the wall clock. */
-json_t *zs_flow_record(const struct zs_flow_event *ev, uint64_t realtime_ns,
-		       const struct zs_compiled *c, const struct zs_identities *ids);
+/* mono_to_real: CLOCK_REALTIME - CLOCK_MONOTONIC (the datapath's clock), in ns. */
+void zs_flow_rec_from_event(struct zs_flow_rec *r, const struct zs_flow_event *ev,
+			    uint64_t mono_to_real, const struct zs_compiled *c,
+			    const struct zs_identities *ids);
+/* A record of a tracked flow (type UPDATE, END or REVOKED), from its conntrack entry. */
+void zs_flow_rec_from_ct(struct zs_flow_rec *r, const struct zs_ct_key *k,
+			 const struct zs_ct_entry *e, uint8_t type, uint8_t end_reason,
+			 uint64_t mono_to_real, uint64_t now_real, const struct zs_compiled *c,
+			 const struct zs_identities *ids);
+/*
+ * The record as one JSON line (schema in README), newline included, into buf.
+ * Returns its length, or 0 when it does not fit.
+ */
+size_t zs_flow_rec_json(const struct zs_flow_rec *r, char *buf, size_t cap);
 
 /* One line for people: time verdict src -> dst proto/port policy. */
 void zs_flow_print_compact(FILE *f, json_t *rec);

@@ -664,6 +664,17 @@ static int cmd_status(int argc, char **argv)
 	return rc;
 }
 
+static int num_arg(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (!*s || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int cmd_daemon(int argc, char **argv)
 {
 	static const struct option lo[] = { { "socket", required_argument, 0, 's' },
@@ -672,10 +683,16 @@ static int cmd_daemon(int argc, char **argv)
 					    { "flow-log", required_argument, 0, 'l' },
 					    { "ct-max", required_argument, 0, 'C' },
 					    { "uplink", required_argument, 0, 'U' },
+					    { "flow-log-max-mb", required_argument, 0, 'M' },
+					    { "flow-log-keep", required_argument, 0, 'K' },
+					    { "active-timeout", required_argument, 0, 'A' },
+					    { "idle-timeout", required_argument, 0, 'I' },
 					    { "verbose", no_argument, 0, 'v' },
 					    { 0, 0, 0, 0 } };
 	struct zs_daemon_opts o = { .socket = g_socket, .state_dir = ZS_DEFAULT_STATE,
-				    .bpffs = ZS_DEFAULT_BPFFS };
+				    .bpffs = ZS_DEFAULT_BPFFS, .flow_log_max_bytes = 100ull << 20,
+				    .flow_log_keep = 5 };
+	unsigned long v;
 	const char *uplinks[16];
 	int c;
 
@@ -696,6 +713,23 @@ static int cmd_daemon(int argc, char **argv)
 			o.ct_max = (unsigned)v;
 			break;
 		}
+		case 'M':
+		case 'K':
+		case 'A':
+		case 'I':
+			if (num_arg(optarg, c == 'K' ? 0 : 1, c == 'M' ? 1ul << 20 : 86400, &v)) {
+				fprintf(stderr, "zeroseg: %s: not a number in range\n", optarg);
+				return 2;
+			}
+			if (c == 'M')
+				o.flow_log_max_bytes = (unsigned long long)v << 20;
+			else if (c == 'K')
+				o.flow_log_keep = (unsigned)v;
+			else if (c == 'A')
+				o.active_timeout = (unsigned)v;
+			else
+				o.idle_timeout = (unsigned)v;
+			break;
 		case 'U':
 			if (o.nuplinks == ZS_ARRAY_SIZE(uplinks)) {
 				fprintf(stderr, "zeroseg: at most %zu uplinks\n", ZS_ARRAY_SIZE(uplinks));
@@ -718,12 +752,15 @@ static int cmd_daemon(int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{ "daemon", cmd_daemon,
-	  "daemon [--socket PATH] [--state-dir DIR] [--bpffs DIR] [--flow-log FILE] [--ct-max N] [--uplink IF]... [-v]",
+	  "daemon [--socket PATH] [--state-dir DIR] [--bpffs DIR] [--flow-log FILE|-] [--ct-max N] [--uplink IF]... [-v]",
 	  "Runs the controller in the foreground until SIGTERM. Defaults: socket " ZS_DEFAULT_SOCKET
 	  ",\nstate " ZS_DEFAULT_STATE ", bpffs " ZS_DEFAULT_BPFFS ". Enforcement stays when it stops.\n"
 	  "--ct-max: conntrack capacity (default 262144); a pinned table keeps its size.\n"
 	  "--uplink IF: an interface to other hosts; an XDP program there drops traffic local\n"
-	  "workloads' ingress policy denies before the kernel builds an skb for it." },
+	  "workloads' ingress policy denies before the kernel builds an skb for it.\n"
+	  "--flow-log FILE|-: JSON lines (- = stdout); --flow-log-max-mb N (100) rotates,\n"
+	  "--flow-log-keep N (5) rotated files kept. --active-timeout S (60): updates of long\n"
+	  "flows; --idle-timeout S (30): a flow with no packet for this long has ended." },
 	{ "apply", cmd_apply, "[--socket PATH] apply -f FILE|DIR|- [-f ...]",
 	  "Applies every object of the files as one transaction and prints the new revision.\n"
 	  "On invalid input nothing changes; errors name file:line:col." },

@@ -138,6 +138,7 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 				e->egress_rule = d.egress_rule;
 				e->ingress_rule = d.ingress_rule;
 				e->verdict = d.verdict;
+				e->checks = d.checks;
 				if (d.verdict == ZS_VERDICT_DENY) {
 					e->reason = ZS_DROP_REVOKED;
 					d.reason = ZS_DROP_REVOKED;
@@ -151,9 +152,11 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 			return ZS_ACT_PASS;
 		}
 		if (fwd && e->revision == rev) {
-			/* More of a flow already denied and reported: drop quietly. */
-			if (count_here)
+			/* More of a flow already denied and reported: one record per interval. */
+			if (count_here) {
 				zs_ct_account(e, 0, c->len, p.tcp_flags, now);
+				zs_deny_repeat(c, &p, e, now);
+			}
 			return zs_drop(e->reason, c->len);
 		}
 		/* A denied flow's "reply", or a denied flow under a new policy: judge anew. */
@@ -192,6 +195,8 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 			 (d.dst_local ? ZS_CT_RESP_LOCAL : 0),
 		.tcp_flags = p.tcp_flags,
 		.policy_port = p.pol_port,
+		.checks = d.checks,
+		.report_ns = now,
 	};
 	if (bpf_map_update_elem(&zs_ct, &key, &ne, BPF_ANY) == 0)
 		zs_count_stat(ZS_STAT_CT_CREATED);

@@ -16,6 +16,14 @@ struct zs_tuple {
 	__be16 dport;
 };
 
+static __always_inline void zs_ev_l4(struct zs_flow_event *ev, const struct zs_pkt *p)
+{
+	int icmp = p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6;
+
+	ev->tcp_flags = icmp ? (__u8)(bpf_ntohs(p->pol_port) >> 8) : p->tcp_flags;
+	ev->icmp_code = icmp ? (__u8)bpf_ntohs(p->pol_port) : 0;
+}
+
 static __always_inline void zs_emit(const struct zs_ctx *c, const struct zs_pkt *p,
 				    const struct zs_tuple *t, const struct zs_decision *d,
 				    __u32 type, __u32 rev)
@@ -44,10 +52,54 @@ static __always_inline void zs_emit(const struct zs_ctx *c, const struct zs_pkt 
 	ev->revision = rev;
 	ev->checks = d->checks;
 	ev->hook = c->hook;
-	ev->tcp_flags = p->tcp_flags;
-	ev->pad = 0;
+	zs_ev_l4(ev, p);
 	ev->bytes = c->len;
-	ev->pad2 = 0;
+	ev->suppressed = 0;
+	bpf_ringbuf_submit(ev, 0);
+}
+
+/*
+ * One more packet of a denied flow, dropped: counted in the entry, and
+ * reported at most once per ZS_DENY_REPORT_NS with the number dropped since
+ * the last report. A flood costs one record per interval, not one per packet.
+ */
+static __always_inline void zs_deny_repeat(const struct zs_ctx *c, const struct zs_pkt *p,
+					   struct zs_ct_entry *e, __u64 now)
+{
+	if (now - e->report_ns < ZS_DENY_REPORT_NS) {
+		__sync_fetch_and_add(&e->suppressed, 1);
+		return;
+	}
+	struct zs_flow_event *ev = bpf_ringbuf_reserve(&zs_events, sizeof(*ev), 0);
+	if (!ev) {
+		zs_count_stat(ZS_STAT_EVENTS_LOST);
+		__sync_fetch_and_add(&e->suppressed, 1);
+		return;
+	}
+	__u32 n = e->suppressed;
+	e->suppressed = 0;
+	e->report_ns = now;
+	ev->ts_ns = now;
+	ev->type = ZS_EV_FLOW_DENIED;
+	ev->ifindex = c->ifindex;
+	__builtin_memcpy(ev->saddr, p->saddr, 16);
+	__builtin_memcpy(ev->daddr, p->daddr, 16);
+	ev->sport = p->sport;
+	ev->dport = p->dport;
+	ev->proto = p->proto;
+	ev->family = p->family;
+	ev->verdict = ZS_VERDICT_DENY;
+	ev->reason = e->reason;
+	ev->src_identity = e->src_identity;
+	ev->dst_identity = e->dst_identity;
+	ev->egress_rule = e->egress_rule;
+	ev->ingress_rule = e->ingress_rule;
+	ev->revision = e->revision;
+	ev->checks = e->checks;
+	ev->hook = c->hook;
+	zs_ev_l4(ev, p);
+	ev->bytes = c->len;
+	ev->suppressed = n;
 	bpf_ringbuf_submit(ev, 0);
 }
 

@@ -76,7 +76,8 @@ struct __attribute__((aligned(8))) zs_pkt {
 	__be16 in_sport;
 	__be16 in_dport;
 	__u8 in_proto;
-	__u8 pad[3];
+	__u8 hop_limit; /* IPv6 hop limit (IPv4: TTL) */
+	__u8 pad[2];
 };
 
 struct zs_cursor {
@@ -222,10 +223,18 @@ static __always_inline int zs_parse_ports(struct zs_cursor *cur, struct zs_pkt *
 		}
 		/*
 		 * IPv6 neighbour discovery and MLD are link plumbing, not flows, but
-		 * only on the link: to anything else they are judged like any packet.
+		 * only on the link. ND (133-137) carries hop limit 255 (RFC 4861) and
+		 * a link-local or multicast destination, or a link-local source (a
+		 * unicast NUD probe to a global address; no router forwards a
+		 * link-local source). MLD (130-132, 143) comes from a link-local
+		 * source with hop limit 1 (RFC 3810). Anything else with these types
+		 * is judged like any packet: no channel out disguised as ND.
 		 */
-		if (v6 && ((type >= 130 && type <= 137) || type == 143) &&
-		    (p->daddr[0] == 0xff || (p->daddr[0] == 0xfe && (p->daddr[1] & 0xc0) == 0x80)))
+		int src_ll = p->saddr[0] == 0xfe && (p->saddr[1] & 0xc0) == 0x80;
+		int dst_link = p->daddr[0] == 0xff || (p->daddr[0] == 0xfe && (p->daddr[1] & 0xc0) == 0x80);
+		if (v6 && type >= 133 && type <= 137 && p->hop_limit == 255 && (dst_link || src_ll))
+			p->kind = ZS_PKT_INFRA;
+		if (v6 && ((type >= 130 && type <= 132) || type == 143) && p->hop_limit == 1 && src_ll)
 			p->kind = ZS_PKT_INFRA;
 		if (v6 ? (type >= 1 && type <= 4) :
 			 (type == ZS_ICMP_DEST_UNREACH || type == ZS_ICMP_TIME_EXCEEDED ||
@@ -320,6 +329,7 @@ static __always_inline int zs_parse_ipv4(struct zs_ctx *c, const int xdp, struct
 
 	p->family = ZS_AF_INET;
 	p->proto = ip->protocol;
+	p->hop_limit = ip->ttl;
 	__builtin_memcpy(p->saddr, &ip->saddr, 4);
 	__builtin_memcpy(p->daddr, &ip->daddr, 4);
 
@@ -357,6 +367,7 @@ static __always_inline int zs_parse_ipv6(struct zs_cursor *cur, struct zs_pkt *p
 	if (tot > len)
 		return -ZS_DROP_TRUNCATED;
 	p->family = ZS_AF_INET6;
+	p->hop_limit = ip6->hop_limit;
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
 	cur->pos += sizeof(*ip6);

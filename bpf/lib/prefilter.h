@@ -60,7 +60,9 @@ static __always_inline enum zs_action zs_prefilter(struct zs_ctx *c)
 		if (e->verdict != ZS_VERDICT_DENY)
 			return ZS_ACT_PASS; /* established: tc accounts for it */
 		if (fwd) {
-			zs_ct_account(e, 0, c->len, p.tcp_flags, bpf_ktime_get_ns());
+			__u64 now = bpf_ktime_get_ns();
+			zs_ct_account(e, 0, c->len, p.tcp_flags, now);
+			zs_deny_repeat(c, &p, e, now);
 			return zs_drop(e->reason, c->len);
 		}
 	}
@@ -87,6 +89,8 @@ static __always_inline enum zs_action zs_prefilter(struct zs_ctx *c)
 			 (d.dst_local ? ZS_CT_RESP_LOCAL : 0),
 		.tcp_flags = p.tcp_flags,
 		.policy_port = p.pol_port,
+		.checks = d.checks,
+		.report_ns = now,
 	};
 	if (bpf_map_update_elem(&zs_ct, &key, &ne, BPF_ANY) == 0)
 		zs_count_stat(ZS_STAT_CT_CREATED);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The JSON lines sink: a file with size-based rotation (FILE, FILE.1 ...
+ * FILE.N, the oldest dropped), or stdout ("-"). Buffered; the daemon flushes
+ * after each batch of records. A failed write costs those records, counted
+ * in `lost`, never the daemon's loop.
+ */
+#ifndef ZS_JSONL_H
+#define ZS_JSONL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct zs_jsonl {
+	FILE *f;
+	char *path;         /* NULL: stdout */
+	uint64_t size;      /* bytes in the current file */
+	uint64_t max_bytes; /* rotate past this; 0: never */
+	unsigned keep;      /* rotated files kept */
+	uint64_t written;   /* records */
+	uint64_t lost;      /* records lost to write errors */
+};
+
+int zs_jsonl_open(struct zs_jsonl *s, const char *path, uint64_t max_bytes, unsigned keep);
+void zs_jsonl_write(struct zs_jsonl *s, const char *line, size_t len);
+void zs_jsonl_flush(struct zs_jsonl *s);
+void zs_jsonl_close(struct zs_jsonl *s);
+
+#endif /* ZS_JSONL_H */
