@@ -252,7 +252,7 @@ struct zs_frag_key {
 	__u8 daddr[16];
 	__u32 id; /* IPv4: 16-bit id; IPv6: fragment header id */
 	__u32 ifindex;
-	__u8 proto;
+	__u8 proto; /* IPv4 protocol; IPv6: the fragment header's next header */
 	__u8 family;
 	__u8 pad[2];
 };
@@ -266,6 +266,8 @@ struct zs_frag_val {
 	__u8 bad;     /* an overlap was seen: drop the rest of the datagram */
 	__u16 start[ZS_FRAG_RANGES];
 	__u16 end[ZS_FRAG_RANGES]; /* exclusive */
+	__u8 proto;   /* the datagram's upper-layer protocol (IPv6: past extensions) */
+	__u8 pad[3];
 };
 
 /* ---- events (ring buffer) ---------------------------------------------- */
@@ -340,7 +342,7 @@ _Static_assert(sizeof(struct zs_ct_key) == 40, "zs_ct_key");
 _Static_assert(sizeof(struct zs_ct_entry) == 88, "zs_ct_entry");
 _Static_assert(sizeof(struct zs_flow_event) == 88, "zs_flow_event");
 _Static_assert(sizeof(struct zs_frag_key) == 44, "zs_frag_key");
-_Static_assert(sizeof(struct zs_frag_val) == 24, "zs_frag_val");
+_Static_assert(sizeof(struct zs_frag_val) == 28, "zs_frag_val");
 #endif
 
 #endif /* ZS_ABI_H */

@@ -29,6 +29,7 @@
 #include "flows.h"
 #include "jsonl.h"
 #include "lifecycle.h"
+#include "metrics.h"
 #include "parse.h"
 #include "serial.h"
 #include "writer.h"
@@ -51,7 +52,9 @@ struct daemon {
 	uint64_t next_scan_ns;  /* CLOCK_MONOTONIC */
 	uint64_t mono_to_real;  /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t events_lost_reported, records_lost_reported;
-	uint64_t flows_by[4][2]; /* records by verdict (enum zs_verdict) and direction (egress) */
+	struct zs_metrics *metrics;     /* --metrics, or NULL */
+	struct zs_metrics_snapshot snap; /* counters the daemon keeps itself live here */
+	uint64_t ct_entries;            /* as of the last scan */
 	ZS_VEC(unsigned) attached; /* ifindexes carrying our programs */
 	ZS_VEC(unsigned) shielded; /* workload ifindexes with the XDP flood shield */
 	ZS_VEC(unsigned) uplinks;  /* uplink ifindexes with the XDP prefilter */
@@ -371,7 +374,13 @@ static void emit_rec(struct daemon *d, const struct zs_flow_rec *r)
 	}
 	emit_line(d, line, len);
 	d->flows_total++;
-	d->flows_by[r->verdict & 3][r->egress & 1]++;
+	d->snap.records[r->type < ZS_METRICS_REC_TYPES ? r->type : 0]++;
+	if (r->type == ZS_REC_NEW)
+		d->snap.flows[r->verdict & 3][r->egress ? ZS_DIR_EGRESS : ZS_DIR_INGRESS]++;
+	d->snap.flow_bytes[r->verdict & 3][r->egress ? ZS_DIR_EGRESS : ZS_DIR_INGRESS] +=
+		r->type == ZS_REC_UPDATE || r->type == ZS_REC_END ?
+			(r->bytes[0] + r->bytes[1]) - (r->prev_bytes[0] + r->prev_bytes[1]) :
+			r->bytes[0];
 }
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -427,12 +436,16 @@ struct scan_ctx {
 };
 
 static void emit_ct(struct daemon *d, const struct zs_ct_key *k, const struct zs_ct_entry *e,
-		    uint8_t type, uint8_t end_reason, uint64_t now_real)
+		    uint8_t type, uint8_t end_reason, uint64_t now_real, const struct zs_lc_flow *prev)
 {
 	struct zs_flow_rec r;
 
 	zs_flow_rec_from_ct(&r, k, e, type, end_reason, d->mono_to_real, now_real, &d->comp,
 			    &d->ids);
+	if (prev) {
+		memcpy(r.prev_packets, prev->packets, sizeof(r.prev_packets));
+		memcpy(r.prev_bytes, prev->bytes, sizeof(r.prev_bytes));
+	}
 	emit_rec(d, &r);
 }
 
@@ -440,7 +453,7 @@ static void on_gone(void *arg, const struct zs_lc_flow *f)
 {
 	struct scan_ctx *sc = arg;
 	/* Evicted from a full table between two scans: its end, as last seen. */
-	emit_ct(sc->d, &f->key, &f->last, ZS_REC_END, ZS_END_RESOURCES, sc->now_real);
+	emit_ct(sc->d, &f->key, &f->last, ZS_REC_END, ZS_END_RESOURCES, sc->now_real, f);
 }
 
 #define SCAN_BATCH 4096
@@ -455,6 +468,7 @@ static void ct_scan(struct daemon *d)
 	bool first = true;
 
 	d->mono_to_real = sc.now_real - now;
+	d->ct_entries = 0;
 	zs_lifecycle_begin(&d->lc);
 	for (;;) {
 		__u32 count = SCAN_BATCH;
@@ -463,16 +477,17 @@ static void ct_scan(struct daemon *d)
 					       &count, &bo);
 		if (err && errno != ENOENT)
 			break;
+		d->ct_entries += count;
 		for (__u32 i = 0; i < count; i++) {
 			const struct zs_lc_flow *prev = NULL;
 			uint8_t why = 0;
 			switch (zs_lifecycle_see(&d->lc, &keys[i], &vals[i], now, &why, &prev)) {
 			case ZS_LC_UPDATE:
-				emit_ct(d, &keys[i], &vals[i], ZS_REC_UPDATE, why, sc.now_real);
+				emit_ct(d, &keys[i], &vals[i], ZS_REC_UPDATE, why, sc.now_real, prev);
 				zs_lifecycle_reported(&d->lc, &keys[i], &vals[i], now);
 				break;
 			case ZS_LC_END:
-				emit_ct(d, &keys[i], &vals[i], ZS_REC_END, why, sc.now_real);
+				emit_ct(d, &keys[i], &vals[i], ZS_REC_END, why, sc.now_real, prev);
 				zs_lifecycle_forget(&d->lc, &keys[i]);
 				bpf_map_delete_elem(d->dp.ct_fd, &keys[i]);
 				break;
@@ -492,6 +507,43 @@ static void ct_scan(struct daemon *d)
 	zs_lifecycle_sweep(&d->lc, on_gone, &sc);
 }
 
+/* The metrics snapshot: the datapath's counters and the control plane's state. */
+static void metrics_publish(struct daemon *d)
+{
+	struct zs_metrics_snapshot *s = &d->snap;
+	int ncpu = libbpf_num_possible_cpus();
+	struct zs_counter *pc = zs_xcalloc((size_t)ncpu, sizeof(*pc));
+
+	if (!d->metrics) {
+		free(pc);
+		return;
+	}
+	for (uint32_t r = 0; r < ZS_REASON_MAX; r++) {
+		s->packets[r] = s->bytes[r] = 0;
+		if (bpf_map_lookup_elem(d->dp.reasons_fd, &r, pc))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			s->packets[r] += pc[c].packets;
+			s->bytes[r] += pc[c].bytes;
+		}
+	}
+	free(pc);
+	s->events_lost = events_lost(d);
+	s->records_lost[ZS_METRICS_SINK_JSON] = d->log.lost;
+	s->records_lost[ZS_METRICS_SINK_FOLLOWERS] = d->sink_lost;
+	s->revision = d->writer.revision;
+	s->last_apply = (uint64_t)d->last_apply;
+	s->workloads = d->objs.workloads.n;
+	s->policies = d->objs.policies.n;
+	s->identities = d->ids.v.n;
+	s->map_entries[ZS_METRICS_MAP_ENDPOINTS] = d->writer.endpoints.n;
+	s->map_entries[ZS_METRICS_MAP_IPCACHE] = d->writer.ipcache.n;
+	s->map_entries[ZS_METRICS_MAP_POLICY] = d->writer.policy_entries;
+	s->map_entries[ZS_METRICS_MAP_CONNTRACK] = d->ct_entries;
+	s->map_capacity[ZS_METRICS_MAP_CONNTRACK] = d->dp.ct_max;
+	zs_metrics_publish(d->metrics, s);
+}
+
 /* About once a second: the conntrack scan, loss records, flushing the file. */
 static void tick(struct daemon *d)
 {
@@ -503,6 +555,7 @@ static void tick(struct daemon *d)
 	ct_scan(d);
 	report_loss(d);
 	zs_jsonl_flush(&d->log);
+	metrics_publish(d);
 }
 
 /* ---- netlink: links that come and go ---------------------------------- */
@@ -1262,6 +1315,16 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 		goto err_loop;
 	}
 	attach_uplinks(&d);
+	zs_metrics_snapshot_init(&d.snap, opts->version ? opts->version : "");
+	if (opts->metrics) {
+		err = zs_metrics_start(&d.metrics, opts->metrics);
+		if (err) {
+			pr_warn("metrics %s: %s", opts->metrics, strerror(-err));
+			goto err_loop;
+		}
+		metrics_publish(&d);
+		pr_info("metrics on http://%s/metrics", opts->metrics);
+	}
 	add_fd(&d, d.listen_fd, EV_LISTEN);
 	add_fd(&d, d.sig_fd, EV_SIGNAL);
 	add_fd(&d, ring_buffer__epoll_fd(d.rb), EV_RING);
@@ -1304,6 +1367,8 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 	err = 0;
 
 err_loop:
+	if (d.metrics)
+		zs_metrics_stop(d.metrics);
 	for (size_t i = 0; i < d.followers.n; i++)
 		close(d.followers.v[i]);
 	free(d.followers.v);

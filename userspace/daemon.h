@@ -26,6 +26,8 @@ struct zs_daemon_opts {
 	unsigned active_timeout;      /* seconds between updates of a long flow; 0: 60 */
 	unsigned idle_timeout;        /* seconds without a packet that end a flow; 0: 30 */
 	unsigned ct_max; /* conntrack capacity; 0: the built-in default */
+	const char *metrics;  /* "127.0.0.1:9464": Prometheus endpoint, or NULL */
+	const char *version;  /* for build info */
 	const char *const *uplinks; /* interfaces to other hosts: XDP prefilter */
 	size_t nuplinks;
 };

@@ -128,6 +128,7 @@ int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_op
 	dp->to_ep_fd = bpf_program__fd(dp->skel->progs.zs_tc_to_ep);
 	dp->xdp_uplink_fd = bpf_program__fd(dp->skel->progs.zs_xdp_uplink);
 	dp->xdp_shield_fd = bpf_program__fd(dp->skel->progs.zs_xdp_shield);
+	dp->ct_max = bpf_map__max_entries(dp->skel->maps.zs_ct);
 	return 0;
 }
 

@@ -22,6 +22,7 @@ struct zs_dp {
 	int to_ep_fd;
 	int xdp_uplink_fd;
 	int xdp_shield_fd;
+	unsigned ct_max; /* the conntrack table's capacity */
 };
 
 /* Mounts bpffs on `dir` unless it already is one. */

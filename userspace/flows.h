@@ -62,6 +62,8 @@ struct zs_flow_rec {
 	struct zs_flow_end src, dst; /* the initiator and the responder */
 	uint64_t packets[2]; /* [0] initiator -> responder, [1] back */
 	uint64_t bytes[2];
+	uint64_t prev_packets[2]; /* UPDATE/END: totals in the flow's previous record */
+	uint64_t prev_bytes[2];   /* (deltas = totals - prev) */
 	uint64_t suppressed; /* ZS_REC_DENIED: packets dropped since the last record */
 	uint32_t ifindex;
 	char ifname[16];     /* "" when unknown */

@@ -683,7 +683,8 @@ static int cmd_daemon(int argc, char **argv)
 					    { "flow-log", required_argument, 0, 'l' },
 					    { "ct-max", required_argument, 0, 'C' },
 					    { "uplink", required_argument, 0, 'U' },
-					    { "flow-log-max-mb", required_argument, 0, 'M' },
+					    { "metrics", required_argument, 0, 'P' },
+					    { "flow-log-max-kb", required_argument, 0, 'M' },
 					    { "flow-log-keep", required_argument, 0, 'K' },
 					    { "active-timeout", required_argument, 0, 'A' },
 					    { "idle-timeout", required_argument, 0, 'I' },
@@ -691,7 +692,7 @@ static int cmd_daemon(int argc, char **argv)
 					    { 0, 0, 0, 0 } };
 	struct zs_daemon_opts o = { .socket = g_socket, .state_dir = ZS_DEFAULT_STATE,
 				    .bpffs = ZS_DEFAULT_BPFFS, .flow_log_max_bytes = 100ull << 20,
-				    .flow_log_keep = 5 };
+				    .flow_log_keep = 5, .version = ZS_VERSION };
 	unsigned long v;
 	const char *uplinks[16];
 	int c;
@@ -717,18 +718,21 @@ static int cmd_daemon(int argc, char **argv)
 		case 'K':
 		case 'A':
 		case 'I':
-			if (num_arg(optarg, c == 'K' ? 0 : 1, c == 'M' ? 1ul << 20 : 86400, &v)) {
+			if (num_arg(optarg, c == 'K' ? 0 : 1, c == 'M' ? 1ul << 30 : 86400, &v)) {
 				fprintf(stderr, "zeroseg: %s: not a number in range\n", optarg);
 				return 2;
 			}
 			if (c == 'M')
-				o.flow_log_max_bytes = (unsigned long long)v << 20;
+				o.flow_log_max_bytes = (unsigned long long)v << 10;
 			else if (c == 'K')
 				o.flow_log_keep = (unsigned)v;
 			else if (c == 'A')
 				o.active_timeout = (unsigned)v;
 			else
 				o.idle_timeout = (unsigned)v;
+			break;
+		case 'P':
+			o.metrics = optarg;
 			break;
 		case 'U':
 			if (o.nuplinks == ZS_ARRAY_SIZE(uplinks)) {
@@ -752,15 +756,16 @@ static int cmd_daemon(int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{ "daemon", cmd_daemon,
-	  "daemon [--socket PATH] [--state-dir DIR] [--bpffs DIR] [--flow-log FILE|-] [--ct-max N] [--uplink IF]... [-v]",
+	  "daemon [--socket PATH] [--state-dir DIR] [--bpffs DIR] [--flow-log FILE|-] [--ct-max N] [--uplink IF]... [--metrics ADDR:PORT] [-v]",
 	  "Runs the controller in the foreground until SIGTERM. Defaults: socket " ZS_DEFAULT_SOCKET
 	  ",\nstate " ZS_DEFAULT_STATE ", bpffs " ZS_DEFAULT_BPFFS ". Enforcement stays when it stops.\n"
 	  "--ct-max: conntrack capacity (default 262144); a pinned table keeps its size.\n"
 	  "--uplink IF: an interface to other hosts; an XDP program there drops traffic local\n"
 	  "workloads' ingress policy denies before the kernel builds an skb for it.\n"
-	  "--flow-log FILE|-: JSON lines (- = stdout); --flow-log-max-mb N (100) rotates,\n"
+	  "--flow-log FILE|-: JSON lines (- = stdout); --flow-log-max-kb N (102400) rotates,\n"
 	  "--flow-log-keep N (5) rotated files kept. --active-timeout S (60): updates of long\n"
-	  "flows; --idle-timeout S (30): a flow with no packet for this long has ended." },
+	  "flows; --idle-timeout S (30): a flow with no packet for this long has ended.\n"
+	  "--metrics 127.0.0.1:9464: Prometheus text format on GET /metrics (loopback only)." },
 	{ "apply", cmd_apply, "[--socket PATH] apply -f FILE|DIR|- [-f ...]",
 	  "Applies every object of the files as one transaction and prints the new revision.\n"
 	  "On invalid input nothing changes; errors name file:line:col." },

@@ -91,6 +91,17 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 			return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
 	}
 
+	if (!from_ep) {
+		/*
+		 * A packet with a local workload's source address must have come in
+		 * through that workload's own interface (identity is the interface's,
+		 * not the address's): new flows, established ones and ICMP errors.
+		 */
+		struct zs_ipcache_val *src = zs_ipcache_find(p.saddr, p.family);
+		if (src && src->ifindex && src->ifindex != c->ingress_ifindex)
+			return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
+	}
+
 	if (p.kind == ZS_PKT_ICMP_ERR) {
 		/*
 		 * An error about a flow (port unreachable, fragmentation needed, packet
@@ -102,7 +113,8 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 		zs_ct_key_of(&key, p.in_saddr, p.in_daddr, p.in_sport, p.in_dport, p.in_proto,
 			     p.family);
 		struct zs_ct_entry *flow = bpf_map_lookup_elem(&zs_ct, &key);
-		if (!flow || flow->verdict == ZS_VERDICT_DENY)
+		/* A flow not yet re-checked under a new policy is not vouched for. */
+		if (!flow || flow->verdict == ZS_VERDICT_DENY || flow->revision != rev)
 			return zs_drop(ZS_DROP_ICMP_UNRELATED, c->len);
 		zs_count_reason(ZS_REASON_FORWARDED, c->len);
 		return ZS_ACT_PASS;
@@ -160,16 +172,6 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 			return zs_drop(e->reason, c->len);
 		}
 		/* A denied flow's "reply", or a denied flow under a new policy: judge anew. */
-	}
-
-	if (!from_ep) {
-		/*
-		 * A new flow from a local workload's address must come in through that
-		 * workload's own interface: identity is the interface's, not the address's.
-		 */
-		struct zs_ipcache_val *src = zs_ipcache_find(p.saddr, p.family);
-		if (src && src->ifindex && src->ifindex != c->ingress_ifindex)
-			return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
 	}
 
 	t.src = p.saddr;

@@ -21,7 +21,7 @@ static __always_inline void zs_frag_key_of(struct zs_frag_key *k, const struct z
 	__builtin_memcpy(k->daddr, p->daddr, 16);
 	k->id = p->frag_id;
 	k->ifindex = ifindex;
-	k->proto = p->proto;
+	k->proto = p->frag_nh;
 	k->family = p->family;
 	k->pad[0] = k->pad[1] = 0;
 }
@@ -41,6 +41,7 @@ static __always_inline int zs_frag_track(struct zs_pkt *p, __u32 ifindex)
 			.pol_port = p->pol_port,
 			.nranges = 1,
 			.end = { (__u16)end },
+			.proto = p->proto,
 		};
 		if (bpf_map_update_elem(&zs_frags, &k, &nv, BPF_NOEXIST)) {
 			/* A second first fragment: its header may not be the one we judged. */
@@ -86,6 +87,7 @@ static __always_inline int zs_frag_track(struct zs_pkt *p, __u32 ifindex)
 	p->sport = v->sport;
 	p->dport = v->dport;
 	p->pol_port = v->pol_port;
+	p->proto = v->proto;
 	return 0;
 }
 

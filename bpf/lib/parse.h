@@ -77,15 +77,35 @@ struct __attribute__((aligned(8))) zs_pkt {
 	__be16 in_dport;
 	__u8 in_proto;
 	__u8 hop_limit; /* IPv6 hop limit (IPv4: TTL) */
-	__u8 pad[2];
+	__u8 frag_nh;   /* fragments: the protocol field that names the datagram
+			 * (IPv4 protocol; the IPv6 fragment header's next header) */
+	__u8 pad;
 };
 
+/*
+ * end is the packet's data_end (what the verifier needs every read checked
+ * against); lim is where the IP header says the packet ends. Bytes past lim
+ * (Ethernet padding, trailing junk) are not the packet: the receiver trims
+ * them, so we never read headers from them.
+ */
 struct zs_cursor {
 	void *pos;
 	void *end;
+	void *start; /* the frame's first byte */
+	__u32 lim;   /* offset from start where the IP datagram ends */
 };
 
 #define ZS_CUR_NEED(cur, n) ((cur)->pos + (n) > (cur)->end)
+/* The upper-layer header must also lie inside the datagram (checked once, there). */
+#define ZS_CUR_PAST_IP(cur, n) zs_cur_past_ip(cur, n)
+
+static __always_inline int zs_cur_past_ip(const struct zs_cursor *cur, __u32 n)
+{
+	__u64 off = (__u64)((long)cur->pos - (long)cur->start);
+
+	asm volatile("" : "+r"(off)); /* keep pos - start a scalar the verifier accepts */
+	return off + n > cur->lim;
+}
 
 static __always_inline int zs_parse_eth(struct zs_cursor *cur, __u16 *proto)
 {
@@ -143,7 +163,7 @@ static __always_inline int zs_parse_icmp_inner(struct zs_cursor *cur, struct zs_
 		cur->pos += sizeof(*ip6);
 	}
 	l4 = cur->pos;
-	if (ZS_CUR_NEED(cur, 8))
+	if (ZS_CUR_NEED(cur, 8) || ZS_CUR_PAST_IP(cur, 8))
 		return -ZS_DROP_TRUNCATED;
 	switch (p->in_proto) {
 	case IPPROTO_TCP:
@@ -178,7 +198,7 @@ static __always_inline int zs_parse_ports(struct zs_cursor *cur, struct zs_pkt *
 			return -ZS_DROP_TRUNCATED;
 		if (th->doff < 5)
 			return -ZS_DROP_BAD_HEADER;
-		if (ZS_CUR_NEED(cur, th->doff * 4))
+		if (ZS_CUR_NEED(cur, th->doff * 4) || ZS_CUR_PAST_IP(cur, th->doff * 4))
 			return -ZS_DROP_TRUNCATED;
 		__u8 fl = ((__u8 *)th)[13];
 		/* Scans and stack fingerprinting, never a real connection. */
@@ -196,7 +216,7 @@ static __always_inline int zs_parse_ports(struct zs_cursor *cur, struct zs_pkt *
 	case IPPROTO_SCTP: {
 		/* UDP and SCTP both open with source and destination port. */
 		__be16 *ports = cur->pos;
-		if (ZS_CUR_NEED(cur, 8))
+		if (ZS_CUR_NEED(cur, 8) || ZS_CUR_PAST_IP(cur, 8))
 			return -ZS_DROP_TRUNCATED;
 		p->sport = ports[0];
 		p->dport = ports[1];
@@ -206,7 +226,7 @@ static __always_inline int zs_parse_ports(struct zs_cursor *cur, struct zs_pkt *
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6: {
 		__u8 *ih = cur->pos;
-		if (ZS_CUR_NEED(cur, 8))
+		if (ZS_CUR_NEED(cur, 8) || ZS_CUR_PAST_IP(cur, 8))
 			return -ZS_DROP_TRUNCATED;
 		__u8 type = ih[0], code = ih[1];
 		__be16 id = *(__be16 *)(ih + 4);
@@ -316,6 +336,7 @@ static __always_inline int zs_parse_ipv4(struct zs_ctx *c, const int xdp, struct
 		return -ZS_DROP_TRUNCATED; /* the frame is shorter than the header says */
 	if (ZS_CUR_NEED(cur, hlen))
 		return -ZS_DROP_TRUNCATED;
+	cur->lim = (__u32)(cur->pos - cur->start) + tot;
 	if (hlen > sizeof(*ip)) {
 		struct zs_ipopts opts = {};
 		__u32 olen = hlen - sizeof(*ip);
@@ -339,6 +360,7 @@ static __always_inline int zs_parse_ipv4(struct zs_ctx *c, const int xdp, struct
 		p->frag_off = (frag & 0x1fff) * 8;
 		p->frag_len = tot - hlen;
 		p->frag = p->frag_off ? ZS_FRAG_LATER : ZS_FRAG_FIRST;
+		p->frag_nh = p->proto;
 		if (p->frag == ZS_FRAG_LATER)
 			return 0; /* no ports here: the first fragment's are taken */
 	}
@@ -366,6 +388,7 @@ static __always_inline int zs_parse_ipv6(struct zs_cursor *cur, struct zs_pkt *p
 		tot = len;
 	if (tot > len)
 		return -ZS_DROP_TRUNCATED;
+	cur->lim = (__u32)(cur->pos - cur->start) + tot;
 	p->family = ZS_AF_INET6;
 	p->hop_limit = ip6->hop_limit;
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
@@ -404,6 +427,7 @@ static __always_inline int zs_parse_ipv6(struct zs_cursor *cur, struct zs_pkt *p
 				p->frag_off = fo & 0xfff8;
 				p->frag_len = tot > hdrs ? tot - hdrs : 0;
 				p->frag = p->frag_off ? ZS_FRAG_LATER : ZS_FRAG_FIRST;
+				p->frag_nh = nh;
 				if (p->frag == ZS_FRAG_LATER) {
 					p->proto = nh;
 					return 0;
@@ -428,7 +452,7 @@ static __always_inline int zs_parse_ipv6(struct zs_cursor *cur, struct zs_pkt *p
  */
 static __always_inline int zs_parse(struct zs_ctx *c, struct zs_pkt *p, const int xdp)
 {
-	struct zs_cursor cur = { .pos = c->data, .end = c->data_end };
+	struct zs_cursor cur = { .pos = c->data, .end = c->data_end, .start = c->data, .lim = 0xffff };
 	__u16 eth_proto;
 	int err;
 

@@ -52,6 +52,8 @@
 #define B6 "fd00::b"
 #define WORLD6 "2001:db8::7"
 #define WORLD "world" /* an event peer that the ipcache does not know */
+#define ROUTER_IP "198.51.100.1" /* a router on the path: the source of ICMP errors */
+#define ROUTER6 "2001:db8::1"
 
 /* ---- policies ---------------------------------------------------------- */
 
@@ -77,11 +79,12 @@
 	"        - {protocol: TCP, port: 8080}\n"                               \
 	"        - {protocol: TCP, port: 9000}\n"                               \
 	"    - to: [{selector: {matchLabels: {app: b}}}]\n"                     \
-	"      ports: [{protocol: UDP, port: 53}, {protocol: ICMP, type: 8}]\n"
+	"      ports: [{protocol: UDP, port: 53}, {protocol: ICMP, type: 8},\n" \
+	"              {protocol: ICMPv6, type: 128}]\n"
 
 /*
- * b takes 8080, DNS and ping from a, and 443 from anywhere; it refuses 9000
- * from a, which a's egress allows; b itself may send nothing.
+ * b takes 8080, DNS and ping (ICMP and ICMPv6) from a, and 443 from anywhere;
+ * it refuses 9000 from a, which a's egress allows; b itself may send nothing.
  */
 #define B_IN_HEAD                                                               \
 	"---\n"                                                                 \
@@ -96,7 +99,8 @@
 	"      ports: [{protocol: TCP, port: 8080}]\n"
 #define B_IN_REST                                                               \
 	"    - from: [{selector: {matchLabels: {app: a}}}]\n"                   \
-	"      ports: [{protocol: UDP, port: 53}, {protocol: ICMP, type: 8}]\n" \
+	"      ports: [{protocol: UDP, port: 53}, {protocol: ICMP, type: 8},\n" \
+	"              {protocol: ICMPv6, type: 128}]\n"                        \
 	"    - from: [{entity: world}]\n"                                       \
 	"      ports: [{protocol: TCP, port: 443}]\n"                           \
 	"    - from: [{selector: {matchLabels: {app: a}}}]\n"                   \
@@ -120,13 +124,31 @@ static const char policy_cidr[] = WORKLOADS B_IN_HEAD B_IN_8080
 	"      ports: [{protocol: TCP, port: 8080}]\n"
 	"      action: deny\n";
 
+/*
+ * Revision 4: a may send b any protocol and b takes any protocol from a, so
+ * a protocol without ports (GRE, an unknown IPv6 next header) is allowed.
+ */
+static const char policy_any[] = WORKLOADS B_IN_HEAD B_IN_8080 B_IN_REST
+	"    - from: [{selector: {matchLabels: {app: a}}}]\n"
+	"      ports: [{protocol: any}]\n"
+	"---\n"
+	"apiVersion: zeroseg.io/v1\n"
+	"kind: Policy\n"
+	"metadata: {name: a-any, namespace: t}\n"
+	"spec:\n"
+	"  selector: {matchLabels: {app: a}}\n"
+	"  egress:\n"
+	"    - to: [{selector: {matchLabels: {app: b}}}]\n"
+	"      ports: [{protocol: any}]\n";
+
 /* ---- packets ----------------------------------------------------------- */
 
 /* What a row sends; ports and ids in host order. */
 struct pkt {
 	__u16 ethertype; /* 0: IP, the version taken from the source address */
-	__u8 nvlan;      /* 802.1Q tags in front of the ethertype */
-	__u8 proto;      /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6 */
+	__u8 nvlan;      /* VLAN tags in front of the ethertype */
+	__u8 qinq;       /* the outer tag is 802.1ad (0x88a8), the others 802.1Q */
+	__u8 proto;      /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6, or any other */
 	const char *src;
 	const char *dst;
 	__u16 sport;     /* ICMP: the echo id of a request */
@@ -135,38 +157,92 @@ struct pkt {
 	__u8 doff;       /* TCP data offset; 0: 5 */
 	__u8 icmp_type;
 	__u8 icmp_code;
-	__u8 quote;      /* ICMP error quoting UDP dst:dport -> src:sport */
+	/* An ICMP error: the packet it quotes, qsrc:qsport -> qdst:qdport. */
+	__u8 qproto;     /* 0: not an error */
+	const char *qsrc;
+	const char *qdst;
+	__u16 qsport;    /* an echo request: its id */
+	__u16 qdport;
+	__u16 qlen;      /* bytes of the quoted packet kept; 0: its IP header + 8 */
 	__u8 ihl;        /* 0: 5 */
+	__u8 opts[40];   /* IPv4 options, when IHL > 5 (zeros: end of options) */
+	__u16 ip_len;    /* IPv4 total length, IPv6 payload length; 0: as built */
 	__u16 frag_off;  /* IPv4 flags + offset; IPv6 fragment header offset + M */
-	__u8 n_ext;      /* IPv6 extension headers in ext[] */
+	__u32 ip_id;     /* IPv4 identification, IPv6 fragment header identification */
+	__u16 frag_len;  /* bytes after the IP headers; 0: the L4 header as built */
+	__u8 n_ext;      /* IPv6 extension headers in ext[], 8 bytes each */
 	__u8 ext[8];
+	__u8 rt_type;    /* routing header type (segments left 0) */
+	__u16 pad;       /* Ethernet padding after the IP packet */
 	__u16 cut;       /* keep only the first `cut` bytes; 0: all */
 };
 
+#define FIN 0x01
 #define SYN 0x02
+#define RST 0x04
+#define PSH 0x08
 #define ACK 0x10
+#define URG 0x20
 
 #define ICMP_ECHO 8
 #define ICMP_ECHOREPLY 0
 #define ICMP_DEST_UNREACH 3
+#define ICMP_HOST_UNREACH 1
 #define ICMP_PORT_UNREACH 3
+#define ICMP_FRAG_NEEDED 4
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP6_DEST_UNREACH 1
+#define ICMP6_PORT_UNREACH 4
+#define ICMP6_PKT_TOOBIG 2
+#define ICMP6_TIME_EXCEEDED 3
+#define ICMP6_ECHO 128
+#define ICMP6_ECHOREPLY 129
 #define ICMP6_RA 134
 #define ICMP6_NS 135
+
+/* IPv4 frag_off: the MF flag, and the offset in 8-byte units. */
+#define IP_MF 0x2000
+#define FRAG4(bytes, mf) (((mf) ? IP_MF : 0) | (bytes) / 8)
+/* IPv6 fragment header: the offset in bytes (a multiple of 8) with M in bit 0. */
+#define FRAG6(bytes, m) .n_ext = 1, .ext = { IPPROTO_FRAGMENT }, .frag_off = (bytes) | !!(m)
+/* A fragment of datagram `id`: `len` bytes at byte offset `off`, more to come if mf. */
+#define F4(id, off, len, mf) .ip_id = id, .frag_off = FRAG4(off, mf), .frag_len = len
+#define F6(id, off, len, m) .ip_id = id, FRAG6(off, m), .frag_len = len
 
 #define TCP(s, sp, d, dp, fl, ...) \
 	{ .proto = IPPROTO_TCP, .src = s, .sport = sp, .dst = d, .dport = dp, .flags = fl, __VA_ARGS__ }
 #define UDP(s, sp, d, dp, ...) \
 	{ .proto = IPPROTO_UDP, .src = s, .sport = sp, .dst = d, .dport = dp, __VA_ARGS__ }
+/* A protocol without ports. */
+#define PROTO(pr, s, d, ...) { .proto = pr, .src = s, .dst = d, __VA_ARGS__ }
 /* An echo request's id is its "sport" in events and conntrack; a reply's, its "dport". */
-#define ICMP(s, d, type, id, ...)                                                        \
-	{ .proto = IPPROTO_ICMP, .src = s, .dst = d, .icmp_type = type,                   \
-	  .sport = (type) == ICMP_ECHO ? (id) : 0, .dport = (type) == ICMP_ECHO ? 0 : (id), \
+#define ICMP_ID(pr, echo, s, d, type, id, ...)                                    \
+	{ .proto = pr, .src = s, .dst = d, .icmp_type = type,                       \
+	  .sport = (type) == (echo) ? (id) : 0, .dport = (type) == (echo) ? 0 : (id), \
 	  __VA_ARGS__ }
-/* An ICMP error from s about the UDP packet d:dp -> s:sp it quotes. */
-#define ICMP_ERR(s, d, type, code, sp, dp)                                              \
-	{ .proto = IPPROTO_ICMP, .src = s, .dst = d, .icmp_type = type, .icmp_code = code, \
-	  .quote = 1, .sport = sp, .dport = dp }
+#define ICMP(s, d, type, id, ...) ICMP_ID(IPPROTO_ICMP, ICMP_ECHO, s, d, type, id, __VA_ARGS__)
+#define PING6(s, d, type, id, ...) ICMP_ID(IPPROTO_ICMPV6, ICMP6_ECHO, s, d, type, id, __VA_ARGS__)
 #define ICMP6(s, d, type) { .proto = IPPROTO_ICMPV6, .src = s, .dst = d, .icmp_type = type }
+/* An ICMP error from s to d; QUOTE_* names the packet it is about. */
+#define ICMP_ERR(s, d, type, code, ...)                                                  \
+	{ .proto = IPPROTO_ICMP, .src = s, .dst = d, .icmp_type = type, .icmp_code = code, \
+	  __VA_ARGS__ }
+#define ICMP6_ERR(s, d, type, code, ...)                                                   \
+	{ .proto = IPPROTO_ICMPV6, .src = s, .dst = d, .icmp_type = type, .icmp_code = code, \
+	  __VA_ARGS__ }
+#define PORT_UNREACH(s, d, ...) ICMP_ERR(s, d, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, __VA_ARGS__)
+#define FRAG_NEEDED(s, d, ...) ICMP_ERR(s, d, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, __VA_ARGS__)
+#define TIME_EXCEEDED(s, d, ...) ICMP_ERR(s, d, ICMP_TIME_EXCEEDED, 0, __VA_ARGS__)
+#define PORT_UNREACH6(s, d, ...) \
+	ICMP6_ERR(s, d, ICMP6_DEST_UNREACH, ICMP6_PORT_UNREACH, __VA_ARGS__)
+#define TOO_BIG6(s, d, ...) ICMP6_ERR(s, d, ICMP6_PKT_TOOBIG, 0, __VA_ARGS__)
+#define TIME_EXCEEDED6(s, d, ...) ICMP6_ERR(s, d, ICMP6_TIME_EXCEEDED, 0, __VA_ARGS__)
+#define QUOTE(pr, s, sp, d, dp) .qproto = pr, .qsrc = s, .qsport = sp, .qdst = d, .qdport = dp
+#define QUOTE_TCP(s, sp, d, dp) QUOTE(IPPROTO_TCP, s, sp, d, dp)
+#define QUOTE_UDP(s, sp, d, dp) QUOTE(IPPROTO_UDP, s, sp, d, dp)
+/* An echo request s -> d with this id (ICMP or ICMPv6, as the error's family). */
+#define Q_ECHO 0xff
+#define QUOTE_PING(s, d, id) QUOTE(Q_ECHO, s, id, d, 0)
 #define L2(type, ...) { .ethertype = type, __VA_ARGS__ }
 
 static const __u8 mac_a[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x0a };
@@ -189,6 +265,50 @@ static int pkt_family(const struct pkt *p)
 	__u8 a[16];
 
 	return addr_parse(p->src, a);
+}
+
+/*
+ * The packet an ICMP error quotes, at q: its IP header (the error's family)
+ * and the first 8 bytes of its L4 header; returns the bytes kept (qlen).
+ */
+static size_t quote_build(const struct pkt *p, __u8 *q)
+{
+	int v6 = pkt_family(p) == 6;
+	size_t hlen = v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	__u8 *l4 = q + hlen, s[16], d[16];
+	__u8 proto = p->qproto;
+
+	addr_parse(p->qsrc, s);
+	addr_parse(p->qdst, d);
+	if (proto == Q_ECHO) {
+		proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+		l4[0] = v6 ? ICMP6_ECHO : ICMP_ECHO;
+		*(__be16 *)(l4 + 4) = htons(p->qsport);
+		*(__be16 *)(l4 + 6) = htons(1);
+	} else {
+		*(__be16 *)l4 = htons(p->qsport);
+		*(__be16 *)(l4 + 2) = htons(p->qdport);
+		*(__be16 *)(l4 + 4) = htons(proto == IPPROTO_UDP ? 1400 : 0); /* UDP length */
+	}
+	if (v6) {
+		struct ipv6hdr *in = (struct ipv6hdr *)q;
+		in->version = 6;
+		in->hop_limit = 64;
+		in->nexthdr = proto;
+		in->payload_len = htons(1400);
+		memcpy(&in->saddr, s, 16);
+		memcpy(&in->daddr, d, 16);
+	} else {
+		struct iphdr *in = (struct iphdr *)q;
+		in->version = 4;
+		in->ihl = 5;
+		in->ttl = 64;
+		in->protocol = proto;
+		in->tot_len = htons(1420);
+		memcpy(&in->saddr, s, 4);
+		memcpy(&in->daddr, d, 4);
+	}
+	return p->qlen ? p->qlen : hlen + 8;
 }
 
 /* The L4 header (and an ICMP error's quote) at l4; returns its length. */
@@ -216,33 +336,34 @@ static size_t l4_build(const struct pkt *p, __u8 *l4)
 	case IPPROTO_ICMPV6:
 		l4[0] = p->icmp_type;
 		l4[1] = p->icmp_code;
-		if (!p->quote) {
+		if (!p->qproto) {
 			*(__be16 *)(l4 + 4) = htons(p->sport | p->dport); /* echo id */
 			*(__be16 *)(l4 + 6) = htons(1);                   /* sequence */
 			return 8;
 		}
-		/* The quoted packet went the other way: dst -> src. */
-		struct iphdr *in = (struct iphdr *)(l4 + 8);
-		struct udphdr *iu = (struct udphdr *)(l4 + 8 + sizeof(*in));
-		__u8 a[16];
-		in->version = 4;
-		in->ihl = 5;
-		in->ttl = 64;
-		in->protocol = IPPROTO_UDP;
-		in->tot_len = htons(sizeof(*in) + sizeof(*iu) + 4);
-		addr_parse(p->dst, a);
-		memcpy(&in->saddr, a, 4);
-		addr_parse(p->src, a);
-		memcpy(&in->daddr, a, 4);
-		iu->source = htons(p->dport);
-		iu->dest = htons(p->sport);
-		iu->len = htons(sizeof(*iu) + 4);
-		return 8 + sizeof(*in) + sizeof(*iu);
+		/* The next-hop MTU of "fragmentation needed" and "packet too big". */
+		if (p->proto == IPPROTO_ICMP && p->icmp_code == ICMP_FRAG_NEEDED)
+			*(__be16 *)(l4 + 6) = htons(1400);
+		if (p->proto == IPPROTO_ICMPV6 && p->icmp_type == ICMP6_PKT_TOOBIG)
+			*(__be32 *)(l4 + 4) = htonl(1280);
+		return 8 + quote_build(p, l4 + 8);
 	}
 	return 0;
 }
 
-/* Ethernet [+ VLAN tags] + IPv4 or IPv6 [+ extensions] + L4, or an L2-only frame. */
+/*
+ * The IP payload after the headers: the L4 header as built, or exactly
+ * frag_len bytes (a first fragment's L4 header cut short or followed by
+ * data; a later fragment's data).
+ */
+static size_t payload_build(const struct pkt *p, __u8 *at, int later)
+{
+	size_t n = later && p->frag_len ? 0 : l4_build(p, at);
+
+	return p->frag_len ? p->frag_len : n;
+}
+
+/* Ethernet [+ VLAN tags] + IPv4 [+ options] or IPv6 [+ extensions] + L4, or an L2-only frame. */
 static size_t pkt_build(const struct pkt *p, __u8 *buf, size_t cap)
 {
 	int v6 = !p->ethertype && pkt_family(p) == 6;
@@ -254,7 +375,7 @@ static size_t pkt_build(const struct pkt *p, __u8 *buf, size_t cap)
 	memset(buf, 0, cap);
 	memcpy(eth->h_dest, mac_b, ETH_ALEN);
 	memcpy(eth->h_source, mac_a, ETH_ALEN);
-	eth->h_proto = htons(p->nvlan ? ETH_P_8021Q : type);
+	eth->h_proto = htons(!p->nvlan ? type : p->qinq ? ETH_P_8021AD : ETH_P_8021Q);
 	for (int i = 0; i < p->nvlan; i++) {
 		__be16 *tag = (__be16 *)(buf + off);
 		tag[0] = htons(100 + i); /* TCI: VLAN id */
@@ -270,38 +391,47 @@ static size_t pkt_build(const struct pkt *p, __u8 *buf, size_t cap)
 
 	if (!v6) {
 		struct iphdr *ip = (struct iphdr *)(buf + off);
-		size_t hlen = p->ihl > 5 ? p->ihl * 4u : 20; /* options: zeros */
-		size_t l4len = l4_build(p, buf + off + hlen);
+		size_t hlen = p->ihl > 5 ? p->ihl * 4u : 20;
+		size_t l4len = payload_build(p, buf + off + hlen, p->frag_off & 0x1fff);
 
 		ip->version = 4;
 		ip->ihl = p->ihl ? p->ihl : 5;
 		ip->ttl = 64;
 		ip->protocol = p->proto;
-		ip->tot_len = htons(hlen + l4len);
+		ip->tot_len = htons(p->ip_len ? p->ip_len : hlen + l4len);
+		ip->id = htons(p->ip_id);
 		ip->frag_off = htons(p->frag_off);
 		memcpy(&ip->saddr, src, 4);
 		memcpy(&ip->daddr, dst, 4);
+		memcpy(ip + 1, p->opts, hlen - sizeof(*ip));
 		len = off + hlen + l4len;
 	} else {
 		struct ipv6hdr *ip6 = (struct ipv6hdr *)(buf + off);
 		__u8 *nh = &ip6->nexthdr, *eh = buf + off + sizeof(*ip6);
+		int later = 0;
 
 		ip6->version = 6;
 		ip6->hop_limit = p->proto == IPPROTO_ICMPV6 ? 255 : 64;
 		memcpy(&ip6->saddr, src, 16);
 		memcpy(&ip6->daddr, dst, 16);
-		/* Each extension header is 8 bytes: next header, length 0, zeros. */
+		/* Each extension header is 8 bytes: next header, length 0, then its fields. */
 		for (int i = 0; i < p->n_ext; i++, eh += 8) {
 			*nh = p->ext[i];
 			nh = eh;
-			if (p->ext[i] == IPPROTO_FRAGMENT)
+			if (p->ext[i] == IPPROTO_ROUTING)
+				eh[2] = p->rt_type;
+			if (p->ext[i] == IPPROTO_FRAGMENT) {
 				*(__be16 *)(eh + 2) = htons(p->frag_off);
+				*(__be32 *)(eh + 4) = htonl(p->ip_id);
+				later = p->frag_off & 0xfff8;
+			}
 		}
 		*nh = p->proto;
-		size_t l4len = l4_build(p, eh);
-		ip6->payload_len = htons(eh - (__u8 *)(ip6 + 1) + l4len);
+		size_t l4len = payload_build(p, eh, later);
+		ip6->payload_len = htons(p->ip_len ? p->ip_len : eh - (__u8 *)(ip6 + 1) + l4len);
 		len = eh + l4len - buf;
 	}
+	len += p->pad;
 	assert_true(len <= cap);
 	return p->cut ? p->cut : len;
 }
@@ -363,7 +493,7 @@ static const struct row rows[] = {
 	  0, FROM_EP, "zt-a", TCP(A_IP, 40000, B_IP, 8080, SYN), PASS,
 	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
 	{ "same SYN at b's egress: the flow is known, no second event",
-	  0, TO_EP, "zt-b", TCP(A_IP, 40000, B_IP, 8080, SYN), PASS },
+	  0, TO_EP, "zt-b", TCP(A_IP, 40000, B_IP, 8080, SYN), PASS, .iif = "zt-a" },
 	{ "same SYN on zt-c (programs, no endpoint): the program sees the ifindex",
 	  0, FROM_EP, "zt-c", TCP(A_IP, 40000, B_IP, 8080, SYN), DROP(UNKNOWN_EP) },
 	{ "same SYN at zt-c's egress: unknown endpoint",
@@ -371,7 +501,7 @@ static const struct row rows[] = {
 	{ "SYN-ACK b:8080 -> a:40000 at b's ingress: reply of the allowed flow",
 	  0, FROM_EP, "zt-b", TCP(B_IP, 8080, A_IP, 40000, SYN | ACK), PASS },
 	{ "SYN-ACK at a's egress: reply of the allowed flow",
-	  0, TO_EP, "zt-a", TCP(B_IP, 8080, A_IP, 40000, SYN | ACK), PASS },
+	  0, TO_EP, "zt-a", TCP(B_IP, 8080, A_IP, 40000, SYN | ACK), PASS, .iif = "zt-b" },
 	{ "ACK a:40000 -> b:8080 at a's ingress: established",
 	  0, FROM_EP, "zt-a", TCP(A_IP, 40000, B_IP, 8080, ACK), PASS },
 
@@ -388,13 +518,50 @@ static const struct row rows[] = {
 	  0, FROM_EP, "zt-b", TCP(B_IP, 9999, A_IP, 40002, SYN | ACK), DROP(DEFAULT_DENY),
 	  EV_NEW(DENY, "zt-b", "zt-a", BOTH_DENY, 0) },
 	{ "same \"reply\" at a's egress: the denied flow, dropped quietly",
-	  0, TO_EP, "zt-a", TCP(B_IP, 9999, A_IP, 40002, SYN | ACK), DROP(DEFAULT_DENY) },
+	  0, TO_EP, "zt-a", TCP(B_IP, 9999, A_IP, 40002, SYN | ACK), DROP(DEFAULT_DENY), .iif = "zt-b" },
 	{ "ACK b:8081 -> a:40005 first seen at a's egress: b's egress denies",
 	  0, TO_EP, "zt-a", TCP(B_IP, 8081, A_IP, 40005, ACK), DROP(DEFAULT_DENY),
 	  EV_NEW(DENY, "zt-b", "zt-a", BOTH_DENY, 0), .iif = "zt-b" },
 	{ "TCP SYN a:40008 -> b:9000: a allows, b's deny rule wins",
 	  0, FROM_EP, "zt-a", TCP(A_IP, 40008, B_IP, 9000, SYN), DROP(POLICY_DENY),
 	  EV_NEW(DENY, "zt-a", "zt-b", CHK_EG | CHK_IN | DEN_IN, RULE_EG | RULE_IN) },
+
+	/*
+	 * TCP state: an ACK, SYN-ACK or RST with no flow behind it opens no
+	 * established flow; it is judged as a new flow in its own direction, and
+	 * the real SYN from the other side is then judged as that side's flow.
+	 */
+	{ "RST b:8080 -> a:40030 with no flow behind it, at b's ingress: b's own flow, denied",
+	  0, FROM_EP, "zt-b", TCP(B_IP, 8080, A_IP, 40030, RST), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, "zt-b", "zt-a", BOTH_DENY, 0) },
+	{ "then a's SYN a:40030 -> b:8080 on the reversed tuple: a's flow, allowed",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40030, B_IP, 8080, SYN), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "and b's SYN-ACK b:8080 -> a:40030 is that flow's reply",
+	  0, FROM_EP, "zt-b", TCP(B_IP, 8080, A_IP, 40030, SYN | ACK), PASS },
+	{ "ACK b:8080 -> a:40031 with no flow behind it, at b's ingress: b's own flow, denied",
+	  0, FROM_EP, "zt-b", TCP(B_IP, 8080, A_IP, 40031, ACK), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, "zt-b", "zt-a", BOTH_DENY, 0) },
+	{ "the same ACK again: b's denied flow, dropped quietly",
+	  0, FROM_EP, "zt-b", TCP(B_IP, 8080, A_IP, 40031, ACK), DROP(DEFAULT_DENY) },
+	{ "then a's SYN a:40031 -> b:8080: a's flow, allowed",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40031, B_IP, 8080, SYN), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "RST b:8080 -> a:40032 with no flow, first seen at a's egress: b's own flow, denied",
+	  0, TO_EP, "zt-a", TCP(B_IP, 8080, A_IP, 40032, RST), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, "zt-b", "zt-a", BOTH_DENY, 0), .iif = "zt-b" },
+	{ "then a's SYN a:40032 -> b:8080 first seen at b's egress: a's flow, allowed",
+	  0, TO_EP, "zt-b", TCP(A_IP, 40032, B_IP, 8080, SYN), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN), .iif = "zt-a" },
+	{ "IPv6 RST b:8080 -> a:41030 with no flow behind it: b's own flow, denied",
+	  0, FROM_EP, "zt-b", TCP(B6, 8080, A6, 41030, RST), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, "zt-b", "zt-a", BOTH_DENY, 0) },
+	{ "IPv6 then a's SYN a:41030 -> b:8080: a's flow, allowed",
+	  0, FROM_EP, "zt-a", TCP(A6, 41030, B6, 8080, SYN), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "IPv6 ACK b:8080 -> a:41031 with no flow behind it: b's own flow, denied",
+	  0, FROM_EP, "zt-b", TCP(B6, 8080, A6, 41031, ACK), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, "zt-b", "zt-a", BOTH_DENY, 0) },
 
 	/* Anti-spoofing. */
 	{ "a's interface sends with b's address",
@@ -403,8 +570,16 @@ static const struct row rows[] = {
 	  0, FROM_EP, "zt-a", TCP(B_IP, 8080, A_IP, 40000, ACK), DROP(SPOOFED_SRC) },
 	{ "a's interface sends with an address nobody owns",
 	  0, FROM_EP, "zt-a", TCP("10.1.0.99", 40000, B_IP, 8080, SYN), DROP(SPOOFED_SRC) },
+	{ "ACK of the established a:40000 -> b:8080 entering on zt-c, at b's egress: injected",
+	  0, TO_EP, "zt-b", TCP(A_IP, 40000, B_IP, 8080, ACK), DROP(SPOOFED_SRC), .iif = "zt-c" },
+	{ "the same ACK entering on zt-a, a's own interface: passes",
+	  0, TO_EP, "zt-b", TCP(A_IP, 40000, B_IP, 8080, ACK), PASS, .iif = "zt-a" },
 	{ "SYN from a's address a:40011 -> b:8080 entering on zt-c, first seen at b's egress",
 	  0, TO_EP, "zt-b", TCP(A_IP, 40011, B_IP, 8080, SYN), DROP(SPOOFED_SRC), .iif = "zt-c" },
+	{ "IPv6 a's interface sends with an address nobody owns",
+	  0, FROM_EP, "zt-a", TCP("fd00::99", 41010, B6, 8080, SYN), DROP(SPOOFED_SRC) },
+	{ "IPv6 SYN from a's address a:41011 -> b:8080 entering on zt-c, first seen at b's egress",
+	  0, TO_EP, "zt-b", TCP(A6, 41011, B6, 8080, SYN), DROP(SPOOFED_SRC), .iif = "zt-c" },
 
 	/* Traffic from outside (world) to b. */
 	{ "world -> b:8080 at b's egress: b takes 8080 from a only",
@@ -457,6 +632,64 @@ static const struct row rows[] = {
 	{ "first IPv4 fragment (MF, offset 0) of SYN a:40009 -> b:22: judged by its ports",
 	  0, FROM_EP, "zt-a", TCP(A_IP, 40009, B_IP, 22, SYN, .frag_off = 0x2000), DROP(DEFAULT_DENY),
 	  EV_NEW(DENY, "zt-a", "zt-b", BOTH_DENY, 0) },
+	/*
+	 * IPv4 lengths and options: the total length must fit the frame and hold
+	 * the header; source routes are refused, other options walked past.
+	 */
+	{ "IPv4 total length 100, the frame holds 40: SYN a:40050 -> b:8080 truncated",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40050, B_IP, 8080, SYN, .ip_len = 100), DROP(TRUNCATED) },
+	{ "IPv4 total length 16, shorter than its own header",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40051, B_IP, 8080, SYN, .ip_len = 16), DROP(BAD_HEADER) },
+	{ "IPv4 total length 24: the rest of the TCP header lies outside the datagram",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40052, B_IP, 8080, SYN, .ip_len = 24), DROP(TRUNCATED) },
+	{ "Ethernet padding after an ACK of the established a:40000 -> b:8080: passes",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40000, B_IP, 8080, ACK, .pad = 6), PASS },
+	{ "TCP data offset 15, past the end of the packet",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40053, B_IP, 8080, SYN, .doff = 15), DROP(TRUNCATED) },
+	{ "IPv4 loose source route (LSRR), SYN a:40054 -> b:8080",
+	  0, FROM_EP, "zt-a",
+	  TCP(A_IP, 40054, B_IP, 8080, SYN, .ihl = 7, .opts = { 131, 7, 4, 10, 1, 0, 2, 0 }),
+	  DROP(SOURCE_ROUTE) },
+	{ "IPv4 strict source route (SSRR), SYN a:40055 -> b:8080",
+	  0, FROM_EP, "zt-a",
+	  TCP(A_IP, 40055, B_IP, 8080, SYN, .ihl = 7, .opts = { 137, 7, 4, 10, 1, 0, 2, 0 }),
+	  DROP(SOURCE_ROUTE) },
+	{ "IPv4 LSRR after two no-ops: the walk goes past them",
+	  0, FROM_EP, "zt-a",
+	  TCP(A_IP, 40056, B_IP, 8080, SYN, .ihl = 8, .opts = { 1, 1, 131, 7, 4, 10, 1, 0, 2, 0 }),
+	  DROP(SOURCE_ROUTE) },
+	{ "IPv4 LSRR world -> b:443 at b's egress",
+	  0, TO_EP, "zt-b",
+	  TCP(WORLD_IP, 50020, B_IP, 443, SYN, .ihl = 7, .opts = { 131, 7, 4, 10, 1, 0, 2, 0 }),
+	  DROP(SOURCE_ROUTE) },
+	{ "IPv4 record-route option, SYN a:40057 -> b:8080 allowed",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40057, B_IP, 8080, SYN, .ihl = 7, .opts = { 7, 7, 4 }),
+	  PASS, EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "IPv4 no-op, no-op, no-op, end of options, SYN a:40058 -> b:8080 allowed",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40058, B_IP, 8080, SYN, .ihl = 6, .opts = { 1, 1, 1, 0 }),
+	  PASS, EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "IPv4 option length 12 in a 4-byte options area",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40059, B_IP, 8080, SYN, .ihl = 6, .opts = { 7, 12, 4 }),
+	  DROP(BAD_HEADER) },
+	{ "IPv4 option length 1, shorter than its own type and length",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40059, B_IP, 8080, SYN, .ihl = 6, .opts = { 7, 1 }),
+	  DROP(BAD_HEADER) },
+
+	/* TCP flag combinations no connection uses: scans, refused before conntrack. */
+	{ "SYN+FIN a:40060 -> b:8080 (an allowed port)",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40060, B_IP, 8080, SYN | FIN), DROP(TCP_FLAGS) },
+	{ "SYN+RST a:40061 -> b:8080",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40061, B_IP, 8080, SYN | RST), DROP(TCP_FLAGS) },
+	{ "no flags (NULL scan) a:40062 -> b:8080",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40062, B_IP, 8080, 0), DROP(TCP_FLAGS) },
+	{ "FIN+PSH+URG (Xmas scan) a:40063 -> b:8080",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40063, B_IP, 8080, FIN | PSH | URG), DROP(TCP_FLAGS) },
+	{ "no flags on the established a:40000 -> b:8080",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40000, B_IP, 8080, 0), DROP(TCP_FLAGS) },
+	{ "SYN+FIN world:50021 -> b:443 at b's egress",
+	  0, TO_EP, "zt-b", TCP(WORLD_IP, 50021, B_IP, 443, SYN | FIN), DROP(TCP_FLAGS) },
+	{ "FIN+PSH+ACK on the established a:40000 -> b:8080: a normal close, passes",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40000, B_IP, 8080, FIN | PSH | ACK), PASS },
 
 	/* UDP. */
 	{ "UDP a:5353 -> b:53 allowed",
@@ -465,7 +698,7 @@ static const struct row rows[] = {
 	{ "UDP reply b:53 -> a:5353 at b's ingress",
 	  0, FROM_EP, "zt-b", UDP(B_IP, 53, A_IP, 5353), PASS },
 	{ "UDP reply at a's egress",
-	  0, TO_EP, "zt-a", UDP(B_IP, 53, A_IP, 5353), PASS },
+	  0, TO_EP, "zt-a", UDP(B_IP, 53, A_IP, 5353), PASS, .iif = "zt-b" },
 	{ "UDP a:5354 -> b:54 denied",
 	  0, FROM_EP, "zt-a", UDP(A_IP, 5354, B_IP, 54), DROP(DEFAULT_DENY),
 	  EV_NEW(DENY, "zt-a", "zt-b", BOTH_DENY, 0) },
@@ -477,7 +710,7 @@ static const struct row rows[] = {
 	{ "ICMP echo reply b -> a at b's ingress",
 	  0, FROM_EP, "zt-b", ICMP(B_IP, A_IP, ICMP_ECHOREPLY, 0x4242), PASS },
 	{ "ICMP echo reply at a's egress",
-	  0, TO_EP, "zt-a", ICMP(B_IP, A_IP, ICMP_ECHOREPLY, 0x4242), PASS },
+	  0, TO_EP, "zt-a", ICMP(B_IP, A_IP, ICMP_ECHOREPLY, 0x4242), PASS, .iif = "zt-b" },
 	{ "ICMP echo b -> a (same id): a different flow, b may not send",
 	  0, FROM_EP, "zt-b", ICMP(B_IP, A_IP, ICMP_ECHO, 0x4242), DROP(DEFAULT_DENY),
 	  EV_NEW(DENY, "zt-b", "zt-a", BOTH_DENY, 0) },
@@ -485,8 +718,7 @@ static const struct row rows[] = {
 	  0, FROM_EP, "zt-b", ICMP(B_IP, A_IP, ICMP_ECHOREPLY, 0x4343), DROP(DEFAULT_DENY),
 	  EV_NEW(DENY, "zt-b", "zt-a", BOTH_DENY, 0) },
 	{ "ICMP port unreachable b -> a quoting a's allowed UDP a:5353 -> b:53 (related)",
-	  0, FROM_EP, "zt-b", ICMP_ERR(B_IP, A_IP, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, 53, 5353),
-	  PASS },
+	  0, FROM_EP, "zt-b", PORT_UNREACH(B_IP, A_IP, QUOTE_UDP(A_IP, 5353, B_IP, 53)), PASS },
 
 	/* Layer 2. */
 	{ "ARP from a passes", 0, FROM_EP, "zt-a", L2(ETH_P_ARP), PASS },
@@ -503,6 +735,18 @@ static const struct row rows[] = {
 	  EV_NEW(DENY, "zt-a", "zt-b", BOTH_DENY, 0) },
 	{ "three VLAN tags: deeper than the parser walks",
 	  0, FROM_EP, "zt-a", TCP(A_IP, 40003, B_IP, 22, SYN, .nvlan = 3), DROP(UNSUPPORTED_L3) },
+	{ "QinQ (802.1ad outer, 802.1Q inner) around an allowed SYN a:40012 -> b:8080",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40012, B_IP, 8080, SYN, .nvlan = 2, .qinq = 1), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "QinQ around a denied SYN a:40013 -> b:22",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40013, B_IP, 22, SYN, .nvlan = 2, .qinq = 1),
+	  DROP(DEFAULT_DENY), EV_NEW(DENY, "zt-a", "zt-b", BOTH_DENY, 0) },
+	{ "QinQ with three tags: deeper than the parser walks",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40014, B_IP, 8080, SYN, .nvlan = 3, .qinq = 1),
+	  DROP(UNSUPPORTED_L3) },
+	{ "one 802.1ad tag around an IPv6 SYN a:41013 -> b:22: parsed, denied",
+	  0, FROM_EP, "zt-a", TCP(A6, 41013, B6, 22, SYN, .nvlan = 1, .qinq = 1),
+	  DROP(DEFAULT_DENY), EV_NEW(DENY, "zt-a", "zt-b", BOTH_DENY, 0) },
 
 	/* IPv6: the same policy, by identity. */
 	{ "IPv6 TCP SYN a:41000 -> b:8080 allowed",
@@ -553,6 +797,257 @@ static const struct row rows[] = {
 	  EV_NEW(DENY, "zt-a", WORLD, CHK_EG | DEN_EG, 0) },
 	{ "ICMPv6 \"neighbour solicitation\" from a with b's global address",
 	  0, FROM_EP, "zt-a", ICMP6(B6, "ff02::1:ff00:b", ICMP6_NS), DROP(SPOOFED_SRC) },
+	/* IPv6 ping, flag scans, lengths and extension chains (walked to ZS_MAX_IPV6_EXT = 6). */
+	{ "ICMPv6 echo a -> b (id 0x4444) allowed",
+	  0, FROM_EP, "zt-a", PING6(A6, B6, ICMP6_ECHO, 0x4444), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "ICMPv6 echo reply b -> a at b's ingress",
+	  0, FROM_EP, "zt-b", PING6(B6, A6, ICMP6_ECHOREPLY, 0x4444), PASS },
+	{ "ICMPv6 echo b -> a (same id): a different flow, b may not send",
+	  0, FROM_EP, "zt-b", PING6(B6, A6, ICMP6_ECHO, 0x4444), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, "zt-b", "zt-a", BOTH_DENY, 0) },
+	{ "IPv6 UDP a:5355 -> b:53 allowed",
+	  0, FROM_EP, "zt-a", UDP(A6, 5355, B6, 53), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "IPv6 SYN+FIN a:41040 -> b:8080",
+	  0, FROM_EP, "zt-a", TCP(A6, 41040, B6, 8080, SYN | FIN), DROP(TCP_FLAGS) },
+	{ "IPv6 no flags (NULL scan) a:41041 -> b:8080",
+	  0, FROM_EP, "zt-a", TCP(A6, 41041, B6, 8080, 0), DROP(TCP_FLAGS) },
+	{ "IPv6 FIN+PSH+URG (Xmas scan) world:50023 -> b:443 at b's egress",
+	  0, TO_EP, "zt-b", TCP(WORLD6, 50023, B6, 443, FIN | PSH | URG), DROP(TCP_FLAGS) },
+	{ "IPv6 TCP data offset 15, past the end of the packet",
+	  0, FROM_EP, "zt-a", TCP(A6, 41042, B6, 8080, SYN, .doff = 15), DROP(TRUNCATED) },
+	{ "IPv6 payload length 100, the frame holds 20 bytes after the header",
+	  0, FROM_EP, "zt-a", TCP(A6, 41043, B6, 8080, SYN, .ip_len = 100), DROP(TRUNCATED) },
+	{ "IPv6 hop-by-hop, routing (type 2), dest opts, atomic fragment: a:41044 -> b:8080 passes",
+	  0, FROM_EP, "zt-a",
+	  TCP(A6, 41044, B6, 8080, SYN, .n_ext = 4, .rt_type = 2,
+	      .ext = { IPPROTO_HOPOPTS, IPPROTO_ROUTING, IPPROTO_DSTOPTS, IPPROTO_FRAGMENT }),
+	  PASS, EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "IPv6 six extension headers (the bound), SYN a:41045 -> b:8080 allowed",
+	  0, FROM_EP, "zt-a",
+	  TCP(A6, 41045, B6, 8080, SYN, .n_ext = 6, .rt_type = 2,
+	      .ext = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING, IPPROTO_FRAGMENT,
+		       IPPROTO_DSTOPTS, IPPROTO_DSTOPTS }),
+	  PASS, EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "IPv6 routing header type 0 after a hop-by-hop header",
+	  0, FROM_EP, "zt-a",
+	  TCP(A6, 41046, B6, 8080, SYN, .n_ext = 2, .ext = { IPPROTO_HOPOPTS, IPPROTO_ROUTING }),
+	  DROP(IPV6_EXT) },
+	{ "IPv6 hop-by-hop header cut at 4 bytes, the payload length saying 4",
+	  0, FROM_EP, "zt-a",
+	  TCP(A6, 41047, B6, 8080, SYN, .n_ext = 1, .ext = { IPPROTO_HOPOPTS }, .ip_len = 4,
+	      .cut = ETH_HLEN + 40 + 4),
+	  DROP(TRUNCATED) },
+
+	/*
+	 * Related ICMP errors: an error about a flow we let through (port
+	 * unreachable, fragmentation needed, packet too big, time exceeded) goes
+	 * to the end that sent the quoted packet, with no event. Judged as new
+	 * flows these would all be dropped: b may send nothing, a takes nothing,
+	 * and b takes no ICMP from world.
+	 */
+	{ "ICMP port unreachable b -> a about a's UDP a:5353 -> b:53, at a's egress",
+	  0, TO_EP, "zt-a", PORT_UNREACH(B_IP, A_IP, QUOTE_UDP(A_IP, 5353, B_IP, 53)), PASS,
+	  .iif = "zt-b" },
+	{ "frag needed from a router to a about its TCP a:40000 -> b:8080, at a's egress",
+	  0, TO_EP, "zt-a", FRAG_NEEDED(ROUTER_IP, A_IP, QUOTE_TCP(A_IP, 40000, B_IP, 8080)),
+	  PASS },
+	{ "frag needed b -> a about the same TCP flow, at b's ingress",
+	  0, FROM_EP, "zt-b", FRAG_NEEDED(B_IP, A_IP, QUOTE_TCP(A_IP, 40000, B_IP, 8080)), PASS },
+	{ "frag needed from a router to b about its reply b:443 -> world:50001, at b's egress",
+	  0, TO_EP, "zt-b", FRAG_NEEDED(ROUTER_IP, B_IP, QUOTE_TCP(B_IP, 443, WORLD_IP, 50001)),
+	  PASS },
+	{ "time exceeded from a router to a about its ping to b: the id 0x4242 is the flow's port",
+	  0, TO_EP, "zt-a", TIME_EXCEEDED(ROUTER_IP, A_IP, QUOTE_PING(A_IP, B_IP, 0x4242)), PASS },
+	{ "host unreachable b -> a about a's ping (id 0x4242), at b's ingress",
+	  0, FROM_EP, "zt-b",
+	  ICMP_ERR(B_IP, A_IP, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH,
+		   QUOTE_PING(A_IP, B_IP, 0x4242)),
+	  PASS },
+	{ "port unreachable b -> a about UDP a:5999 -> b:53, a flow nobody opened",
+	  0, FROM_EP, "zt-b", PORT_UNREACH(B_IP, A_IP, QUOTE_UDP(A_IP, 5999, B_IP, 53)),
+	  DROP(ICMP_UNRELATED) },
+	{ "port unreachable b -> a about UDP a:5999 -> b:53, at a's egress",
+	  0, TO_EP, "zt-a", PORT_UNREACH(B_IP, A_IP, QUOTE_UDP(A_IP, 5999, B_IP, 53)),
+	  DROP(ICMP_UNRELATED), .iif = "zt-b" },
+	{ "time exceeded from a router to a about a ping a -> b with an id nobody used (0x5151)",
+	  0, TO_EP, "zt-a", TIME_EXCEEDED(ROUTER_IP, A_IP, QUOTE_PING(A_IP, B_IP, 0x5151)),
+	  DROP(ICMP_UNRELATED) },
+	{ "port unreachable b -> a about a's denied UDP a:5354 -> b:54",
+	  0, FROM_EP, "zt-b", PORT_UNREACH(B_IP, A_IP, QUOTE_UDP(A_IP, 5354, B_IP, 54)),
+	  DROP(ICMP_UNRELATED) },
+	{ "frag needed from a router to a about its denied TCP a:40001 -> b:22, at a's egress",
+	  0, TO_EP, "zt-a", FRAG_NEEDED(ROUTER_IP, A_IP, QUOTE_TCP(A_IP, 40001, B_IP, 22)),
+	  DROP(ICMP_UNRELATED) },
+	{ "port unreachable b -> a about world:50001 -> b:443: tracked, but a did not send it",
+	  0, FROM_EP, "zt-b", PORT_UNREACH(B_IP, A_IP, QUOTE_TCP(WORLD_IP, 50001, B_IP, 443)),
+	  DROP(ICMP_UNRELATED) },
+	{ "frag needed from a router to b about a:5353 -> b:53: b did not send it",
+	  0, TO_EP, "zt-b", FRAG_NEEDED(ROUTER_IP, B_IP, QUOTE_UDP(A_IP, 5353, B_IP, 53)),
+	  DROP(ICMP_UNRELATED) },
+	{ "port unreachable b -> a quoting the IP header and 4 bytes of UDP",
+	  0, FROM_EP, "zt-b",
+	  PORT_UNREACH(B_IP, A_IP, QUOTE_UDP(A_IP, 5353, B_IP, 53), .qlen = 20 + 4),
+	  DROP(TRUNCATED) },
+	{ "port unreachable b -> a quoting 12 bytes of the IP header",
+	  0, FROM_EP, "zt-b", PORT_UNREACH(B_IP, A_IP, QUOTE_UDP(A_IP, 5353, B_IP, 53), .qlen = 12),
+	  DROP(TRUNCATED) },
+	{ "port unreachable about a's UDP flow from b's interface with an address nobody owns",
+	  0, FROM_EP, "zt-b", PORT_UNREACH("10.1.0.99", A_IP, QUOTE_UDP(A_IP, 5353, B_IP, 53)),
+	  DROP(SPOOFED_SRC) },
+	{ "ICMPv6 port unreachable b -> a about a's UDP a:5355 -> b:53, at b's ingress",
+	  0, FROM_EP, "zt-b", PORT_UNREACH6(B6, A6, QUOTE_UDP(A6, 5355, B6, 53)), PASS },
+	{ "ICMPv6 port unreachable b -> a about a's UDP a:5355 -> b:53, at a's egress",
+	  0, TO_EP, "zt-a", PORT_UNREACH6(B6, A6, QUOTE_UDP(A6, 5355, B6, 53)), PASS,
+	  .iif = "zt-b" },
+	{ "ICMPv6 packet too big from a router to a about a's TCP a:41000 -> b:8080, at a's egress",
+	  0, TO_EP, "zt-a", TOO_BIG6(ROUTER6, A6, QUOTE_TCP(A6, 41000, B6, 8080)), PASS },
+	{ "ICMPv6 packet too big b -> a about the same TCP flow, at b's ingress",
+	  0, FROM_EP, "zt-b", TOO_BIG6(B6, A6, QUOTE_TCP(A6, 41000, B6, 8080)), PASS },
+	{ "ICMPv6 packet too big from a router to b about b's reply b:443 -> world:50002",
+	  0, TO_EP, "zt-b", TOO_BIG6(ROUTER6, B6, QUOTE_TCP(B6, 443, WORLD6, 50002)), PASS },
+	{ "ICMPv6 time exceeded from a router to a about a's ping a -> b (id 0x4444)",
+	  0, TO_EP, "zt-a", TIME_EXCEEDED6(ROUTER6, A6, QUOTE_PING(A6, B6, 0x4444)), PASS },
+	{ "ICMPv6 port unreachable b -> a about UDP a:5999 -> b:53, a flow nobody opened",
+	  0, FROM_EP, "zt-b", PORT_UNREACH6(B6, A6, QUOTE_UDP(A6, 5999, B6, 53)),
+	  DROP(ICMP_UNRELATED) },
+	{ "ICMPv6 packet too big from a router to a about a's denied TCP a:41001 -> b:22",
+	  0, TO_EP, "zt-a", TOO_BIG6(ROUTER6, A6, QUOTE_TCP(A6, 41001, B6, 22)),
+	  DROP(ICMP_UNRELATED) },
+	{ "ICMPv6 port unreachable b -> a about world:50002 -> b:443: a did not send it",
+	  0, FROM_EP, "zt-b", PORT_UNREACH6(B6, A6, QUOTE_TCP(WORLD6, 50002, B6, 443)),
+	  DROP(ICMP_UNRELATED) },
+	{ "ICMPv6 port unreachable b -> a quoting the IPv6 header and 4 bytes of UDP",
+	  0, FROM_EP, "zt-b", PORT_UNREACH6(B6, A6, QUOTE_UDP(A6, 5355, B6, 53), .qlen = 40 + 4),
+	  DROP(TRUNCATED) },
+
+	/*
+	 * Fragments: the first fragment is judged by its ports and records them,
+	 * per interface, under (source, destination, protocol, id); later
+	 * fragments take them and follow the flow's conntrack verdict. A later
+	 * fragment without a first, a second first, an overlap and a first
+	 * fragment too short for its L4 header are dropped; after a second first
+	 * or an overlap, so is the rest of the datagram. Ranges are in bytes.
+	 */
+	{ "first fragment [0,64) id 0x1001 of UDP a:5360 -> b:53: judged by its ports, allowed",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1001, 0, 64, 1)), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "id 0x1001 [64,128), a later fragment: follows its first, passes",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1001, 64, 64, 1)), PASS },
+	{ "id 0x1001 [128,152), the last fragment: passes",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1001, 128, 24, 0)), PASS },
+	{ "id 0x1001 [0,64) again at b's egress: the known flow, no event",
+	  0, TO_EP, "zt-b", UDP(A_IP, 5360, B_IP, 53, F4(0x1001, 0, 64, 1)), PASS, .iif = "zt-a" },
+	{ "id 0x1001 [64,128) at b's egress: follows the first seen there",
+	  0, TO_EP, "zt-b", UDP(A_IP, 5360, B_IP, 53, F4(0x1001, 64, 64, 1)), PASS, .iif = "zt-a" },
+	{ "id 0x1002 [152,216), same flow, right after id 0x1001's: no first fragment seen",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1002, 152, 64, 1)), DROP(FRAGMENT) },
+	{ "id 0x1003 [0,64), a first fragment seen at a's ingress only",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1003, 0, 64, 1)), PASS },
+	{ "id 0x1003 [64,128) at b's egress, which never saw its first: tracked per interface",
+	  0, TO_EP, "zt-b", UDP(A_IP, 5360, B_IP, 53, F4(0x1003, 64, 64, 1)), DROP(FRAGMENT),
+	  .iif = "zt-a" },
+	{ "first fragment [0,64) id 0x1004 of UDP a:5361 -> b:54: denied",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5361, B_IP, 54, F4(0x1004, 0, 64, 1)), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, "zt-a", "zt-b", BOTH_DENY, 0) },
+	{ "id 0x1004 [64,128): the flow's verdict, dropped quietly",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5361, B_IP, 54, F4(0x1004, 64, 64, 1)),
+	  DROP(DEFAULT_DENY) },
+	{ "id 0x1005 [0,64), a first fragment of the allowed UDP flow",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1005, 0, 64, 1)), PASS },
+	{ "id 0x1005 [32,96) overlapping it",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1005, 32, 64, 1)), DROP(FRAGMENT) },
+	{ "id 0x1005 [64,128), no overlap of its own: the datagram is spoiled, dropped",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1005, 64, 64, 1)), DROP(FRAGMENT) },
+	{ "id 0x1006 [0,64), a first fragment of the allowed UDP flow",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1006, 0, 64, 1)), PASS },
+	{ "id 0x1006 [64,128), a later fragment",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1006, 64, 64, 1)), PASS },
+	{ "id 0x1006 [96,160) overlapping the later fragment",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1006, 96, 64, 1)), DROP(FRAGMENT) },
+	{ "TCP first fragment [0,24) id 0x1007 of a:40070 -> b:8080: allowed",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40070, B_IP, 8080, SYN, F4(0x1007, 0, 24, 1)), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "id 0x1007 [8,32) rewriting the first's TCP flags (RFC 1858)",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40070, B_IP, 8080, SYN, F4(0x1007, 8, 24, 0)),
+	  DROP(FRAGMENT) },
+	{ "id 0x1008 [0,64), a first fragment of the allowed UDP flow",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1008, 0, 64, 1)), PASS },
+	{ "id 0x1008 [0,64) again: a second first, whose header may not be the one judged",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1008, 0, 64, 1)), DROP(FRAGMENT) },
+	{ "id 0x1008 [64,128) after the second first: dropped",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x1008, 64, 64, 1)), DROP(FRAGMENT) },
+	{ "TCP first fragment [0,16) id 0x1009 of a:40071 -> b:8080: too short for the TCP header",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40071, B_IP, 8080, SYN, F4(0x1009, 0, 16, 1)),
+	  DROP(FRAGMENT) },
+	{ "id 0x1009 [16,40) with the rest of the header: no first on record",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40071, B_IP, 8080, SYN, F4(0x1009, 16, 24, 0)),
+	  DROP(FRAGMENT) },
+	{ "TCP first fragment [0,8) id 0x100a, a:40072 -> b:8080, rest of its header in padding",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40072, B_IP, 8080, SYN, F4(0x100a, 0, 8, 1), .pad = 12),
+	  DROP(FRAGMENT) },
+	{ "id 0x100b [0,64), a first fragment of the allowed UDP flow",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x100b, 0, 64, 1)), PASS },
+	{ "id 0x100b [65528,65544): ends past the largest datagram (ping of death)",
+	  0, FROM_EP, "zt-a", UDP(A_IP, 5360, B_IP, 53, F4(0x100b, 65528, 16, 0)), DROP(FRAGMENT) },
+	{ "first fragment [0,64) id 0x100c of PSH+ACK world:50001 -> b:443 at b's egress",
+	  0, TO_EP, "zt-b", TCP(WORLD_IP, 50001, B_IP, 443, PSH | ACK, F4(0x100c, 0, 64, 1)),
+	  PASS },
+	{ "id 0x100c [64,128) at b's egress",
+	  0, TO_EP, "zt-b", TCP(WORLD_IP, 50001, B_IP, 443, PSH | ACK, F4(0x100c, 64, 64, 0)),
+	  PASS },
+	{ "first fragment [0,64) id 0x100d of world:50022 -> b:8080 at b's egress: denied",
+	  0, TO_EP, "zt-b", TCP(WORLD_IP, 50022, B_IP, 8080, SYN, F4(0x100d, 0, 64, 1)),
+	  DROP(DEFAULT_DENY), EV_NEW(DENY, WORLD, "zt-b", CHK_IN | DEN_IN, 0) },
+	{ "id 0x100d [64,128): the flow's verdict, dropped quietly",
+	  0, TO_EP, "zt-b", TCP(WORLD_IP, 50022, B_IP, 8080, SYN, F4(0x100d, 64, 64, 0)),
+	  DROP(DEFAULT_DENY) },
+	{ "IPv6 first fragment [0,64) id 0x20001 of UDP a:5370 -> b:53: allowed",
+	  0, FROM_EP, "zt-a", UDP(A6, 5370, B6, 53, F6(0x20001, 0, 64, 1)), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "IPv6 id 0x20001 [64,128), a later fragment: follows its first",
+	  0, FROM_EP, "zt-a", UDP(A6, 5370, B6, 53, F6(0x20001, 64, 64, 1)), PASS },
+	{ "IPv6 id 0x20001 [128,152), the last fragment",
+	  0, FROM_EP, "zt-a", UDP(A6, 5370, B6, 53, F6(0x20001, 128, 24, 0)), PASS },
+	{ "IPv6 id 0x20001 [0,64) again at b's egress: the known flow, no event",
+	  0, TO_EP, "zt-b", UDP(A6, 5370, B6, 53, F6(0x20001, 0, 64, 1)), PASS, .iif = "zt-a" },
+	{ "IPv6 id 0x20001 [64,128) at b's egress",
+	  0, TO_EP, "zt-b", UDP(A6, 5370, B6, 53, F6(0x20001, 64, 64, 1)), PASS, .iif = "zt-a" },
+	{ "IPv6 id 0x20002 [152,216), same flow, right after id 0x20001's: no first fragment seen",
+	  0, FROM_EP, "zt-a", UDP(A6, 5370, B6, 53, F6(0x20002, 152, 64, 1)), DROP(FRAGMENT) },
+	{ "IPv6 first fragment [0,64) id 0x20003 of UDP a:5371 -> b:54: denied",
+	  0, FROM_EP, "zt-a", UDP(A6, 5371, B6, 54, F6(0x20003, 0, 64, 1)), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, "zt-a", "zt-b", BOTH_DENY, 0) },
+	{ "IPv6 id 0x20003 [64,128): the flow's verdict, dropped quietly",
+	  0, FROM_EP, "zt-a", UDP(A6, 5371, B6, 54, F6(0x20003, 64, 64, 1)), DROP(DEFAULT_DENY) },
+	{ "IPv6 id 0x20004 [0,64), a first fragment of the allowed UDP flow",
+	  0, FROM_EP, "zt-a", UDP(A6, 5370, B6, 53, F6(0x20004, 0, 64, 1)), PASS },
+	{ "IPv6 id 0x20004 [32,96) overlapping it",
+	  0, FROM_EP, "zt-a", UDP(A6, 5370, B6, 53, F6(0x20004, 32, 64, 1)), DROP(FRAGMENT) },
+	{ "IPv6 id 0x20004 [64,128): the datagram is spoiled, dropped",
+	  0, FROM_EP, "zt-a", UDP(A6, 5370, B6, 53, F6(0x20004, 64, 64, 1)), DROP(FRAGMENT) },
+	{ "IPv6 id 0x20005 [0,64), a first fragment of the allowed UDP flow",
+	  0, FROM_EP, "zt-a", UDP(A6, 5370, B6, 53, F6(0x20005, 0, 64, 1)), PASS },
+	{ "IPv6 id 0x20005 [0,64) again: a second first",
+	  0, FROM_EP, "zt-a", UDP(A6, 5370, B6, 53, F6(0x20005, 0, 64, 1)), DROP(FRAGMENT) },
+	{ "IPv6 id 0x20005 [64,128) after the second first: dropped",
+	  0, FROM_EP, "zt-a", UDP(A6, 5370, B6, 53, F6(0x20005, 64, 64, 1)), DROP(FRAGMENT) },
+	{ "IPv6 TCP first fragment [0,16) id 0x20006, a:41050 -> b:8080: too short for its header",
+	  0, FROM_EP, "zt-a", TCP(A6, 41050, B6, 8080, SYN, F6(0x20006, 0, 16, 1)),
+	  DROP(FRAGMENT) },
+	{ "IPv6 first fragment [0,64) id 0x20007 of PSH+ACK world:50002 -> b:443 at b's egress",
+	  0, TO_EP, "zt-b", TCP(WORLD6, 50002, B6, 443, PSH | ACK, F6(0x20007, 0, 64, 1)), PASS },
+	{ "IPv6 id 0x20007 [64,128) at b's egress",
+	  0, TO_EP, "zt-b", TCP(WORLD6, 50002, B6, 443, PSH | ACK, F6(0x20007, 64, 64, 0)), PASS },
+	{ "IPv6 first fragment [0,64) id 0x20008 of UDP a:5372 -> b:53: frag, dest options, UDP",
+	  0, FROM_EP, "zt-a",
+	  UDP(A6, 5372, B6, 53, .n_ext = 2, .ext = { IPPROTO_FRAGMENT, IPPROTO_DSTOPTS },
+	      .frag_off = 1, .ip_id = 0x20008, .frag_len = 64 - 8),
+	  PASS, EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "IPv6 id 0x20008 [64,128), next header destination options as in its first: follows it",
+	  0, FROM_EP, "zt-a",
+	  PROTO(IPPROTO_DSTOPTS, A6, B6, F6(0x20008, 64, 64, 0)), PASS },
 
 	/* Revocation: the established flows are re-checked under the new revision. */
 	{ "apply: b no longer takes 8080 from a", .apply = policy_v2 },
@@ -560,7 +1055,7 @@ static const struct row rows[] = {
 	  0, FROM_EP, "zt-a", TCP(A_IP, 40000, B_IP, 8080, ACK), DROP(REVOKED),
 	  EV_REVOKED("zt-a", "zt-b", CHK_EG | CHK_IN | DEN_IN, RULE_EG) },
 	{ "same ACK at b's egress: revoked, quietly",
-	  0, TO_EP, "zt-b", TCP(A_IP, 40000, B_IP, 8080, ACK), DROP(REVOKED) },
+	  0, TO_EP, "zt-b", TCP(A_IP, 40000, B_IP, 8080, ACK), DROP(REVOKED), .iif = "zt-a" },
 	{ "next ACK a:40000 -> b:8080: still revoked",
 	  0, FROM_EP, "zt-a", TCP(A_IP, 40000, B_IP, 8080, ACK), DROP(REVOKED) },
 	{ "ACK b:8080 -> a:40004 (the VLAN flow's reply) under the new policy: revoked",
@@ -578,6 +1073,15 @@ static const struct row rows[] = {
 	{ "new TCP SYN a:40010 -> b:8080: a's egress allows, b's ingress denies",
 	  0, FROM_EP, "zt-a", TCP(A_IP, 40010, B_IP, 8080, SYN), DROP(DEFAULT_DENY),
 	  EV_NEW(DENY, "zt-a", "zt-b", CHK_EG | CHK_IN | DEN_IN, RULE_EG) },
+	{ "port unreachable b -> a about a:40007 -> b:8080, revoked by v2 but not yet re-checked",
+	  0, FROM_EP, "zt-b", PORT_UNREACH(B_IP, A_IP, QUOTE_TCP(A_IP, 40007, B_IP, 8080)),
+	  DROP(ICMP_UNRELATED) },
+	{ "ACK a:40007 -> b:8080: revoked",
+	  0, FROM_EP, "zt-a", TCP(A_IP, 40007, B_IP, 8080, ACK), DROP(REVOKED),
+	  EV_REVOKED("zt-a", "zt-b", CHK_EG | CHK_IN | DEN_IN, RULE_EG) },
+	{ "the same error again: about a denied flow now",
+	  0, FROM_EP, "zt-b", PORT_UNREACH(B_IP, A_IP, QUOTE_TCP(A_IP, 40007, B_IP, 8080)),
+	  DROP(ICMP_UNRELATED) },
 
 	/* CIDR peers: the ipcache gives every address its CIDR identity too. */
 	{ "apply: b takes TCP 80 from 192.0.2.0/24 and 2001:db8::/32 with excepts, denies 8080 from a's /32",
@@ -605,6 +1109,24 @@ static const struct row rows[] = {
 	  EV_NEW(DENY, "zt-a", "zt-b", CHK_EG | CHK_IN | DEN_IN, RULE_EG | RULE_IN) },
 	{ "a -> b:8080 over IPv6: a's IPv6 address is outside the denied /32, allowed",
 	  0, FROM_EP, "zt-a", TCP(A6, 40021, B6, 8080, SYN), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+
+	/* Protocols without ports: judged by the protocol alone. */
+	{ "GRE a -> b: no rule names the protocol, default deny",
+	  0, FROM_EP, "zt-a", PROTO(IPPROTO_GRE, A_IP, B_IP), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, "zt-a", "zt-b", BOTH_DENY, 0) },
+	{ "IPv6 unknown next header 253 a -> b: default deny",
+	  0, FROM_EP, "zt-a", PROTO(253, A6, B6), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, "zt-a", "zt-b", BOTH_DENY, 0) },
+	{ "apply: a may send b any protocol, and b takes any protocol from a",
+	  .apply = policy_any },
+	{ "GRE a -> b: the denied flow re-judged under protocol any, allowed",
+	  0, FROM_EP, "zt-a", PROTO(IPPROTO_GRE, A_IP, B_IP), PASS,
+	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
+	{ "GRE b -> a: the flow's reply",
+	  0, FROM_EP, "zt-b", PROTO(IPPROTO_GRE, B_IP, A_IP), PASS },
+	{ "IPv6 unknown next header 253 a -> b: allowed under protocol any",
+	  0, FROM_EP, "zt-a", PROTO(253, A6, B6), PASS,
 	  EV_NEW(ALLOW, "zt-a", "zt-b", CHK_EG | CHK_IN, RULE_EG | RULE_IN) },
 };
 
