@@ -107,3 +107,32 @@ zs_matrix() {
 	shift
 	ip netns exec "$w" "$ZS_PROBE" matrix "$@"
 }
+
+# zs_workload6 HOSTNS WNS IFNAME ADDR4 ADDR6: zs_workload, dual stack. The
+# workload also gets ADDR6/128 and a default IPv6 route to fe80::1, which the
+# host-side veth owns (every one of them: a link-local is per link), so
+# neighbour discovery resolves the gateway on each link. No DAD: nothing else
+# is on the link, and waiting for it would only slow the tests.
+zs_workload6() {
+	local h=$1 w=$2 ifn=$3 addr4=$4 addr6=$5
+	zs_workload "$h" "$w" "$ifn" "$addr4"
+	ip netns exec "$w" sysctl -qw net.ipv6.conf.eth0.accept_dad=0 net.ipv6.conf.eth0.accept_ra=0
+	ip netns exec "$h" sysctl -qw "net.ipv6.conf.$ifn.accept_dad=0"
+	ip -n "$h" addr add fe80::1/64 dev "$ifn" nodad
+	ip -n "$w" addr add "$addr6/128" dev eth0 nodad
+	ip -n "$w" -6 route add default via fe80::1 dev eth0
+	ip -n "$h" -6 route add "$addr6/128" dev "$ifn"
+}
+
+# zs_netns_free NS...: 0 when none of these namespaces exists. A test that
+# finds its names taken (another run of it, still going) must not create or
+# clean up anything: zs_cleanup would delete the other run's namespaces.
+zs_netns_free() {
+	local n taken=()
+	for n in "$@"; do
+		ip netns list | awk '{ print $1 }' | grep -qxF "$n" && taken+=("$n")
+	done
+	[ ${#taken[@]} -eq 0 ] && return 0
+	echo "network namespaces already exist: ${taken[*]} (another run in progress?)" >&2
+	return 1
+}

@@ -29,6 +29,7 @@
 #include "flows.h"
 #include "jsonl.h"
 #include "lifecycle.h"
+#include "ipfix.h"
 #include "metrics.h"
 #include "parse.h"
 #include "serial.h"
@@ -53,6 +54,7 @@ struct daemon {
 	uint64_t mono_to_real;  /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	uint64_t events_lost_reported, records_lost_reported;
 	struct zs_metrics *metrics;     /* --metrics, or NULL */
+	struct zs_ipfix *ipfix;         /* --ipfix, or NULL */
 	struct zs_metrics_snapshot snap; /* counters the daemon keeps itself live here */
 	uint64_t ct_entries;            /* as of the last scan */
 	ZS_VEC(unsigned) attached; /* ifindexes carrying our programs */
@@ -373,6 +375,8 @@ static void emit_rec(struct daemon *d, const struct zs_flow_rec *r)
 		return;
 	}
 	emit_line(d, line, len);
+	if (d->ipfix)
+		zs_ipfix_export(d->ipfix, r, zs_now_ns(CLOCK_REALTIME));
 	d->flows_total++;
 	d->snap.records[r->type < ZS_METRICS_REC_TYPES ? r->type : 0]++;
 	if (r->type == ZS_REC_NEW)
@@ -412,6 +416,11 @@ static uint64_t events_lost(struct daemon *d)
 static void report_loss(struct daemon *d)
 {
 	uint64_t ev = events_lost(d), rec = d->sink_lost + d->log.lost;
+	if (d->ipfix) {
+		struct zs_ipfix_stats st;
+		zs_ipfix_stats(d->ipfix, &st);
+		rec += st.lost_records;
+	}
 
 	if (ev == d->events_lost_reported && rec == d->records_lost_reported)
 		return;
@@ -494,6 +503,18 @@ static void ct_scan(struct daemon *d)
 			case ZS_LC_FORGET:
 				bpf_map_delete_elem(d->dp.ct_fd, &keys[i]);
 				break;
+			case ZS_LC_DENIED_TAIL: {
+				struct zs_flow_rec r;
+				zs_flow_rec_from_ct(&r, &keys[i], &vals[i], ZS_REC_DENIED, 0,
+						    d->mono_to_real, sc.now_real, &d->comp, &d->ids);
+				r.suppressed = vals[i].suppressed;
+				emit_rec(d, &r);
+				/* Quiet for a second: the datapath is not touching it now. */
+				vals[i].suppressed = 0;
+				vals[i].report_ns = now;
+				bpf_map_update_elem(d->dp.ct_fd, &keys[i], &vals[i], BPF_EXIST);
+				break;
+			}
 			default:
 				break;
 			}
@@ -531,6 +552,11 @@ static void metrics_publish(struct daemon *d)
 	s->events_lost = events_lost(d);
 	s->records_lost[ZS_METRICS_SINK_JSON] = d->log.lost;
 	s->records_lost[ZS_METRICS_SINK_FOLLOWERS] = d->sink_lost;
+	if (d->ipfix) {
+		struct zs_ipfix_stats st;
+		zs_ipfix_stats(d->ipfix, &st);
+		s->records_lost[ZS_METRICS_SINK_IPFIX] = st.lost_records;
+	}
 	s->revision = d->writer.revision;
 	s->last_apply = (uint64_t)d->last_apply;
 	s->workloads = d->objs.workloads.n;
@@ -552,9 +578,12 @@ static void tick(struct daemon *d)
 	if (now < d->next_scan_ns)
 		return;
 	d->next_scan_ns = now + 1000000000ull;
+	zs_writer_settle(&d->writer); /* retire the last apply's old generation */
 	ct_scan(d);
 	report_loss(d);
 	zs_jsonl_flush(&d->log);
+	if (d->ipfix)
+		zs_ipfix_flush(d->ipfix, zs_now_ns(CLOCK_REALTIME));
 	metrics_publish(d);
 }
 
@@ -1316,6 +1345,14 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 	}
 	attach_uplinks(&d);
 	zs_metrics_snapshot_init(&d.snap, opts->version ? opts->version : "");
+	if (opts->ipfix) {
+		err = zs_ipfix_open(&d.ipfix, opts->ipfix, opts->ipfix_pen ? opts->ipfix_pen : ZS_IPFIX_PEN_EXAMPLE, 1);
+		if (err) {
+			pr_warn("ipfix %s: %s", opts->ipfix, strerror(-err));
+			goto err_loop;
+		}
+		pr_info("exporting IPFIX to %s", opts->ipfix);
+	}
 	if (opts->metrics) {
 		err = zs_metrics_start(&d.metrics, opts->metrics);
 		if (err) {
@@ -1369,6 +1406,7 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 err_loop:
 	if (d.metrics)
 		zs_metrics_stop(d.metrics);
+	zs_ipfix_close(d.ipfix);
 	for (size_t i = 0; i < d.followers.n; i++)
 		close(d.followers.v[i]);
 	free(d.followers.v);

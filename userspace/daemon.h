@@ -27,6 +27,8 @@ struct zs_daemon_opts {
 	unsigned idle_timeout;        /* seconds without a packet that end a flow; 0: 30 */
 	unsigned ct_max; /* conntrack capacity; 0: the built-in default */
 	const char *metrics;  /* "127.0.0.1:9464": Prometheus endpoint, or NULL */
+	const char *ipfix;    /* "HOST:PORT": IPFIX collector, or NULL */
+	unsigned ipfix_pen;   /* enterprise number of our IPFIX elements; 0: 32473 */
 	const char *version;  /* for build info */
 	const char *const *uplinks; /* interfaces to other hosts: XDP prefilter */
 	size_t nuplinks;

@@ -14,6 +14,8 @@
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <unistd.h>
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
 
 #include "tc.skel.h"
 
@@ -233,7 +235,19 @@ static unsigned dp_ifindex(void *ctx, const char *ifname)
 	return if_nametoindex(ifname);
 }
 
+/*
+ * Waits for an RCU grace period: every BPF program run holds the RCU read
+ * lock, so every packet that began before this call has finished after it.
+ */
+static void dp_quiesce(void *ctx)
+{
+	(void)ctx;
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		usleep(20000); /* no membarrier (nohz_full): a generous wait instead */
+}
+
 const struct zs_map_ops zs_dp_map_ops = {
+	.quiesce = dp_quiesce,
 	.update = dp_update,
 	.lookup = dp_lookup,
 	.del = dp_del,

@@ -94,6 +94,9 @@ enum zs_lc_due zs_lifecycle_see(struct zs_lifecycle *lc, const struct zs_ct_key 
 		f = find(lc, k, false);
 		if (f)
 			erase(lc, f);
+		/* The datapath reports drops when the next one comes; the last ones, here. */
+		if (e->suppressed && idle >= FIN_LINGER_NS && now - e->report_ns >= FIN_LINGER_NS)
+			return ZS_LC_DENIED_TAIL;
 		return idle >= lc->idle_ns ? ZS_LC_FORGET : ZS_LC_NOTHING;
 	}
 	f = find(lc, k, true);

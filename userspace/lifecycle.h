@@ -41,6 +41,7 @@ enum zs_lc_due {
 	ZS_LC_UPDATE,  /* emit an update; the flow goes on */
 	ZS_LC_END,     /* emit its end and delete the entry */
 	ZS_LC_FORGET,  /* delete the entry quietly (a denied or revoked flow gone idle) */
+	ZS_LC_DENIED_TAIL, /* a denied flow went quiet with drops not yet reported: report them */
 };
 
 void zs_lifecycle_init(struct zs_lifecycle *lc, uint64_t active_ns, uint64_t idle_ns);

@@ -15,10 +15,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "compile.h"
 #include "daemon.h"
+#include "flowfilter.h"
 #include "flows.h"
 #include "parse.h"
 
@@ -593,19 +595,77 @@ static int cmd_get(int argc, char **argv)
 	return rc;
 }
 
+struct flows_view {
+	const char *output; /* "json", "compact", "table" */
+	struct zs_flow_filter filter;
+	long last;          /* with a filter: keep only the last N matches of the history */
+	bool follow;
+	ZS_VEC(json_t *) held;
+	bool header_done;
+};
+
+static void flow_end_cell(json_t *e, char *buf, size_t len)
+{
+	const char *wl = json_string_value(json_object_get(e, "workload"));
+	const char *ent = json_string_value(json_object_get(e, "entity"));
+	json_t *port = json_object_get(e, "port");
+	const char *ip = json_string_value(json_object_get(e, "ip")) ?: "?";
+
+	if (port)
+		snprintf(buf, len, "%s %s:%lld", wl ? wl : ent ? ent : "-", ip,
+			 (long long)json_integer_value(port));
+	else
+		snprintf(buf, len, "%s %s", wl ? wl : ent ? ent : "-", ip);
+}
+
+static void flow_print(struct flows_view *v, json_t *rec)
+{
+	if (!strcmp(v->output, "json")) {
+		char *s = json_dumps(rec, JSON_COMPACT);
+		printf("%s\n", s);
+		free(s);
+	} else if (!strcmp(v->output, "table")) {
+		char src[96], dst[96];
+		json_t *proto = json_object_get(rec, "protocol");
+		if (!v->header_done) {
+			printf("%-30s %-8s %-8s %-36s %-36s %-7s %s\n", "TIME", "TYPE", "VERDICT", "SOURCE",
+			       "DESTINATION", "PROTO", "POLICY");
+			v->header_done = true;
+		}
+		if (!json_object_get(rec, "src")) {
+			printf("%-30s %-8s lost: %lld events, %lld records\n",
+			       json_string_value(json_object_get(rec, "time")) ?: "?", "lost",
+			       (long long)json_integer_value(json_object_get(rec, "events")),
+			       (long long)json_integer_value(json_object_get(rec, "records")));
+			return;
+		}
+		flow_end_cell(json_object_get(rec, "src"), src, sizeof(src));
+		flow_end_cell(json_object_get(rec, "dst"), dst, sizeof(dst));
+		printf("%-30s %-8s %-8s %-36s %-36s %-7s %s\n",
+		       json_string_value(json_object_get(rec, "time")) ?: "?",
+		       json_string_value(json_object_get(rec, "type")) ?: "?",
+		       json_string_value(json_object_get(rec, "verdict")) ?: "?", src, dst,
+		       json_is_string(proto) ? json_string_value(proto) : "other",
+		       json_string_value(json_object_get(rec, "policy")) ?: "");
+	} else {
+		zs_flow_print_compact(stdout, rec);
+	}
+}
+
 static int on_flow(json_t *msg, void *arg)
 {
-	const char *output = arg;
+	struct flows_view *v = arg;
 
 	if (json_object_get(msg, "ok") && !json_is_true(json_object_get(msg, "ok")))
 		return print_errors(msg);
-	if (output && !strcmp(output, "json")) {
-		char *s = json_dumps(msg, JSON_COMPACT);
-		printf("%s\n", s);
-		free(s);
-	} else {
-		zs_flow_print_compact(stdout, msg);
+	if (!zs_flow_filter_match(&v->filter, msg))
+		return 0;
+	if (v->last > 0 && !v->follow) {
+		/* History with a filter: the last N matches, printed at the end. */
+		*ZS_VEC_PUSH(&v->held) = json_incref(msg);
+		return 0;
 	}
+	flow_print(v, msg);
 	fflush(stdout);
 	return 0;
 }
@@ -615,29 +675,86 @@ static int cmd_flows(int argc, char **argv)
 	static const struct option lo[] = { { "follow", no_argument, 0, 'F' },
 					    { "output", required_argument, 0, 'o' },
 					    { "last", required_argument, 0, 'n' },
+					    { "from", required_argument, 0, 'f' },
+					    { "to", required_argument, 0, 't' },
+					    { "verdict", required_argument, 0, 'v' },
+					    { "port", required_argument, 0, 'p' },
+					    { "protocol", required_argument, 0, 'P' },
+					    { "type", required_argument, 0, 'T' },
+					    { "since", required_argument, 0, 's' },
 					    { 0, 0, 0, 0 } };
-	const char *output = NULL;
-	bool follow = false;
-	long last = 0;
-	int c;
+	struct flows_view v = { .output = "compact" };
+	bool filtered = false;
+	int c, rc = 0;
 
+	zs_flow_filter_init(&v.filter);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "Fo:n:", lo, NULL)) != -1) {
-		if (c == 'F')
-			follow = true;
-		else if (c == 'o')
-			output = optarg;
-		else if (c == 'n')
-			last = strtol(optarg, NULL, 10);
-		else
-			return usage_err();
+	while (!rc && (c = getopt_long(argc, argv, "Fo:n:", lo, NULL)) != -1) {
+		switch (c) {
+		case 'F': v.follow = true; break;
+		case 'o': v.output = optarg; break;
+		case 'n': v.last = strtol(optarg, NULL, 10); break;
+		case 'f':
+		case 't':
+			filtered = true;
+			if (zs_end_match_parse(c == 'f' ? &v.filter.from : &v.filter.to, optarg)) {
+				fprintf(stderr, "zeroseg: --%s %s: want NS/NAME, k=v[,k=v], or a CIDR\n",
+					c == 'f' ? "from" : "to", optarg);
+				rc = 2;
+			}
+			break;
+		case 'v':
+			filtered = true;
+			v.filter.verdict = optarg;
+			if (strcmp(optarg, "allowed") && strcmp(optarg, "denied") && strcmp(optarg, "audit")) {
+				fprintf(stderr, "zeroseg: --verdict %s: allowed, denied or audit\n", optarg);
+				rc = 2;
+			}
+			break;
+		case 'p':
+			filtered = true;
+			v.filter.port = strtol(optarg, NULL, 10);
+			if (v.filter.port < 0 || v.filter.port > 65535) {
+				fprintf(stderr, "zeroseg: --port %s: 0..65535\n", optarg);
+				rc = 2;
+			}
+			break;
+		case 'P': filtered = true; v.filter.protocol = optarg; break;
+		case 'T': filtered = true; v.filter.type = optarg; break;
+		case 's':
+			filtered = true;
+			if (zs_flow_filter_since(&v.filter, optarg, zs_now_ns(CLOCK_REALTIME))) {
+				fprintf(stderr, "zeroseg: --since %s: a duration (90s, 5m, 2h, 1d) or an RFC 3339 time\n", optarg);
+				rc = 2;
+			}
+			break;
+		default:
+			rc = usage_err();
+		}
 	}
-	if (optind != argc || (output && strcmp(output, "json") && strcmp(output, "compact")))
-		return usage_err();
+	if (!rc && (optind != argc || (strcmp(v.output, "json") && strcmp(v.output, "compact") &&
+				       strcmp(v.output, "table"))))
+		rc = usage_err();
+	if (rc) {
+		zs_flow_filter_free(&v.filter);
+		return rc;
+	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	json_t *req = json_pack("{s:s,s:b,s:I}", "cmd", "flows", "follow", follow, "last", (json_int_t)last);
-	int rc = request(req, on_flow, (void *)output);
+	/* With a filter the whole history is asked for, and the last N matches kept here. */
+	json_t *req = json_pack("{s:s,s:b,s:I}", "cmd", "flows", "follow", v.follow, "last",
+				(json_int_t)(filtered ? 0 : v.last));
+	if (!filtered)
+		v.last = 0;
+	rc = request(req, on_flow, &v);
 	json_decref(req);
+	size_t from = v.last > 0 && (size_t)v.last < v.held.n ? v.held.n - (size_t)v.last : 0;
+	for (size_t i = 0; i < v.held.n; i++) {
+		if (i >= from)
+			flow_print(&v, v.held.v[i]);
+		json_decref(v.held.v[i]);
+	}
+	free(v.held.v);
+	zs_flow_filter_free(&v.filter);
 	return rc;
 }
 
@@ -684,6 +801,8 @@ static int cmd_daemon(int argc, char **argv)
 					    { "ct-max", required_argument, 0, 'C' },
 					    { "uplink", required_argument, 0, 'U' },
 					    { "metrics", required_argument, 0, 'P' },
+					    { "ipfix", required_argument, 0, 'X' },
+					    { "ipfix-enterprise", required_argument, 0, 'E' },
 					    { "flow-log-max-kb", required_argument, 0, 'M' },
 					    { "flow-log-keep", required_argument, 0, 'K' },
 					    { "active-timeout", required_argument, 0, 'A' },
@@ -734,6 +853,16 @@ static int cmd_daemon(int argc, char **argv)
 		case 'P':
 			o.metrics = optarg;
 			break;
+		case 'X':
+			o.ipfix = optarg;
+			break;
+		case 'E':
+			if (num_arg(optarg, 1, 0xffffffffu, &v)) {
+				fprintf(stderr, "zeroseg: --ipfix-enterprise %s: want a private enterprise number\n", optarg);
+				return 2;
+			}
+			o.ipfix_pen = (unsigned)v;
+			break;
 		case 'U':
 			if (o.nuplinks == ZS_ARRAY_SIZE(uplinks)) {
 				fprintf(stderr, "zeroseg: at most %zu uplinks\n", ZS_ARRAY_SIZE(uplinks));
@@ -756,7 +885,7 @@ static int cmd_daemon(int argc, char **argv)
 
 static const struct cmd cmds[] = {
 	{ "daemon", cmd_daemon,
-	  "daemon [--socket PATH] [--state-dir DIR] [--bpffs DIR] [--flow-log FILE|-] [--ct-max N] [--uplink IF]... [--metrics ADDR:PORT] [-v]",
+	  "daemon [--socket PATH] [--state-dir DIR] [--bpffs DIR] [--flow-log FILE|-] [--ct-max N] [--uplink IF]... [--metrics ADDR:PORT] [--ipfix HOST:PORT] [-v]",
 	  "Runs the controller in the foreground until SIGTERM. Defaults: socket " ZS_DEFAULT_SOCKET
 	  ",\nstate " ZS_DEFAULT_STATE ", bpffs " ZS_DEFAULT_BPFFS ". Enforcement stays when it stops.\n"
 	  "--ct-max: conntrack capacity (default 262144); a pinned table keeps its size.\n"
@@ -765,7 +894,9 @@ static const struct cmd cmds[] = {
 	  "--flow-log FILE|-: JSON lines (- = stdout); --flow-log-max-kb N (102400) rotates,\n"
 	  "--flow-log-keep N (5) rotated files kept. --active-timeout S (60): updates of long\n"
 	  "flows; --idle-timeout S (30): a flow with no packet for this long has ended.\n"
-	  "--metrics 127.0.0.1:9464: Prometheus text format on GET /metrics (loopback only)." },
+	  "--metrics 127.0.0.1:9464: Prometheus text format on GET /metrics (loopback only).\n"
+	  "--ipfix HOST:PORT: IPFIX (RFC 7011) over UDP; --ipfix-enterprise PEN numbers our own\n"
+	  "elements (default 32473, the documentation PEN; see docs/IPFIX.md)." },
 	{ "apply", cmd_apply, "[--socket PATH] apply -f FILE|DIR|- [-f ...]",
 	  "Applies every object of the files as one transaction and prints the new revision.\n"
 	  "On invalid input nothing changes; errors name file:line:col." },
@@ -773,8 +904,13 @@ static const struct cmd cmds[] = {
 	  "Removes the named objects, as one transaction." },
 	{ "get", cmd_get, "[--socket PATH] get workloads|policies|identities|namespaces [-o json|table]",
 	  "Lists objects the daemon holds." },
-	{ "flows", cmd_flows, "[--socket PATH] flows [--follow] [--last N] [-o json|compact]",
-	  "Shows recent flow records; --follow streams new ones." },
+	{ "flows", cmd_flows,
+	  "[--socket PATH] flows [--follow] [--last N] [--from X] [--to X] [--verdict V] [--port N]\n"
+	  "         [--protocol P] [--type T] [--since T] [-o json|compact|table]",
+	  "Shows recent flow records (the last 2048); --follow streams new ones.\n"
+	  "--from/--to: a workload (NS/NAME or NAME), labels (k=v[,k=v]) or a CIDR. --verdict\n"
+	  "allowed|denied|audit; --port: destination port; --protocol TCP|UDP|ICMP...; --type\n"
+	  "new|update|end|revoked|denied|lost; --since 5m | 2h | an RFC 3339 time." },
 	{ "status", cmd_status, "[--socket PATH] status",
 	  "Revision, counts, packet counters by reason, lost events." },
 	{ "check", cmd_check, "check -f FILE|DIR|- [-f ...]",

@@ -244,6 +244,11 @@ int zs_writer_init(struct zs_writer *w, const struct zs_map_ops *ops, void *ctx)
 
 void zs_writer_free(struct zs_writer *w)
 {
+	for (size_t i = 0; i < w->prev.subjects.n; i++)
+		free(w->prev.subjects.v[i].e);
+	free(w->prev.subjects.v);
+	free(w->prev.endpoints.v);
+	free(w->prev.ipcache.v);
 	for (size_t i = 0; i < w->subjects.n; i++)
 		free(w->subjects.v[i].e);
 	free(w->subjects.v);
@@ -337,10 +342,89 @@ static void sweep(struct zs_writer *w, size_t foreign)
 		w->policy_entries += w->subjects.v[i].n;
 }
 
+/* ---- settle: after a flip, once no packet uses the old generation ---- */
+
+int zs_writer_settle(struct zs_writer *w)
+{
+	uint32_t og = (w->revision & 1) ^ 1;
+
+	if (!w->pending)
+		return 0;
+	/* Packets that read the old revision run to completion first. */
+	if (w->ops->quiesce)
+		w->ops->quiesce(w->ctx);
+	for (size_t i = 0; i < w->subjects.n; i++) {
+		const struct zs_w_subject *s = &w->subjects.v[i];
+		struct zs_w_subject key = { .identity = s->identity };
+		const struct zs_w_subject *p = bsearch(&key, w->prev.subjects.v, w->prev.subjects.n,
+						       sizeof(key), cmp_w_subject);
+		if (!p || p->handle != s->handle) {
+			struct zs_handle_key hk = { .gen = og, .identity = s->identity };
+			w->ops->update(w->ctx, ZS_MAP_HANDLES, &hk, &s->handle);
+		}
+	}
+	for (size_t i = 0; i < w->prev.subjects.n; i++) {
+		const struct zs_w_subject *p = &w->prev.subjects.v[i];
+		const struct zs_w_subject *now = old_subject(w, p->identity);
+		if (!now) {
+			struct zs_handle_key hk = { .gen = og, .identity = p->identity };
+			w->ops->del(w->ctx, ZS_MAP_HANDLES, &hk);
+		}
+		/* An unchanged subject keeps its handle; any other old handle is dead. */
+		if (!now || now->handle != p->handle) {
+			delete_entries(w, p->handle, p->e, p->n);
+			w->policy_entries -= p->n < w->policy_entries ? p->n : w->policy_entries;
+		}
+	}
+	for (size_t i = 0; i < w->endpoints.n; i++) {
+		const struct zs_w_endpoint *e = &w->endpoints.v[i];
+		const struct zs_w_endpoint *p = bsearch(e, w->prev.endpoints.v, w->prev.endpoints.n,
+							sizeof(*e), cmp_w_endpoint);
+		if (p && p->identity == e->identity)
+			continue;
+		struct zs_endpoint v = { .flags = ZS_EP_READY };
+		v.identity[0] = v.identity[1] = e->identity;
+		w->ops->update(w->ctx, ZS_MAP_ENDPOINTS, &e->ifindex, &v);
+	}
+	for (size_t i = 0; i < w->prev.endpoints.n; i++)
+		if (!old_endpoint(w, w->prev.endpoints.v[i].ifindex))
+			w->ops->del(w->ctx, ZS_MAP_ENDPOINTS, &w->prev.endpoints.v[i].ifindex);
+	for (size_t i = 0; i < w->ipcache.n; i++) {
+		const struct zs_w_ipcache *e = &w->ipcache.v[i];
+		const struct zs_w_ipcache *p = bsearch(e, w->prev.ipcache.v, w->prev.ipcache.n,
+						       sizeof(*e), cmp_w_ipcache);
+		if (p && p->identity == e->identity && p->cidr == e->cidr && p->ifindex == e->ifindex)
+			continue;
+		struct zs_ipcache_key k;
+		struct zs_ipcache_val v = { .ifindex = e->ifindex };
+		zs_ipcache_key_make(&k, &e->prefix);
+		v.identity[0] = v.identity[1] = e->identity;
+		v.cidr[0] = v.cidr[1] = e->cidr;
+		w->ops->update(w->ctx, ZS_MAP_IPCACHE, &k, &v);
+	}
+	for (size_t i = 0; i < w->prev.ipcache.n; i++)
+		if (!old_ipcache(w, &w->prev.ipcache.v[i].prefix)) {
+			struct zs_ipcache_key k;
+			zs_ipcache_key_make(&k, &w->prev.ipcache.v[i].prefix);
+			w->ops->del(w->ctx, ZS_MAP_IPCACHE, &k);
+		}
+	for (size_t i = 0; i < w->prev.subjects.n; i++)
+		free(w->prev.subjects.v[i].e);
+	free(w->prev.subjects.v);
+	free(w->prev.endpoints.v);
+	free(w->prev.ipcache.v);
+	memset(&w->prev, 0, sizeof(w->prev));
+	w->pending = false;
+	return 0;
+}
+
 /* ---- apply ------------------------------------------------------------- */
 
 int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errbuf, size_t errlen)
 {
+	/* The previous apply's old generation goes first: this one writes into it. */
+	zs_writer_settle(w);
+
 	uint32_t new_rev = w->revision + 1, ng = new_rev & 1, og = w->revision & 1;
 	bool first = w->subjects.n == 0 && w->endpoints.n == 0 && w->ipcache.n == 0;
 	struct zs_w_subject *ns = zs_xcalloc(c->subjects.n, sizeof(*ns));
@@ -496,75 +580,41 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 		goto fail;
 	}
 
-	/* 4. Sync the other generation; drop what nothing uses any more. */
-	for (size_t i = 0; i < c->subjects.n; i++) {
-		if (!changed[i])
-			continue;
-		struct zs_handle_key hk = { .gen = og, .identity = ns[i].identity };
-		w->ops->update(w->ctx, ZS_MAP_HANDLES, &hk, &ns[i].handle);
-	}
-	for (size_t i = 0; i < w->subjects.n; i++) {
-		struct zs_w_subject *o = &w->subjects.v[i];
-		const struct zs_subject *now = zs_compiled_subject(c, o->identity);
-		if (!now) {
-			struct zs_handle_key hk = { .gen = og, .identity = o->identity };
-			w->ops->del(w->ctx, ZS_MAP_HANDLES, &hk);
-		}
-		/* An unchanged subject keeps its handle; any other old handle is dead. */
-		if (!now || changed[now - c->subjects.v]) {
-			delete_entries(w, o->handle, o->e, o->n);
-			w->policy_entries -= o->n < w->policy_entries ? o->n : w->policy_entries;
-		}
-	}
+	/*
+	 * 4. The old state stays until no packet can still be using it (see
+	 * zs_writer_settle): the other generation is synced and what nothing
+	 * uses is deleted then, not now.
+	 */
 	w->policy_entries += to_write;
-	for (size_t i = 0; i < nneps; i++) {
-		if (!ep_dirty[i])
-			continue;
-		struct zs_endpoint v = { .flags = ZS_EP_READY };
-		v.identity[0] = v.identity[1] = neps[i].identity;
-		w->ops->update(w->ctx, ZS_MAP_ENDPOINTS, &neps[i].ifindex, &v);
-	}
-	qsort(neps, nneps, sizeof(*neps), cmp_w_endpoint);
-	for (size_t i = 0; i < w->endpoints.n; i++)
-		if (!bsearch(&w->endpoints.v[i], neps, nneps, sizeof(*neps), cmp_w_endpoint))
-			w->ops->del(w->ctx, ZS_MAP_ENDPOINTS, &w->endpoints.v[i].ifindex);
-	for (size_t i = 0; i < c->ipcache.n; i++) {
-		if (!ip_dirty[i])
-			continue;
-		struct zs_ipcache_key k;
-		struct zs_ipcache_val v = { .ifindex = nips[i].ifindex };
-		zs_ipcache_key_make(&k, &nips[i].prefix);
-		v.identity[0] = v.identity[1] = nips[i].identity;
-		v.cidr[0] = v.cidr[1] = nips[i].cidr;
-		w->ops->update(w->ctx, ZS_MAP_IPCACHE, &k, &v);
-	}
-	for (size_t i = 0; i < w->ipcache.n; i++) {
-		if (!bsearch(&w->ipcache.v[i], nips, c->ipcache.n, sizeof(*nips), cmp_w_ipcache)) {
-			struct zs_ipcache_key k;
-			zs_ipcache_key_make(&k, &w->ipcache.v[i].prefix);
-			w->ops->del(w->ctx, ZS_MAP_IPCACHE, &k);
-		}
-	}
-
-	/* The new state becomes ours. */
-	for (size_t i = 0; i < w->subjects.n; i++)
-		free(w->subjects.v[i].e);
-	w->subjects.n = 0;
+	for (size_t i = 0; i < w->prev.subjects.n; i++)
+		free(w->prev.subjects.v[i].e);
+	free(w->prev.subjects.v);
+	free(w->prev.endpoints.v);
+	free(w->prev.ipcache.v);
+	/* The vectors move: same element types, same layout. */
+	memcpy(&w->prev.subjects, &w->subjects, sizeof(w->subjects));
+	memcpy(&w->prev.endpoints, &w->endpoints, sizeof(w->endpoints));
+	memcpy(&w->prev.ipcache, &w->ipcache, sizeof(w->ipcache));
+	memset(&w->subjects, 0, sizeof(w->subjects));
+	memset(&w->endpoints, 0, sizeof(w->endpoints));
+	memset(&w->ipcache, 0, sizeof(w->ipcache));
 	for (size_t i = 0; i < c->subjects.n; i++) {
 		struct zs_w_subject *s = ZS_VEC_PUSH(&w->subjects);
 		*s = ns[i];
 		s->e = zs_xcalloc(c->subjects.v[i].n, sizeof(*s->e));
 		memcpy(s->e, c->subjects.v[i].e, c->subjects.v[i].n * sizeof(*s->e));
 	}
-	w->endpoints.n = 0;
+	qsort(neps, nneps, sizeof(*neps), cmp_w_endpoint);
 	for (size_t i = 0; i < nneps; i++)
 		*ZS_VEC_PUSH(&w->endpoints) = neps[i];
-	w->ipcache.n = 0;
 	for (size_t i = 0; i < c->ipcache.n; i++)
 		*ZS_VEC_PUSH(&w->ipcache) = nips[i];
+	w->pending = true;
 	w->revision = new_rev;
-	if (first)
+	if (first) {
+		zs_writer_settle(w);
 		sweep(w, foreign);
+	}
 	goto out;
 
 fail:

@@ -35,6 +35,8 @@ struct zs_map_ops {
 	int (*next_key)(void *ctx, enum zs_map m, const void *key, void *next);
 	/* The ifindex of an interface, or 0 when it does not exist (yet). */
 	unsigned (*ifindex)(void *ctx, const char *ifname);
+	/* Optional: returns once no program run that began earlier is still running. */
+	void (*quiesce)(void *ctx);
 };
 
 struct zs_w_subject {
@@ -66,6 +68,13 @@ struct zs_writer {
 	ZS_VEC(struct zs_w_subject) subjects;   /* sorted by identity */
 	ZS_VEC(struct zs_w_endpoint) endpoints; /* sorted by ifindex */
 	ZS_VEC(struct zs_w_ipcache) ipcache;    /* sorted by prefix */
+	/* The state before the last flip, until zs_writer_settle retires it. */
+	bool pending;
+	struct {
+		ZS_VEC(struct zs_w_subject) subjects;
+		ZS_VEC(struct zs_w_endpoint) endpoints;
+		ZS_VEC(struct zs_w_ipcache) ipcache;
+	} prev;
 };
 
 /*
@@ -75,8 +84,20 @@ struct zs_writer {
  */
 int zs_writer_init(struct zs_writer *w, const struct zs_map_ops *ops, void *ctx);
 void zs_writer_free(struct zs_writer *w);
-/* Returns 0 (w->revision is the new revision) or -errno, with `err` set. */
+/*
+ * Returns 0 (w->revision is the new revision) or -errno, with `err` set.
+ * After the flip the old generation is left as it was: a packet that read
+ * the old revision just before the flip may still be using it.
+ */
 int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *err, size_t errlen);
+
+/*
+ * Retires the old generation of the last apply: waits (ops->quiesce) until
+ * no packet can still be using it, then points it at the new state and
+ * deletes what nothing uses. The next apply does it first; the daemon also
+ * calls it shortly after an apply.
+ */
+int zs_writer_settle(struct zs_writer *w);
 
 /* The policy map key of a compiled entry under `handle`. */
 void zs_policy_key_make(struct zs_policy_key *k, uint32_t handle, const struct zs_pentry *e);

@@ -25,15 +25,6 @@ static __always_inline enum zs_action zs_drop(__u32 reason, __u32 bytes)
 	return ZS_ACT_DROP;
 }
 
-static __always_inline int zs_addr_unspec(const __u8 *a)
-{
-	__u64 w0, w1;
-
-	__builtin_memcpy(&w0, a, 8);
-	__builtin_memcpy(&w1, a + 8, 8);
-	return !(w0 | w1);
-}
-
 static __always_inline int zs_addr_eq(const __u8 *a, const __u8 *b)
 {
 	__u64 a0, a1, b0, b1;
@@ -64,7 +55,7 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 			return zs_drop(ZS_DROP_ROUTER_ADV, c->len);
 		/* Link plumbing from a workload: link-local, unspecified or its own source. */
 		if (from_ep && p.family == ZS_AF_INET6 &&
-		    !(p.saddr[0] == 0xfe && (p.saddr[1] & 0xc0) == 0x80) && !zs_addr_unspec(p.saddr)) {
+		    !(p.saddr[0] == 0xfe && (p.saddr[1] & 0xc0) == 0x80) && !zs_addr_is_unspec(p.saddr)) {
 			struct zs_ipcache_val *own = zs_ipcache_find(p.saddr, p.family);
 			if (!own || own->ifindex != c->ifindex)
 				return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);

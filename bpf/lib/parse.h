@@ -132,6 +132,15 @@ static __always_inline int zs_parse_eth(struct zs_cursor *cur, __u16 *proto)
 	return 0;
 }
 
+static __always_inline int zs_addr_is_unspec(const __u8 *a)
+{
+	__u64 w0, w1;
+
+	__builtin_memcpy(&w0, a, 8);
+	__builtin_memcpy(&w1, a + 8, 8);
+	return !(w0 | w1);
+}
+
 /*
  * The packet an ICMP error quotes: its IP header and first 8 bytes, same
  * family as the error. Anything shorter is dropped (an error we cannot tie
@@ -246,16 +255,17 @@ static __always_inline int zs_parse_ports(struct zs_cursor *cur, struct zs_pkt *
 		 * only on the link. ND (133-137) carries hop limit 255 (RFC 4861) and
 		 * a link-local or multicast destination, or a link-local source (a
 		 * unicast NUD probe to a global address; no router forwards a
-		 * link-local source). MLD (130-132, 143) comes from a link-local
-		 * source with hop limit 1 (RFC 3810). Anything else with these types
+		 * link-local source). MLD (130-132, 143) comes from a link-local (or,
+		 * during DAD, the unspecified) source with hop limit 1 (RFC 3810). Anything else with these types
 		 * is judged like any packet: no channel out disguised as ND.
 		 */
 		int src_ll = p->saddr[0] == 0xfe && (p->saddr[1] & 0xc0) == 0x80;
 		int dst_link = p->daddr[0] == 0xff || (p->daddr[0] == 0xfe && (p->daddr[1] & 0xc0) == 0x80);
 		if (v6 && type >= 133 && type <= 137 && p->hop_limit == 255 && (dst_link || src_ll))
 			p->kind = ZS_PKT_INFRA;
-		if (v6 && ((type >= 130 && type <= 132) || type == 143) && p->hop_limit == 1 && src_ll)
-			p->kind = ZS_PKT_INFRA;
+		if (v6 && ((type >= 130 && type <= 132) || type == 143) && p->hop_limit == 1 &&
+		    (src_ll || zs_addr_is_unspec(p->saddr)))
+			p->kind = ZS_PKT_INFRA; /* reports during DAD come from :: (RFC 3810 5.2.13) */
 		if (v6 ? (type >= 1 && type <= 4) :
 			 (type == ZS_ICMP_DEST_UNREACH || type == ZS_ICMP_TIME_EXCEEDED ||
 			  type == ZS_ICMP_PARAMETERPROB)) {

@@ -175,6 +175,7 @@ struct pkt {
 	__u8 rt_type;    /* routing header type (segments left 0) */
 	__u16 pad;       /* Ethernet padding after the IP packet */
 	__u16 cut;       /* keep only the first `cut` bytes; 0: all */
+	__u8 hop;        /* IPv6 hop limit; 0: 255 for ICMPv6, else 64 */
 };
 
 #define FIN 0x01
@@ -222,7 +223,8 @@ struct pkt {
 	  __VA_ARGS__ }
 #define ICMP(s, d, type, id, ...) ICMP_ID(IPPROTO_ICMP, ICMP_ECHO, s, d, type, id, __VA_ARGS__)
 #define PING6(s, d, type, id, ...) ICMP_ID(IPPROTO_ICMPV6, ICMP6_ECHO, s, d, type, id, __VA_ARGS__)
-#define ICMP6(s, d, type) { .proto = IPPROTO_ICMPV6, .src = s, .dst = d, .icmp_type = type }
+#define ICMP6(s, d, type, ...) \
+	{ .proto = IPPROTO_ICMPV6, .src = s, .dst = d, .icmp_type = type, __VA_ARGS__ }
 /* An ICMP error from s to d; QUOTE_* names the packet it is about. */
 #define ICMP_ERR(s, d, type, code, ...)                                                  \
 	{ .proto = IPPROTO_ICMP, .src = s, .dst = d, .icmp_type = type, .icmp_code = code, \
@@ -411,7 +413,7 @@ static size_t pkt_build(const struct pkt *p, __u8 *buf, size_t cap)
 		int later = 0;
 
 		ip6->version = 6;
-		ip6->hop_limit = p->proto == IPPROTO_ICMPV6 ? 255 : 64;
+		ip6->hop_limit = p->hop ? p->hop : p->proto == IPPROTO_ICMPV6 ? 255 : 64;
 		memcpy(&ip6->saddr, src, 16);
 		memcpy(&ip6->daddr, dst, 16);
 		/* Each extension header is 8 bytes: next header, length 0, then its fields. */
@@ -794,6 +796,16 @@ static const struct row rows[] = {
 	  ICMP6("fe80::a", "ff02::1:ff00:b", ICMP6_NS), PASS },
 	{ "ICMPv6 \"neighbour solicitation\" a -> world: not link plumbing",
 	  0, FROM_EP, "zt-a", ICMP6(A6, WORLD6, ICMP6_NS), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, "zt-a", WORLD, CHK_EG | DEN_EG, 0) },
+	{ "ICMPv6 unicast NS (NUD) from the host's link-local to a's global address, hop limit 255",
+	  0, TO_EP, "zt-a", ICMP6("fe80::1", A6, ICMP6_NS), PASS },
+	{ "the same NS with hop limit 64: it was forwarded, not link plumbing",
+	  0, TO_EP, "zt-a", ICMP6("fe80::1", A6, ICMP6_NS, .hop = 64), DROP(DEFAULT_DENY),
+	  EV_NEW(DENY, WORLD, "zt-a", CHK_IN | DEN_IN, 0) },
+	{ "MLDv2 report from :: (during DAD), hop limit 1, to ff02::16",
+	  0, FROM_EP, "zt-a", ICMP6("::", "ff02::16", 143, .hop = 1), PASS },
+	{ "MLDv2 report from a's global address: not link plumbing, judged (no rule)",
+	  0, FROM_EP, "zt-a", ICMP6(A6, "ff02::16", 143, .hop = 1), DROP(DEFAULT_DENY),
 	  EV_NEW(DENY, "zt-a", WORLD, CHK_EG | DEN_EG, 0) },
 	{ "ICMPv6 \"neighbour solicitation\" from a with b's global address",
 	  0, FROM_EP, "zt-a", ICMP6(B6, "ff02::1:ff00:b", ICMP6_NS), DROP(SPOOFED_SRC) },

@@ -333,6 +333,7 @@ static void apply_ok(struct zs_writer *w, const struct zs_compiled *c)
 
 	if (ret)
 		fail_msg("apply: %d: %s", ret, err);
+	assert_int_equal(zs_writer_settle(w), 0);
 }
 
 static uint32_t config_revision(struct fake *f)
@@ -694,6 +695,58 @@ static void test_failed_first_apply_rolls_back(void **state)
 	fake_free(&f);
 }
 
+static unsigned quiesced;
+static void fake_quiesce(void *ctx)
+{
+	(void)ctx;
+	quiesced++;
+}
+
+/*
+ * After the flip the old generation stays whole (a packet that read the old
+ * revision may still use it); settle waits for quiescence, then retires it.
+ */
+static void test_old_generation_kept_until_settle(void **state)
+{
+	struct fake f = { 0 };
+	struct zs_writer w;
+	struct state s, s2;
+	struct zs_map_ops ops = fake_ops;
+	char err[256];
+	(void)state;
+
+	ops.quiesce = fake_quiesce;
+	state_init(&s, ESTATE);
+	state_init(&s2, WORKLOADS POLICY_API("9090") POLICY_DB("5432") POLICY_WEB);
+	assert_int_equal(zs_writer_init(&w, &ops, &f), 0);
+	apply_ok(&w, &s.c);
+	uint32_t api = id_of(&s.c, "shop/api"), old = handle_of(&f, api);
+	size_t before = f.maps[ZS_MAP_POLICY].e.n;
+	quiesced = 0;
+
+	assert_int_equal(zs_writer_apply(&w, &s2.c, err, sizeof(err)), 0);
+	assert_true(w.pending);
+	/* The old generation's slot still names the old handle, whose entries are all there. */
+	struct zs_handle_key hk = { .gen = (w.revision & 1) ^ 1, .identity = api };
+	uint32_t h;
+	assert_int_equal(fake_lookup(&f, ZS_MAP_HANDLES, &hk, &h), 0);
+	assert_int_equal(h, old);
+	assert_true(f.maps[ZS_MAP_POLICY].e.n > before);
+	assert_int_equal(quiesced, 0);
+
+	assert_int_equal(zs_writer_settle(&w), 0);
+	assert_int_equal(quiesced, 1);
+	assert_false(w.pending);
+	assert_int_equal(fake_lookup(&f, ZS_MAP_HANDLES, &hk, &h), 0);
+	assert_int_not_equal(h, old);
+	assert_int_equal(count_handle_entries(&f, old), 0);
+	assert_policy_written(&f, &s2.c);
+	zs_writer_free(&w);
+	state_free(&s);
+	state_free(&s2);
+	fake_free(&f);
+}
+
 /* Over capacity: refused before anything is written, saying which map and by how much. */
 static void test_capacity_refused_up_front(void **state)
 {
@@ -775,6 +828,7 @@ int main(void)
 		cmocka_unit_test(test_failed_first_apply_rolls_back),
 		cmocka_unit_test(test_failed_apply_rolls_back),
 		cmocka_unit_test(test_capacity_refused_up_front),
+		cmocka_unit_test(test_old_generation_kept_until_settle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
