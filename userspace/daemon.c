@@ -338,8 +338,7 @@ static void resync(struct daemon *d)
 	struct zs_objects next;
 	struct zs_diags diags = { 0 };
 
-	if (zs_objects_clone(&d->objs, &next))
-		return;
+	zs_objects_copy(&d->objs, &next);
 	if (commit(d, &next, &diags)) {
 		pr_warn("re-sync failed:");
 		zs_diags_print(&diags, stderr);
@@ -737,13 +736,14 @@ static json_t *do_apply(struct daemon *d, json_t *req)
 	json_t *resp;
 
 	zs_objects_init(&batch);
-	if (parse_files(req, &batch, NULL, &diags) || zs_objects_clone(&d->objs, &next)) {
+	if (parse_files(req, &batch, NULL, &diags)) {
 		resp = diags_json(&diags);
 		zs_objects_free(&batch);
 		zs_diags_free(&diags);
 		return resp;
 	}
 	size_t n = batch.workloads.n + batch.policies.n + batch.namespaces.n + batch.has_config;
+	zs_objects_copy(&d->objs, &next);
 	zs_objects_merge(&next, &batch);
 	zs_objects_free(&batch);
 	if (commit(d, &next, &diags))
@@ -860,7 +860,7 @@ static json_t *do_diff(struct daemon *d, json_t *req)
 	bool changed = false;
 
 	zs_objects_init(&batch);
-	if (parse_files(req, &batch, NULL, &diags) || zs_objects_clone(&d->objs, &next)) {
+	if (parse_files(req, &batch, NULL, &diags)) {
 		resp = diags_json(&diags);
 		zs_objects_free(&batch);
 		zs_diags_free(&diags);
@@ -889,6 +889,7 @@ static json_t *do_diff(struct daemon *d, json_t *req)
 		push_change(changes, p->from_k8s ? "NetworkPolicy" : "Policy", p->ns, p->name,
 			    find_policy_json(&d->objs, p), zs_policy_to_json(p));
 	}
+	zs_objects_copy(&d->objs, &next);
 	zs_objects_merge(&next, &batch);
 	zs_objects_free(&batch);
 	zs_identities_clone(&d->ids, &ids);
@@ -1052,10 +1053,11 @@ static json_t *do_delete(struct daemon *d, json_t *req)
 		r->ns = zs_xstrdup(json_string_value(json_object_get(req, "namespace")) ?: "default");
 		r->name = zs_xstrdup(json_string_value(json_object_get(req, "name")) ?: "");
 	}
-	if (diags.msgs.n || zs_objects_clone(&d->objs, &next)) {
+	if (diags.msgs.n) {
 		resp = diags_json(&diags);
 		goto out;
 	}
+	zs_objects_copy(&d->objs, &next);
 	for (size_t i = 0; i < refs.n; i++)
 		if (zs_objects_remove(&next, &refs.v[i]))
 			zs_diag(&diags, NULL, "%s %s/%s: not found", zs_kind_name(refs.v[i].kind),
@@ -1314,7 +1316,8 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 	{
 		/* Adopt: rewrite the pinned maps from the stored state, no window. */
 		struct zs_objects next;
-		err = zs_objects_clone(&d.objs, &next);
+		zs_objects_copy(&d.objs, &next);
+		err = 0;
 		if (!err)
 			err = commit(&d, &next, &diags);
 		zs_objects_free(&next);

@@ -265,3 +265,115 @@ int zs_objects_remove(struct zs_objects *o, const struct zs_ref *ref)
 	}
 	return -EINVAL;
 }
+
+/* ---- deep copies --------------------------------------------------------- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? zs_xstrdup(s) : NULL;
+}
+
+static void labels_copy(zs_labels_t *dst, const zs_labels_t *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (size_t i = 0; i < src->n; i++)
+		zs_labels_set(dst, src->v[i].key, src->v[i].value);
+}
+
+static void selector_copy(struct zs_selector *dst, const struct zs_selector *src)
+{
+	dst->n = src->n;
+	dst->req = zs_xcalloc(src->n + 1, sizeof(*dst->req));
+	for (size_t i = 0; i < src->n; i++) {
+		const struct zs_requirement *r = &src->req[i];
+		struct zs_requirement *d = &dst->req[i];
+		d->key = zs_xstrdup(r->key);
+		d->op = r->op;
+		d->nvalues = r->nvalues;
+		d->values = zs_xcalloc(r->nvalues + 1, sizeof(char *));
+		for (size_t j = 0; j < r->nvalues; j++)
+			d->values[j] = zs_xstrdup(r->values[j]);
+	}
+}
+
+/* Marks point into the objects' file list: re-point them into dst's. */
+static struct zs_mark mark_copy(struct zs_objects *dst, struct zs_mark m)
+{
+	if (m.file)
+		m.file = zs_objects_file(dst, m.file);
+	return m;
+}
+
+static struct zs_rule *rules_copy(struct zs_objects *dst, const struct zs_rule *src, size_t n)
+{
+	struct zs_rule *out = zs_xcalloc(n + 1, sizeof(*out));
+
+	for (size_t i = 0; i < n; i++) {
+		const struct zs_rule *r = &src[i];
+		struct zs_rule *d = &out[i];
+		*d = *r;
+		d->mark = mark_copy(dst, r->mark);
+		d->peers = zs_xcalloc(r->npeers + 1, sizeof(*d->peers));
+		for (size_t j = 0; j < r->npeers; j++) {
+			const struct zs_peer *p = &r->peers[j];
+			struct zs_peer *q = &d->peers[j];
+			*q = *p;
+			q->mark = mark_copy(dst, p->mark);
+			selector_copy(&q->selector, &p->selector);
+			selector_copy(&q->ns_selector, &p->ns_selector);
+			q->except = zs_xcalloc(p->nexcept + 1, sizeof(*q->except));
+			memcpy(q->except, p->except, p->nexcept * sizeof(*q->except));
+		}
+		d->ports = zs_xcalloc(r->nports + 1, sizeof(*d->ports));
+		for (size_t j = 0; j < r->nports; j++) {
+			d->ports[j] = r->ports[j];
+			d->ports[j].name = dup_or_null(r->ports[j].name);
+			d->ports[j].mark = mark_copy(dst, r->ports[j].mark);
+		}
+	}
+	return out;
+}
+
+void zs_objects_copy(const struct zs_objects *src, struct zs_objects *dst)
+{
+	zs_objects_init(dst);
+	for (size_t i = 0; i < src->files.n; i++)
+		zs_objects_file(dst, src->files.v[i]);
+	dst->has_config = src->has_config;
+	dst->posture = src->posture;
+	for (size_t i = 0; i < src->workloads.n; i++) {
+		const struct zs_workload *w = &src->workloads.v[i];
+		struct zs_workload *d = ZS_VEC_PUSH(&dst->workloads);
+		*d = *w;
+		d->name = zs_xstrdup(w->name);
+		d->ns = zs_xstrdup(w->ns);
+		labels_copy(&d->labels, &w->labels);
+		d->ifname = dup_or_null(w->ifname);
+		d->addrs = zs_xcalloc(w->naddrs + 1, sizeof(*d->addrs));
+		memcpy(d->addrs, w->addrs, w->naddrs * sizeof(*d->addrs));
+		d->ports = zs_xcalloc(w->nports + 1, sizeof(*d->ports));
+		for (size_t j = 0; j < w->nports; j++) {
+			d->ports[j] = w->ports[j];
+			d->ports[j].name = zs_xstrdup(w->ports[j].name);
+		}
+		d->mark = mark_copy(dst, w->mark);
+	}
+	for (size_t i = 0; i < src->policies.n; i++) {
+		const struct zs_policy *p = &src->policies.v[i];
+		struct zs_policy *d = ZS_VEC_PUSH(&dst->policies);
+		*d = *p;
+		d->name = zs_xstrdup(p->name);
+		d->ns = zs_xstrdup(p->ns);
+		selector_copy(&d->selector, &p->selector);
+		d->ingress = rules_copy(dst, p->ingress, p->ningress);
+		d->egress = rules_copy(dst, p->egress, p->negress);
+		d->mark = mark_copy(dst, p->mark);
+	}
+	for (size_t i = 0; i < src->namespaces.n; i++) {
+		const struct zs_namespace *n = &src->namespaces.v[i];
+		struct zs_namespace *d = ZS_VEC_PUSH(&dst->namespaces);
+		d->name = zs_xstrdup(n->name);
+		labels_copy(&d->labels, &n->labels);
+		d->mark = mark_copy(dst, n->mark);
+	}
+}

@@ -179,6 +179,8 @@ void zs_labels_free(zs_labels_t *l);
 void zs_labels_set(zs_labels_t *l, const char *key, const char *value);
 const char *zs_labels_get(const zs_labels_t *l, const char *key);
 
+/* A deep copy (marks re-pointed into dst's own file list). */
+void zs_objects_copy(const struct zs_objects *src, struct zs_objects *dst);
 /* Moves (steals) the objects of `from` into `into`, replacing same-named ones. */
 void zs_objects_merge(struct zs_objects *into, struct zs_objects *from);
 /* Removes the named object; returns 0, or -ENOENT if there was none. */

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "userspace/parse.h"
+#include "userspace/serial.h"
 
 #define FILE_NAME "t.yaml"
 
@@ -557,6 +558,41 @@ static void test_parse_refs_errors(void **state)
 	zs_diags_free(&d);
 }
 
+/* A deep copy: the same objects (as serialized), marks kept and owned by the copy. */
+static void test_objects_copy(void **state)
+{
+	static const char yaml[] =
+		"apiVersion: zeroseg.io/v1\nkind: Workload\n"
+		"metadata: {name: w, namespace: n, labels: {app: a}}\n"
+		"spec: {interface: if1, addresses: [10.0.0.1, 'fd00::1'], ports: [{name: http, port: 80}]}\n"
+		"---\napiVersion: zeroseg.io/v1\nkind: Namespace\nmetadata: {name: n, labels: {env: prod}}\n"
+		"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: n}\n"
+		"spec:\n  podSelector: {matchExpressions: [{key: app, operator: In, values: [a, b]}]}\n"
+		"  ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}}], ports: [{port: http}]}]\n";
+	struct zs_objects o, c;
+	struct zs_diags d = { 0 };
+	(void)state;
+
+	zs_objects_init(&o);
+	assert_int_equal(parse(yaml, &o, &d), 0);
+	zs_objects_copy(&o, &c);
+	char *a = zs_objects_to_text(&o), *b = zs_objects_to_text(&c);
+	assert_string_equal(a, b);
+	const struct zs_rule *r = &c.policies.v[0].ingress[0];
+	assert_string_equal(r->mark.file, FILE_NAME);
+	assert_int_equal(r->mark.line, o.policies.v[0].ingress[0].mark.line);
+	assert_ptr_not_equal(r->mark.file, o.policies.v[0].ingress[0].mark.file);
+	zs_objects_free(&o); /* the copy owns everything it points to */
+	char *b2 = zs_objects_to_text(&c);
+	assert_string_equal(a, b2);
+	assert_string_equal(c.policies.v[0].ingress[0].peers[0].mark.file, FILE_NAME);
+	free(a);
+	free(b);
+	free(b2);
+	zs_objects_free(&c);
+	zs_diags_free(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -580,6 +616,7 @@ int main(void)
 		cmocka_unit_test(test_validate_distinct_ok),
 		cmocka_unit_test(test_parse_refs),
 		cmocka_unit_test(test_parse_refs_errors),
+		cmocka_unit_test(test_objects_copy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
