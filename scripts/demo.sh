@@ -79,6 +79,14 @@ echo
 echo "  one record as JSON:"
 grep -F '"verdict":"denied"' "$D/flows.jsonl" | head -1 | sed 's/^/  /'
 
-bold "6. Counters ('zeroseg status')"
+bold "6. Why? 'zeroseg explain' names the policy and rule on each side"
+Z explain --from shop/web --to shop/api --port 8080/tcp
+echo
+Z explain --from shop/web --to shop/db --port 5432/tcp
+
+bold "7. Denied flows only ('zeroseg flows --verdict denied -o table')"
+Z flows --verdict denied -o table
+
+bold "8. Counters ('zeroseg status')"
 Z status
 bold "Done: everything the demo created is being removed."

@@ -376,10 +376,10 @@ static int cmd_diff(int argc, char **argv)
 static void print_side(const char *what, json_t *s)
 {
 	if (!json_is_true(json_object_get(s, "checked"))) {
-		printf("%-8s -        (%s)\n", what, json_string_value(json_object_get(s, "why")));
+		printf("%-8s -            (%s)\n", what, json_string_value(json_object_get(s, "why")));
 		return;
 	}
-	printf("%-8s %-8s %s", what, json_string_value(json_object_get(s, "verdict")),
+	printf("%-8s %-12s %s", what, json_string_value(json_object_get(s, "verdict")),
 	       json_string_value(json_object_get(s, "subject")));
 	if (json_object_get(s, "policy")) {
 		printf(": %s rule %lld of %s", json_string_value(json_object_get(s, "action")),

@@ -88,8 +88,8 @@ out=$(Z diff -f "$D/policy2.yaml"); rc=$?
 
 echo "-- explain"
 out=$(Z explain --from shop/web --to shop/db --port 5432/tcp)
-grep -q "^egress   allow    shop/web: allow rule 0 of shop/web" <<<"$out" &&
-	grep -q "^ingress  allow    shop/db: allow rule 0 of shop/db" <<<"$out" &&
+grep -q "^egress   allow        shop/web: allow rule 0 of shop/web" <<<"$out" &&
+	grep -q "^ingress  allow        shop/db: allow rule 0 of shop/db" <<<"$out" &&
 	grep -q "^verdict  allowed" <<<"$out" && ok "explain web -> db 5432: both rules named" ||
 	bad "explain allowed: $out"
 out=$(Z explain --from shop/web --to shop/db --port 22/tcp)
