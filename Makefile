@@ -97,6 +97,23 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libzeroseg.a $(HDRS)
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS)
 
+# The same tc program reporting every packet of a denied flow (no 1 s rate
+# limit), so PROG_TEST_RUN repeats make events: tests/bench/bench_events.c.
+$(BUILD)/bench/tc_events.bpf.o: bpf/tc.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DZS_DENY_REPORT_NS=0 -c $< -o $@
+
+$(BUILD)/bench/bench_events: $(BUILD)/bench/tc_events.bpf.o
+
+# The floor bench_packet compares zs_tc_from_ep with (found beside it).
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/bench_packet: $(BUILD)/bench/empty_tc.bpf.o
+
 bench: all $(BENCH_PROGS)
 	$(Q)bash scripts/bench.sh
 

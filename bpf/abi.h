@@ -35,7 +35,7 @@
 #define ZS_MAX_FRAGS 8192
 #endif
 #ifndef ZS_EVENTS_BYTES
-#define ZS_EVENTS_BYTES (4u << 20)
+#define ZS_EVENTS_BYTES (16u << 20)
 #endif
 
 /* ---- identities -------------------------------------------------------- */

@@ -129,7 +129,47 @@ bench_daemon_apply() {
 	echo
 }
 
-SECTIONS=(control_plane)
+# ---- section: telemetry -------------------------------------------------------
+# Flow events from the real tc program (built to report every denied packet)
+# through the ring buffer to the daemon's record and JSON lines code, flat out
+# and at 1M events/s, then a sink stalled while packets keep coming
+# (tests/bench/bench_events.c; its table explains itself). The JSON lines
+# file goes to tmpfs, in a directory the EXIT trap removes.
+section_telemetry() {
+	local quick=() limit=150 d
+	if [ "$QUICK" = 1 ]; then
+		quick=(--quick)
+		limit=40
+	fi
+	d=$(mktemp -d /dev/shm/zeroseg-bench.XXXXXX 2>/dev/null) || d=$BENCH_DIR
+	[ "$d" = "$BENCH_DIR" ] || ZS_DIRS+=("$d")
+	timeout -k 5 "$limit" "$ZS_BENCH/bench_events" "${quick[@]}" --obj "$ZS_BENCH/tc_events.bpf.o" \
+		--dir "$d" --timeout $((limit - 5))
+}
+
+# ---- section: packet ------------------------------------------------------------
+# Per-packet cost of zs_tc_from_ep through BPF_PROG_TEST_RUN against an empty
+# tc program, with 10..100k rules in force (tests/bench/bench_packet.c; its
+# table says what each row measures).
+section_packet() {
+	local quick=() limit=120
+	if [ "$QUICK" = 1 ]; then
+		quick=(--quick)
+		limit=40
+	fi
+	timeout -k 5 "$limit" "$ZS_BENCH/bench_packet" "${quick[@]}"
+}
+
+# ---- section: traffic -----------------------------------------------------------
+# Real TCP and UDP through a routed host namespace: no filter, zeroseg,
+# iptables, nftables linear and with a set, at 0, 1k and 10k rules
+# (scripts/bench_traffic.sh, which draws the topology).
+source scripts/bench_traffic.sh
+section_traffic() {
+	bench_traffic
+}
+
+SECTIONS=(control_plane telemetry packet traffic)
 
 # ---- driver -------------------------------------------------------------------
 ALL_SECTIONS=("${SECTIONS[@]}")

@@ -779,6 +779,21 @@ static void build_ipcache(struct cctx *c)
 	}
 	free(own.v);
 	free(all.v);
+
+	bool has4[33] = { false }, has6[129] = { false };
+	for (size_t i = 0; i < c->out->ipcache.n; i++) {
+		const struct zs_prefix *p = &c->out->ipcache.v[i].prefix;
+		if (p->family == 4)
+			has4[p->len] = true;
+		else
+			has6[p->len] = true;
+	}
+	for (int len = 32; len >= 0; len--)
+		if (has4[len])
+			c->out->lens4[c->out->nlens4++] = (uint8_t)len;
+	for (int len = 128; len >= 0; len--)
+		if (has6[len])
+			c->out->lens6[c->out->nlens6++] = (uint8_t)len;
 }
 
 int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_compiled *out,

@@ -60,6 +60,9 @@ struct zs_c_rule {
 struct zs_compiled {
 	ZS_VEC(struct zs_c_endpoint) endpoints; /* sorted by ifname */
 	ZS_VEC(struct zs_c_ipcache) ipcache;    /* sorted by prefix */
+	/* The prefix lengths the ipcache holds, longest first, per family (4, 6). */
+	uint8_t lens4[33], nlens4;
+	uint8_t lens6[129], nlens6;
 	ZS_VEC(struct zs_subject) subjects;     /* sorted by identity */
 	ZS_VEC(struct zs_c_rule) rules;         /* sorted by id */
 	size_t total_entries;

@@ -55,6 +55,7 @@ struct daemon {
 	uint64_t events_lost_reported, records_lost_reported;
 	struct zs_metrics *metrics;     /* --metrics, or NULL */
 	struct zs_ipfix *ipfix;         /* --ipfix, or NULL */
+	unsigned event_burst;           /* events in this wakeup */
 	struct zs_metrics_snapshot snap; /* counters the daemon keeps itself live here */
 	uint64_t ct_entries;            /* as of the last scan */
 	ZS_VEC(unsigned) attached; /* ifindexes carrying our programs */
@@ -386,6 +387,9 @@ static void emit_rec(struct daemon *d, const struct zs_flow_rec *r)
 			r->bytes[0];
 }
 
+/* Events handled per wakeup before the loop gets a turn (clients, ticks). */
+#define EVENT_BUDGET 8192
+
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct daemon *d = ctx;
@@ -395,7 +399,8 @@ static int on_event(void *ctx, void *data, size_t len)
 		return 0;
 	zs_flow_rec_from_event(&r, data, d->mono_to_real, &d->comp, &d->ids);
 	emit_rec(d, &r);
-	return 0;
+	/* A negative return stops libbpf's consume loop (this event is done). */
+	return ++d->event_burst >= EVENT_BUDGET ? -EAGAIN : 0;
 }
 
 static uint64_t events_lost(struct daemon *d)
@@ -622,8 +627,10 @@ static void nl_read(struct daemon *d)
 		mnl_cb_run(buf, (size_t)n, 0, 0, nl_link_cb, &changed);
 	if (!changed)
 		return;
-	if (changed & 1)
+	if (changed & 1) {
+		zs_flow_ifnames_forget();
 		attach_uplinks(d);
+	}
 	/* Host addresses came or went: the host identity follows them. */
 	bool need = false;
 	if (changed & 2) {
@@ -1389,6 +1396,7 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 				d.stop = true;
 				break;
 			case EV_RING:
+				d.event_burst = 0;
 				ring_buffer__consume(d.rb);
 				zs_jsonl_flush(&d.log);
 				break;
@@ -1402,6 +1410,7 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 		}
 		tick(&d);
 	}
+	d.event_burst = 0;
 	ring_buffer__consume(d.rb);
 	pr_info("stopping; enforcement stays in place (pinned under %s)", opts->bpffs);
 	err = 0;

@@ -71,9 +71,12 @@ static const struct zs_c_ipcache *who(const struct zs_compiled *c, uint8_t famil
 {
 	struct zs_c_ipcache key = { .prefix = { .family = family, .len = family == 4 ? 32 : 128 } };
 
+	const uint8_t *lens = family == 4 ? c->lens4 : c->lens6;
+	size_t nlens = family == 4 ? c->nlens4 : c->nlens6;
+
 	memcpy(key.prefix.addr, addr, 16);
-	for (int len = key.prefix.len; len >= 0; len--) {
-		zs_prefix_truncate(&key.prefix, (unsigned)len);
+	for (size_t l = 0; l < nlens; l++) {
+		zs_prefix_truncate(&key.prefix, lens[l]);
 		size_t lo = 0, hi = c->ipcache.n;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
@@ -140,6 +143,34 @@ static void icmp_fill(struct zs_flow_rec *r, uint8_t proto, __be16 pol_port)
 	}
 }
 
+/* Interface names by ifindex, cached: if_indextoname costs a socket per call. */
+#define IFNAME_CACHE 256
+static struct {
+	uint32_t ifindex;
+	char name[IF_NAMESIZE];
+} ifname_cache[IFNAME_CACHE];
+
+void zs_flow_ifnames_forget(void)
+{
+	memset(ifname_cache, 0, sizeof(ifname_cache));
+}
+
+static void ifname_of(uint32_t ifindex, char *out)
+{
+	unsigned slot = ifindex % IFNAME_CACHE;
+
+	if (ifindex && ifname_cache[slot].ifindex == ifindex) {
+		memcpy(out, ifname_cache[slot].name, IF_NAMESIZE);
+		return;
+	}
+	if (!if_indextoname(ifindex, out)) {
+		out[0] = '\0';
+		return;
+	}
+	ifname_cache[slot].ifindex = ifindex;
+	memcpy(ifname_cache[slot].name, out, IF_NAMESIZE);
+}
+
 void zs_flow_rec_from_event(struct zs_flow_rec *r, const struct zs_flow_event *ev,
 			    uint64_t mono_to_real, const struct zs_compiled *c,
 			    const struct zs_identities *ids)
@@ -167,8 +198,7 @@ void zs_flow_rec_from_event(struct zs_flow_rec *r, const struct zs_flow_event *e
 	r->bytes[0] = ev->bytes;
 	r->suppressed = ev->type == ZS_EV_FLOW_DENIED ? ev->suppressed : 0;
 	r->ifindex = ev->ifindex;
-	if (!if_indextoname(ev->ifindex, r->ifname))
-		r->ifname[0] = '\0';
+	ifname_of(ev->ifindex, r->ifname);
 	r->revision = ev->revision;
 	decision_fill(r, ev->verdict, ev->checks, ev->egress_rule, ev->ingress_rule, c);
 }
@@ -209,50 +239,72 @@ struct out {
 	bool full;
 };
 
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
+static void put_raw(struct out *o, const char *s, size_t n)
 {
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->p, (size_t)(o->end - o->p), fmt, ap);
-	va_end(ap);
-	if (n < 0 || n >= o->end - o->p)
+	if (o->full || (size_t)(o->end - o->p) <= n) {
 		o->full = true;
-	else
-		o->p += n;
+		return;
+	}
+	memcpy(o->p, s, n);
+	o->p += n;
+}
+
+#define put_lit(o, s) put_raw(o, s, sizeof(s) - 1)
+
+static void put_cstr(struct out *o, const char *s)
+{
+	put_raw(o, s, strlen(s));
+}
+
+static void put_u64(struct out *o, uint64_t v)
+{
+	char buf[24];
+	size_t i = sizeof(buf);
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put_raw(o, buf + i, sizeof(buf) - i);
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped. */
 static void put_str(struct out *o, const char *s)
 {
 	if (!s) {
-		put(o, "null");
+		put_lit(o, "null");
 		return;
 	}
-	put(o, "\"");
-	for (; *s && !o->full; s++) {
+	put_lit(o, "\"");
+	for (const char *run = s;; s++) {
 		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			put(o, "\\%c", ch);
-		else if (ch < 0x20)
-			put(o, "\\u%04x", ch);
-		else if (o->p + 1 < o->end)
-			*o->p++ = (char)ch;
-		else
-			o->full = true;
+		if (ch && ch != '"' && ch != '\\' && ch >= 0x20)
+			continue;
+		put_raw(o, run, (size_t)(s - run));
+		if (!ch)
+			break;
+		if (ch == '"' || ch == '\\') {
+			char esc[2] = { '\\', (char)ch };
+			put_raw(o, esc, 2);
+		} else {
+			static const char hex[] = "0123456789abcdef";
+			char esc[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+			put_raw(o, esc, 6);
+		}
+		run = s + 1;
 	}
-	put(o, "\"");
+	put_lit(o, "\"");
 }
 
 static void put_time(struct out *o, const char *key, uint64_t ns)
 {
 	char ts[64];
 	zs_rfc3339(ns, ts, sizeof(ts));
-	put(o, ",\"%s\":\"%s\"", key, ts);
+	put_lit(o, ",\"");
+	put_cstr(o, key);
+	put_lit(o, "\":\"");
+	put_cstr(o, ts);
+	put_lit(o, "\"");
 }
 
 static void put_end(struct out *o, const char *key, const struct zs_flow_rec *r,
@@ -260,33 +312,43 @@ static void put_end(struct out *o, const char *key, const struct zs_flow_rec *r,
 {
 	char ip[64];
 
-	put(o, ",\"%s\":{\"ip\":\"%s\"", key, zs_addr_str(r->family, e->addr, ip, sizeof(ip)));
-	if (r->proto == 6 || r->proto == 17 || r->proto == 132)
-		put(o, ",\"port\":%u", e->port);
-	put(o, ",\"identity\":%u", e->identity);
+	put_lit(o, ",\"");
+	put_cstr(o, key);
+	put_lit(o, "\":{\"ip\":\"");
+	put_cstr(o, zs_addr_str(r->family, e->addr, ip, sizeof(ip)));
+	put_lit(o, "\"");
+	if (r->proto == 6 || r->proto == 17 || r->proto == 132) {
+		put_lit(o, ",\"port\":");
+		put_u64(o, e->port);
+	}
+	put_lit(o, ",\"identity\":");
+	put_u64(o, e->identity);
 	if (e->workload) {
-		put(o, ",\"workload\":");
+		put_lit(o, ",\"workload\":");
 		put_str(o, e->workload);
 	}
 	if (e->id) {
 		bool first = true;
-		put(o, ",\"namespace\":");
+		put_lit(o, ",\"namespace\":");
 		put_str(o, e->id->ns);
-		put(o, ",\"labels\":{");
+		put_lit(o, ",\"labels\":{");
 		for (size_t i = 0; i < e->id->labels.n; i++) {
 			if (!strncmp(e->id->labels.v[i].key, "zeroseg.io/", 11))
 				continue; /* identity internals (named ports), not the user's labels */
-			put(o, first ? "" : ",");
+			if (!first)
+				put_lit(o, ",");
 			put_str(o, e->id->labels.v[i].key);
-			put(o, ":");
+			put_lit(o, ":");
 			put_str(o, e->id->labels.v[i].value);
 			first = false;
 		}
-		put(o, "}");
+		put_lit(o, "}");
 	} else if (e->identity == ZS_ID_WORLD || e->identity == ZS_ID_HOST) {
-		put(o, ",\"entity\":\"%s\"", e->identity == ZS_ID_HOST ? "host" : "world");
+		put_lit(o, ",\"entity\":\"");
+		put_cstr(o, e->identity == ZS_ID_HOST ? "host" : "world");
+		put_lit(o, "\"");
 	}
-	put(o, "}");
+	put_lit(o, "}");
 }
 
 size_t zs_flow_rec_json(const struct zs_flow_rec *r, char *buf, size_t cap)
@@ -296,48 +358,89 @@ size_t zs_flow_rec_json(const struct zs_flow_rec *r, char *buf, size_t cap)
 	char ts[64];
 
 	zs_rfc3339(r->time_ns, ts, sizeof(ts));
-	put(&o, "{\"time\":\"%s\",\"type\":\"%s\",\"verdict\":\"%s\"", ts, zs_rec_type_name(r->type),
-	    zs_verdict_name(r->verdict));
-	if (r->verdict == ZS_VERDICT_DENY)
-		put(&o, ",\"reason\":\"%s\"", zs_reason_name(r->reason));
+	put_lit(&o, "{\"time\":\"");
+	put_cstr(&o, ts);
+	put_lit(&o, "\",\"type\":\"");
+	put_cstr(&o, zs_rec_type_name(r->type));
+	put_lit(&o, "\",\"verdict\":\"");
+	put_cstr(&o, zs_verdict_name(r->verdict));
+	put_lit(&o, "\"");
+	if (r->verdict == ZS_VERDICT_DENY) {
+		put_lit(&o, ",\"reason\":\"");
+		put_cstr(&o, zs_reason_name(r->reason));
+		put_lit(&o, "\"");
+	}
 	put_end(&o, "src", r, &r->src);
 	put_end(&o, "dst", r, &r->dst);
-	if (proto)
-		put(&o, ",\"protocol\":\"%s\"", proto);
-	else
-		put(&o, ",\"protocol\":%u", r->proto);
-	if (r->proto == 1 || r->proto == 58)
-		put(&o, ",\"icmp\":{\"type\":%u,\"code\":%u}", r->icmp_type, r->icmp_code);
-	put(&o, ",\"direction\":\"%s\",\"policy\":", r->egress ? "egress" : "ingress");
+	if (proto) {
+		put_lit(&o, ",\"protocol\":\"");
+		put_cstr(&o, proto);
+		put_lit(&o, "\"");
+	} else {
+		put_lit(&o, ",\"protocol\":");
+		put_u64(&o, r->proto);
+	}
+	if (r->proto == 1 || r->proto == 58) {
+		put_lit(&o, ",\"icmp\":{\"type\":");
+		put_u64(&o, r->icmp_type);
+		put_lit(&o, ",\"code\":");
+		put_u64(&o, r->icmp_code);
+		put_lit(&o, "}");
+	}
+	put_lit(&o, ",\"direction\":\"");
+	put_cstr(&o, r->egress ? "egress" : "ingress");
+	put_lit(&o, "\",\"policy\":");
 	put_str(&o, r->policy);
-	if (r->rule[0])
-		put(&o, ",\"rule\":\"%s\"", r->rule);
-	put(&o, ",\"egress_policy\":");
+	if (r->rule[0]) {
+		put_lit(&o, ",\"rule\":");
+		put_str(&o, r->rule);
+	}
+	put_lit(&o, ",\"egress_policy\":");
 	put_str(&o, r->egress_policy);
-	put(&o, ",\"ingress_policy\":");
+	put_lit(&o, ",\"ingress_policy\":");
 	put_str(&o, r->ingress_policy);
 	if (r->ifname[0]) {
-		put(&o, ",\"interface\":");
+		put_lit(&o, ",\"interface\":");
 		put_str(&o, r->ifname);
 	}
-	put(&o, ",\"revision\":%u", r->revision);
-	if (r->type == ZS_REC_DENIED)
-		put(&o, ",\"suppressed\":%llu", (unsigned long long)r->suppressed);
+	put_lit(&o, ",\"revision\":");
+	put_u64(&o, r->revision);
+	if (r->type == ZS_REC_DENIED) {
+		put_lit(&o, ",\"suppressed\":");
+		put_u64(&o, r->suppressed);
+	}
 	if (r->type == ZS_REC_UPDATE || r->type == ZS_REC_END || r->type == ZS_REC_REVOKED) {
 		put_time(&o, "start", r->start_ns);
 		put_time(&o, "end", r->last_ns);
-		put(&o, ",\"packets\":[%llu,%llu],\"bytes\":[%llu,%llu]",
-		    (unsigned long long)r->packets[0], (unsigned long long)r->packets[1],
-		    (unsigned long long)r->bytes[0], (unsigned long long)r->bytes[1]);
-		if (r->proto == 6)
-			put(&o, ",\"tcp_flags\":\"%s%s%s%s%s%s\"", r->tcp_flags & 0x02 ? "S" : "",
-			    r->tcp_flags & 0x10 ? "A" : "", r->tcp_flags & 0x08 ? "P" : "",
-			    r->tcp_flags & 0x01 ? "F" : "", r->tcp_flags & 0x04 ? "R" : "",
-			    r->tcp_flags & 0x20 ? "U" : "");
+		put_lit(&o, ",\"packets\":[");
+		put_u64(&o, r->packets[0]);
+		put_lit(&o, ",");
+		put_u64(&o, r->packets[1]);
+		put_lit(&o, "],\"bytes\":[");
+		put_u64(&o, r->bytes[0]);
+		put_lit(&o, ",");
+		put_u64(&o, r->bytes[1]);
+		put_lit(&o, "]");
+		if (r->proto == 6) {
+			static const struct { uint8_t bit; char c; } fl[] = {
+				{ 0x02, 'S' }, { 0x10, 'A' }, { 0x08, 'P' }, { 0x01, 'F' }, { 0x04, 'R' }, { 0x20, 'U' },
+			};
+			char f[8];
+			size_t n = 0;
+			for (size_t i = 0; i < ZS_ARRAY_SIZE(fl); i++)
+				if (r->tcp_flags & fl[i].bit)
+					f[n++] = fl[i].c;
+			put_lit(&o, ",\"tcp_flags\":\"");
+			put_raw(&o, f, n);
+			put_lit(&o, "\"");
+		}
 	}
-	if (end_reason_name(r->end_reason))
-		put(&o, ",\"end_reason\":\"%s\"", end_reason_name(r->end_reason));
-	put(&o, "}\n");
+	if (end_reason_name(r->end_reason)) {
+		put_lit(&o, ",\"end_reason\":\"");
+		put_cstr(&o, end_reason_name(r->end_reason));
+		put_lit(&o, "\"");
+	}
+	put_lit(&o, "}\n");
 	if (o.full)
 		return 0;
 	return (size_t)(o.p - buf);

@@ -93,6 +93,8 @@ void zs_flow_rec_from_ct(struct zs_flow_rec *r, const struct zs_ct_key *k,
  * Returns its length, or 0 when it does not fit.
  */
 size_t zs_flow_rec_json(const struct zs_flow_rec *r, char *buf, size_t cap);
+/* Interface names are cached; the daemon forgets them when links change. */
+void zs_flow_ifnames_forget(void);
 
 /* One line for people: time verdict src -> dst proto/port policy. */
 void zs_flow_print_compact(FILE *f, json_t *rec);

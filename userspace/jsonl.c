@@ -53,26 +53,58 @@ static void rotate(struct zs_jsonl *s)
 		pr_warn("flow log %s: cannot reopen after rotation: %s", s->path, strerror(errno));
 }
 
+#define JSONL_BUF (256u << 10)
+
+/* Writes the buffer out; what cannot be written is lost, counted by lines. */
+static void drain(struct zs_jsonl *s)
+{
+	size_t off = 0;
+
+	while (off < s->nbuf && s->f) {
+		ssize_t w = write(fileno(s->f), s->buf + off, s->nbuf - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	for (size_t i = off; i < s->nbuf; i++)
+		if (s->buf[i] == '\n') {
+			s->lost++;
+			s->written--;
+		}
+	s->nbuf = 0;
+}
+
 void zs_jsonl_write(struct zs_jsonl *s, const char *line, size_t len)
 {
-	if (s->path && s->max_bytes && s->size + len > s->max_bytes && s->size)
+	if (s->path && s->max_bytes && s->size + len > s->max_bytes && s->size) {
+		drain(s);
 		rotate(s);
-	if (!s->f || fwrite(line, 1, len, s->f) != len) {
+	}
+	if (!s->f || len > JSONL_BUF) {
 		s->lost++;
 		return;
 	}
+	if (!s->buf)
+		s->buf = zs_xcalloc(JSONL_BUF, 1);
+	if (s->nbuf + len > JSONL_BUF)
+		drain(s);
+	memcpy(s->buf + s->nbuf, line, len);
+	s->nbuf += len;
 	s->size += len;
 	s->written++;
 }
 
 void zs_jsonl_flush(struct zs_jsonl *s)
 {
-	if (s->f && fflush(s->f))
-		clearerr(s->f); /* what was buffered is gone: counted as it failed to write */
+	drain(s);
 }
 
 void zs_jsonl_close(struct zs_jsonl *s)
 {
+	drain(s);
+	free(s->buf);
 	if (s->f && s->f != stdout)
 		fclose(s->f);
 	else if (s->f)

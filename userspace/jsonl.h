@@ -12,7 +12,9 @@
 #include <stdio.h>
 
 struct zs_jsonl {
-	FILE *f;
+	FILE *f;            /* the open file (its own buffering is not used) */
+	char *buf;          /* records waiting for write(2) */
+	size_t nbuf;
 	char *path;         /* NULL: stdout */
 	uint64_t size;      /* bytes in the current file */
 	uint64_t max_bytes; /* rotate past this; 0: never */

@@ -129,6 +129,20 @@ int zs_prefix_parse(const char *s, struct zs_prefix *out, bool allow_prefix)
 
 const char *zs_addr_str(uint8_t family, const uint8_t addr[16], char *buf, size_t len)
 {
+	if (family == 4 && len >= 16) {
+		/* The hot path of every flow record: dotted quad without inet_ntop. */
+		char *p = buf;
+		for (int i = 0; i < 4; i++) {
+			unsigned v = addr[i];
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = i < 3 ? '.' : '\0';
+		}
+		return buf;
+	}
 	if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, addr, buf, (socklen_t)len))
 		snprintf(buf, len, "?");
 	return buf;
@@ -187,13 +201,32 @@ uint64_t zs_now_ns(int clock)
 
 void zs_rfc3339(uint64_t ns, char *buf, size_t len)
 {
+	/* Records come in bursts within one second: format the date once per second. */
+	static __thread time_t last_sec = -1;
+	static __thread char head[32];
 	time_t sec = (time_t)(ns / 1000000000ull);
-	struct tm tm;
-	char head[32];
+	uint64_t frac = ns % 1000000000ull;
+	char out[48];
 
-	gmtime_r(&sec, &tm);
-	strftime(head, sizeof(head), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09lluZ", head, (unsigned long long)(ns % 1000000000ull));
+	if (sec != last_sec) {
+		struct tm tm;
+		gmtime_r(&sec, &tm);
+		strftime(head, sizeof(head), "%Y-%m-%dT%H:%M:%S", &tm);
+		last_sec = sec;
+	}
+	size_t h = strlen(head);
+	memcpy(out, head, h);
+	out[h] = '.';
+	for (int i = 9; i > 0; i--) {
+		out[h + (size_t)i] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	out[h + 10] = 'Z';
+	out[h + 11] = '\0';
+	if (len >= h + 12)
+		memcpy(buf, out, h + 12);
+	else
+		snprintf(buf, len, "%.*s", (int)(len ? len - 1 : 0), out);
 }
 
 int zs_mkdir_p(const char *path, unsigned mode)
