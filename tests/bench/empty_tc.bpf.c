@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * The floor for tests/bench/bench_packet.c: a tc program that does nothing,
+ * run through the same BPF_PROG_TEST_RUN path as zs_tc_from_ep, so that
+ * "delta vs empty" is the enforcement program's own cost.
+ */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+SEC("tc")
+int bench_empty_tc(struct __sk_buff *skb)
+{
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
