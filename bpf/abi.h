@@ -268,7 +268,13 @@ struct zs_frag_val {
 	__u16 end[ZS_FRAG_RANGES]; /* exclusive */
 	__u8 proto;   /* the datagram's upper-layer protocol (IPv6: past extensions) */
 	__u8 pad[3];
+	__u64 first_ns; /* when its first fragment was seen */
 };
+
+/* A datagram not reassembled by then is gone (as the kernel's ipfrag_time). */
+#ifndef ZS_FRAG_TIMEOUT_NS
+#define ZS_FRAG_TIMEOUT_NS (30ull * 1000000000ull)
+#endif
 
 /* ---- events (ring buffer) ---------------------------------------------- */
 enum zs_event_type {
@@ -342,7 +348,7 @@ _Static_assert(sizeof(struct zs_ct_key) == 40, "zs_ct_key");
 _Static_assert(sizeof(struct zs_ct_entry) == 88, "zs_ct_entry");
 _Static_assert(sizeof(struct zs_flow_event) == 88, "zs_flow_event");
 _Static_assert(sizeof(struct zs_frag_key) == 44, "zs_frag_key");
-_Static_assert(sizeof(struct zs_frag_val) == 28, "zs_frag_val");
+_Static_assert(sizeof(struct zs_frag_val) == 40, "zs_frag_val");
 #endif
 
 #endif /* ZS_ABI_H */

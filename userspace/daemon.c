@@ -478,7 +478,7 @@ static void ct_scan(struct daemon *d)
 	uint64_t now = zs_now_ns(CLOCK_MONOTONIC);
 	struct scan_ctx sc = { .d = d, .now_real = zs_now_ns(CLOCK_REALTIME) };
 	struct zs_ct_key in, out;
-	bool first = true;
+	bool first = true, complete = true;
 
 	d->mono_to_real = sc.now_real - now;
 	d->ct_entries = 0;
@@ -488,8 +488,10 @@ static void ct_scan(struct daemon *d)
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
 		int err = bpf_map_lookup_batch(d->dp.ct_fd, first ? NULL : &in, &out, keys, vals,
 					       &count, &bo);
-		if (err && errno != ENOENT)
+		if (err && errno != ENOENT) {
+			complete = false; /* flows not seen are not evicted: no sweep */
 			break;
+		}
 		d->ct_entries += count;
 		for (__u32 i = 0; i < count; i++) {
 			const struct zs_lc_flow *prev = NULL;
@@ -513,10 +515,16 @@ static void ct_scan(struct daemon *d)
 						    d->mono_to_real, sc.now_real, &d->comp, &d->ids);
 				r.suppressed = vals[i].suppressed;
 				emit_rec(d, &r);
-				/* Quiet for a second: the datapath is not touching it now. */
-				vals[i].suppressed = 0;
-				vals[i].report_ns = now;
-				bpf_map_update_elem(d->dp.ct_fd, &keys[i], &vals[i], BPF_EXIST);
+				/* Reset the count on the entry as it is now, if it is still this flow. */
+				struct zs_ct_entry cur;
+				if (!bpf_map_lookup_elem(d->dp.ct_fd, &keys[i], &cur) &&
+				    cur.created_ns == vals[i].created_ns &&
+				    cur.verdict == vals[i].verdict) {
+					cur.suppressed -= cur.suppressed >= vals[i].suppressed ?
+								  vals[i].suppressed : cur.suppressed;
+					cur.report_ns = now;
+					bpf_map_update_elem(d->dp.ct_fd, &keys[i], &cur, BPF_EXIST);
+				}
 				break;
 			}
 			default:
@@ -529,7 +537,8 @@ static void ct_scan(struct daemon *d)
 		first = false;
 	}
 	/* Flows ended in this scan were forgotten; those missing were evicted. */
-	zs_lifecycle_sweep(&d->lc, on_gone, &sc);
+	if (complete)
+		zs_lifecycle_sweep(&d->lc, on_gone, &sc);
 }
 
 /* The metrics snapshot: the datapath's counters and the control plane's state. */
@@ -625,6 +634,8 @@ static void nl_read(struct daemon *d)
 
 	while ((n = mnl_socket_recvfrom(d->nl, buf, sizeof(buf))) > 0)
 		mnl_cb_run(buf, (size_t)n, 0, 0, nl_link_cb, &changed);
+	if (n < 0 && errno == ENOBUFS)
+		changed = 3; /* notifications were lost: assume every link and address moved */
 	if (!changed)
 		return;
 	if (changed & 1) {

@@ -38,8 +38,10 @@ int zs_jsonl_open(struct zs_jsonl *s, const char *path, uint64_t max_bytes, unsi
 /* FILE.(keep-1) -> FILE.keep ... FILE -> FILE.1, then a fresh FILE. */
 static void rotate(struct zs_jsonl *s)
 {
-	fclose(s->f);
+	if (s->f)
+		fclose(s->f);
 	s->f = NULL;
+	s->size = 0;
 	for (unsigned i = s->keep; i > 0; i--) {
 		char *from = i > 1 ? zs_xasprintf("%s.%u", s->path, i - 1) : zs_xstrdup(s->path);
 		char *to = zs_xasprintf("%s.%u", s->path, i);
@@ -99,6 +101,8 @@ void zs_jsonl_write(struct zs_jsonl *s, const char *line, size_t len)
 void zs_jsonl_flush(struct zs_jsonl *s)
 {
 	drain(s);
+	if (!s->f && s->path)
+		reopen(s); /* a failed reopen after rotation: try again, losses counted meanwhile */
 }
 
 void zs_jsonl_close(struct zs_jsonl *s)

@@ -834,8 +834,12 @@ static void parse_networkpolicy(struct pctx *c, yaml_node_t *obj, struct zs_obje
 		parse_selector(c, sel, &p.selector, "podSelector");
 	yaml_node_t *in = get(c, spec, "ingress"), *eg = get(c, spec, "egress");
 	yaml_node_t *types = get(c, spec, "policyTypes");
-	bool has_in_rules = in && !is_null(in), has_eg_rules = eg && !is_null(eg);
-	if (types && !is_null(types)) {
+	bool has_in_rules = in && !is_null(in) && in->type == YAML_SEQUENCE_NODE && seq_len(in);
+	bool has_eg_rules = eg && !is_null(eg) && eg->type == YAML_SEQUENCE_NODE && seq_len(eg);
+	/* As upstream's defaulting: an absent or empty policyTypes means Ingress, plus
+	 * Egress when there are egress rules (`egress: []` adds nothing). */
+	if (types && !is_null(types) &&
+	    !(types->type == YAML_SEQUENCE_NODE && !seq_len(types))) {
 		if (want_type(c, types, YAML_SEQUENCE_NODE, "policyTypes")) {
 			SEQ_FOREACH(c, types, it, e)
 			{
@@ -857,9 +861,9 @@ static void parse_networkpolicy(struct pctx *c, yaml_node_t *obj, struct zs_obje
 		p.has_ingress = true;
 		p.has_egress = has_eg_rules;
 	}
-	if (has_in_rules)
+	if (in && !is_null(in))
 		parse_rules(c, in, true, true, &p.ingress, &p.ningress);
-	if (has_eg_rules)
+	if (eg && !is_null(eg))
 		parse_rules(c, eg, false, true, &p.egress, &p.negress);
 	if (c->errors != before) {
 		zs_policy_free(&p);

@@ -520,7 +520,13 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 		struct zs_w_endpoint *old = old_endpoint(w, ifindex);
 		struct zs_endpoint v = { .flags = ZS_EP_READY };
 		v.identity[ng] = c->endpoints.v[i].identity;
-		v.identity[og] = old ? old->identity : c->endpoints.v[i].identity;
+		struct zs_endpoint cur;
+		if (old)
+			v.identity[og] = old->identity;
+		else if (w->ops->lookup(w->ctx, ZS_MAP_ENDPOINTS, &ifindex, &cur) == 0)
+			v.identity[og] = cur.identity[og]; /* after a restart: what the maps say */
+		else
+			v.identity[og] = c->endpoints.v[i].identity;
 		neps[nneps].ifindex = ifindex;
 		neps[nneps].identity = c->endpoints.v[i].identity;
 		if (!first && old && old->identity == c->endpoints.v[i].identity) {

@@ -101,6 +101,9 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 		 */
 		if (!zs_addr_eq(p.daddr, p.in_saddr))
 			return zs_drop(ZS_DROP_ICMP_UNRELATED, c->len);
+		/* A workload is no router: it reports errors only about packets sent to it. */
+		if (from_ep && !zs_addr_eq(p.saddr, p.in_daddr))
+			return zs_drop(ZS_DROP_ICMP_UNRELATED, c->len);
 		zs_ct_key_of(&key, p.in_saddr, p.in_daddr, p.in_sport, p.in_dport, p.in_proto,
 			     p.family);
 		struct zs_ct_entry *flow = bpf_map_lookup_elem(&zs_ct, &key);
@@ -162,6 +165,15 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 			}
 			return zs_drop(e->reason, c->len);
 		}
+		/*
+		 * A revoked flow stays revoked from both ends: the other side's next
+		 * packet must not take the tuple over as a new flow of its own (and
+		 * carry the old connection on). Only a fresh TCP SYN may, or the entry
+		 * ageing out.
+		 */
+		if (!fwd && e->revision == rev && e->reason == ZS_DROP_REVOKED &&
+		    !(p.proto == IPPROTO_TCP && (p.tcp_flags & (ZS_TCP_SYN | 0x10)) == ZS_TCP_SYN))
+			return zs_drop(ZS_DROP_REVOKED, c->len);
 		/* A denied flow's "reply", or a denied flow under a new policy: judge anew. */
 	}
 

@@ -43,18 +43,21 @@ static __always_inline int zs_frag_track(struct zs_pkt *p, __u32 ifindex)
 			.end = { (__u16)end },
 			.proto = p->proto,
 		};
-		if (bpf_map_update_elem(&zs_frags, &k, &nv, BPF_NOEXIST)) {
+		nv.first_ns = bpf_ktime_get_ns();
+		v = bpf_map_lookup_elem(&zs_frags, &k);
+		if (v && nv.first_ns - v->first_ns < ZS_FRAG_TIMEOUT_NS) {
 			/* A second first fragment: its header may not be the one we judged. */
-			v = bpf_map_lookup_elem(&zs_frags, &k);
-			if (v)
-				v->bad = 1;
+			v->bad = 1;
 			return ZS_DROP_FRAGMENT;
 		}
+		/* New, or an id reused after the old datagram timed out. */
+		bpf_map_update_elem(&zs_frags, &k, &nv, BPF_ANY);
 		return 0;
 	}
 
 	v = bpf_map_lookup_elem(&zs_frags, &k);
-	if (!v || v->bad || end > 0xffff || end <= start)
+	if (!v || v->bad || end > 0xffff || end <= start ||
+	    bpf_ktime_get_ns() - v->first_ns >= ZS_FRAG_TIMEOUT_NS)
 		return ZS_DROP_FRAGMENT;
 	int slot = -1;
 #pragma unroll

@@ -55,10 +55,11 @@ static __always_inline enum zs_action zs_prefilter(struct zs_ctx *c)
 
 	int src_lo = zs_ct_key_build(&key, &p);
 	struct zs_ct_entry *e = bpf_map_lookup_elem(&zs_ct, &key);
+	/* Established (under any revision: tc re-checks the initiator's direction). */
+	if (e && e->verdict != ZS_VERDICT_DENY)
+		return ZS_ACT_PASS;
 	if (e && e->revision == rev) {
 		int fwd = src_lo == !!(e->flags & ZS_CT_INIT_IS_LO);
-		if (e->verdict != ZS_VERDICT_DENY)
-			return ZS_ACT_PASS; /* established: tc accounts for it */
 		if (fwd) {
 			__u64 now = bpf_ktime_get_ns();
 			zs_ct_account(e, 0, c->len, p.tcp_flags, now);

@@ -66,6 +66,16 @@ static void test_policy_types_default(void **state)
 	assert_true(p->egress[0].all_ports);
 	zs_objects_free(&o);
 
+	/* Upstream defaulting: an empty policyTypes is an absent one; `egress: []` adds no Egress. */
+	p = parse_one(HEAD "  podSelector: {}\n  policyTypes: []\n", &o);
+	assert_true(p->has_ingress);
+	assert_false(p->has_egress);
+	zs_objects_free(&o);
+	p = parse_one(HEAD "  podSelector: {}\n  egress: []\n", &o);
+	assert_true(p->has_ingress);
+	assert_false(p->has_egress);
+	zs_objects_free(&o);
+
 	/* Explicit Egress only: ingress is not isolated. */
 	p = parse_one(HEAD "  podSelector: {}\n  policyTypes: [Egress]\n", &o);
 	assert_false(p->has_ingress);
