@@ -59,6 +59,8 @@ ip netns exec zsf-a "$ZS_PROBE" hold 10.87.0.12 80 --every-ms 100 --seconds 3.5 
 sleep 2.5
 tcp() { grep -F '"protocol":"TCP"' "$F" | grep -F '"port":80,' | grep -F "\"type\":\"$1\""; }
 [ "$(tcp new | grep -c allowed)" -ge 1 ] && ok "start record" || bad "no start record: $(cat "$F")"
+tcp new | head -1 | grep -q '"policy":"f/b-from-a","rule":"ingress\[0\]"' &&
+	ok "the record names the deciding policy and rule" || bad "policy/rule: $(tcp new | head -1)"
 n=$(tcp update | wc -l)
 [ "$n" -ge 2 ] && ok "periodic updates of the long flow ($n)" || bad "updates: $n"
 end=$(tcp end | head -1)
