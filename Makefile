@@ -92,7 +92,7 @@ demo:
 # ---- benchmarks (as root; scripts/bench.sh runs the sections) --------------
 BENCH_PROGS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
 
-$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libzeroseg.a $(HDRS)
+$(BUILD)/bench/%: tests/bench/%.c tests/bench/bench_util.h $(BUILD)/libzeroseg.a $(HDRS)
 	@mkdir -p $(@D)
 	$(call msg,BENCH,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS)

@@ -372,6 +372,12 @@ static void rule_atoms(struct cctx *c, atoms_t *a, const struct zs_policy *p, co
 	free(peers.v);
 }
 
+static int cmp_c_ipcache(const void *a, const void *b)
+{
+	return zs_prefix_cmp(&((const struct zs_c_ipcache *)a)->prefix,
+			     &((const struct zs_c_ipcache *)b)->prefix);
+}
+
 /* ---- atoms -> entries ------------------------------------------------- */
 
 static int cmp_u32(const void *a, const void *b)
@@ -953,17 +959,31 @@ const struct zs_pentry *zs_compiled_lookup(const struct zs_compiled *c, uint32_t
 	return a;
 }
 
+const struct zs_c_ipcache *zs_compiled_ipcache_find(const struct zs_compiled *c, uint8_t family,
+						   const uint8_t addr[16])
+{
+	struct zs_c_ipcache key = { .prefix = { .family = family, .len = family == 4 ? 32 : 128 } };
+	const uint8_t *lens = family == 4 ? c->lens4 : c->lens6;
+	size_t nlens = family == 4 ? c->nlens4 : c->nlens6;
+
+	memcpy(key.prefix.addr, addr, 16);
+	/* Only the lengths the ipcache holds, longest first: the first hit is the answer. */
+	for (size_t l = 0; l < nlens; l++) {
+		zs_prefix_truncate(&key.prefix, lens[l]);
+		const struct zs_c_ipcache *e =
+			bsearch(&key, c->ipcache.v, c->ipcache.n, sizeof(key), cmp_c_ipcache);
+		if (e)
+			return e;
+	}
+	return NULL;
+}
+
 void zs_compiled_peer(const struct zs_compiled *c, const struct zs_prefix *addr,
 		      struct zs_c_peer *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->identity = ZS_ID_WORLD;
-	for (size_t i = 0; i < c->ipcache.n; i++) {
-		const struct zs_c_ipcache *e = &c->ipcache.v[i];
-		if (zs_prefix_contains(&e->prefix, addr) &&
-		    (!out->entry || e->prefix.len > out->entry->prefix.len))
-			out->entry = e;
-	}
+	out->entry = zs_compiled_ipcache_find(c, addr->family, addr->addr);
 	if (out->entry) {
 		out->identity = out->entry->identity;
 		out->cidr = out->entry->cidr;

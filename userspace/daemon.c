@@ -417,14 +417,41 @@ static uint64_t events_lost(struct daemon *d)
 }
 
 /* Loss is never silent: a `lost` record says how many since the last one. */
-static void report_loss(struct daemon *d)
+/* Records the sinks could not take: the file, followers, IPFIX. */
+static uint64_t records_lost(struct daemon *d)
 {
-	uint64_t ev = events_lost(d), rec = d->sink_lost + d->log.lost;
+	uint64_t rec = d->sink_lost + d->log.lost;
+
 	if (d->ipfix) {
 		struct zs_ipfix_stats st;
 		zs_ipfix_stats(d->ipfix, &st);
 		rec += st.lost_records;
 	}
+	return rec;
+}
+
+/* Packets and bytes by reason, summed over CPUs. */
+static void reason_totals(struct daemon *d, uint64_t packets[ZS_REASON_MAX],
+			  uint64_t bytes[ZS_REASON_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct zs_counter *pc = zs_xcalloc((size_t)ncpu, sizeof(*pc));
+
+	for (uint32_t r = 0; r < ZS_REASON_MAX; r++) {
+		packets[r] = bytes[r] = 0;
+		if (bpf_map_lookup_elem(d->dp.reasons_fd, &r, pc))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			packets[r] += pc[c].packets;
+			bytes[r] += pc[c].bytes;
+		}
+	}
+	free(pc);
+}
+
+static void report_loss(struct daemon *d)
+{
+	uint64_t ev = events_lost(d), rec = records_lost(d);
 
 	if (ev == d->events_lost_reported && rec == d->records_lost_reported)
 		return;
@@ -545,23 +572,10 @@ static void ct_scan(struct daemon *d)
 static void metrics_publish(struct daemon *d)
 {
 	struct zs_metrics_snapshot *s = &d->snap;
-	int ncpu = libbpf_num_possible_cpus();
-	struct zs_counter *pc = zs_xcalloc((size_t)ncpu, sizeof(*pc));
 
-	if (!d->metrics) {
-		free(pc);
+	if (!d->metrics)
 		return;
-	}
-	for (uint32_t r = 0; r < ZS_REASON_MAX; r++) {
-		s->packets[r] = s->bytes[r] = 0;
-		if (bpf_map_lookup_elem(d->dp.reasons_fd, &r, pc))
-			continue;
-		for (int c = 0; c < ncpu; c++) {
-			s->packets[r] += pc[c].packets;
-			s->bytes[r] += pc[c].bytes;
-		}
-	}
-	free(pc);
+	reason_totals(d, s->packets, s->bytes);
 	s->events_lost = events_lost(d);
 	s->records_lost[ZS_METRICS_SINK_JSON] = d->log.lost;
 	s->records_lost[ZS_METRICS_SINK_FOLLOWERS] = d->sink_lost;
@@ -1137,36 +1151,21 @@ static json_t *do_get(struct daemon *d, json_t *req)
 
 static json_t *do_status(struct daemon *d)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct zs_counter *pc = zs_xcalloc((size_t)ncpu, sizeof(*pc));
-	uint64_t *ps = zs_xcalloc((size_t)ncpu, sizeof(*ps));
+	uint64_t packets[ZS_REASON_MAX], bytes[ZS_REASON_MAX];
 	json_t *reasons = json_object();
-	uint64_t lost = 0;
 
-	for (uint32_t r = 0; r < ZS_REASON_MAX; r++) {
-		if (bpf_map_lookup_elem(d->dp.reasons_fd, &r, pc))
-			continue;
-		uint64_t p = 0, b = 0;
-		for (int c = 0; c < ncpu; c++) {
-			p += pc[c].packets;
-			b += pc[c].bytes;
-		}
-		if (p)
+	reason_totals(d, packets, bytes);
+	for (uint32_t r = 0; r < ZS_REASON_MAX; r++)
+		if (packets[r])
 			json_object_set_new(reasons, zs_reason_name(r),
-					    json_pack("{s:I,s:I}", "packets", (json_int_t)p, "bytes", (json_int_t)b));
-	}
-	uint32_t k = ZS_STAT_EVENTS_LOST;
-	if (!bpf_map_lookup_elem(d->dp.stats_fd, &k, ps))
-		for (int c = 0; c < ncpu; c++)
-			lost += ps[c];
-	free(pc);
-	free(ps);
+					    json_pack("{s:I,s:I}", "packets", (json_int_t)packets[r],
+						      "bytes", (json_int_t)bytes[r]));
 	return json_pack("{s:b,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:o,s:s,s:s}", "ok", 1, "revision",
 			 (json_int_t)d->writer.revision, "workloads", (json_int_t)d->objs.workloads.n,
 			 "policies", (json_int_t)d->objs.policies.n, "identities",
 			 (json_int_t)d->ids.v.n, "enforcing", (json_int_t)d->attached.n, "policy_entries",
 			 (json_int_t)d->comp.total_entries, "flows", (json_int_t)d->flows_total,
-			 "events_lost", (json_int_t)lost, "sink_lost", (json_int_t)(d->sink_lost + d->log.lost), "packets",
+			 "events_lost", (json_int_t)events_lost(d), "sink_lost", (json_int_t)records_lost(d), "packets",
 			 reasons, "bpffs", d->opts->bpffs, "state_dir", d->opts->state_dir);
 }
 

@@ -66,37 +66,11 @@ static const char *end_reason_name(unsigned r)
 	return r < ZS_ARRAY_SIZE(names) ? names[r] : NULL;
 }
 
-/* The ipcache entry that owns an address: longest prefix, by binary search. */
-static const struct zs_c_ipcache *who(const struct zs_compiled *c, uint8_t family, const uint8_t *addr)
-{
-	struct zs_c_ipcache key = { .prefix = { .family = family, .len = family == 4 ? 32 : 128 } };
-
-	const uint8_t *lens = family == 4 ? c->lens4 : c->lens6;
-	size_t nlens = family == 4 ? c->nlens4 : c->nlens6;
-
-	memcpy(key.prefix.addr, addr, 16);
-	for (size_t l = 0; l < nlens; l++) {
-		zs_prefix_truncate(&key.prefix, lens[l]);
-		size_t lo = 0, hi = c->ipcache.n;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			int r = zs_prefix_cmp(&c->ipcache.v[mid].prefix, &key.prefix);
-			if (!r)
-				return &c->ipcache.v[mid];
-			if (r < 0)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-	}
-	return NULL;
-}
-
 static void end_fill(struct zs_flow_end *e, uint8_t family, const uint8_t *addr, __be16 port,
 		     uint8_t proto, uint32_t identity, const struct zs_compiled *c,
 		     const struct zs_identities *ids)
 {
-	const struct zs_c_ipcache *w = who(c, family, addr);
+	const struct zs_c_ipcache *w = zs_compiled_ipcache_find(c, family, addr);
 
 	memcpy(e->addr, addr, 16);
 	e->port = proto == 6 || proto == 17 || proto == 132 ? ntohs(port) : 0;

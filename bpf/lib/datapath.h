@@ -36,6 +36,31 @@ static __always_inline int zs_addr_eq(const __u8 *a, const __u8 *b)
 	return a0 == b0 && a1 == b1;
 }
 
+/* The conntrack entry of a flow just decided by `d`, its first packet counted. */
+static __always_inline void zs_ct_entry_of(struct zs_ct_entry *ne, const struct zs_pkt *p,
+					   const struct zs_decision *d, int src_lo, __u32 rev,
+					   __u32 len, __u64 now)
+{
+	__builtin_memset(ne, 0, sizeof(*ne));
+	ne->created_ns = now;
+	ne->last_ns = now;
+	ne->report_ns = now;
+	ne->packets[0] = 1;
+	ne->bytes[0] = len;
+	ne->revision = rev;
+	ne->src_identity = d->src_identity;
+	ne->dst_identity = d->dst_identity;
+	ne->egress_rule = d->egress_rule;
+	ne->ingress_rule = d->ingress_rule;
+	ne->verdict = d->verdict;
+	ne->reason = d->reason;
+	ne->flags = (src_lo ? ZS_CT_INIT_IS_LO : 0) | (d->src_local ? ZS_CT_INIT_LOCAL : 0) |
+		    (d->dst_local ? ZS_CT_RESP_LOCAL : 0);
+	ne->tcp_flags = p->tcp_flags;
+	ne->policy_port = p->pol_port;
+	ne->checks = d->checks;
+}
+
 static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 {
 	int from_ep = c->hook == ZS_HOOK_TC_FROM_EP;
@@ -184,25 +209,8 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 	zs_decide(&d, gen, p.saddr, p.daddr, p.family, p.proto, p.pol_port,
 		  from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id);
 
-	struct zs_ct_entry ne = {
-		.created_ns = now,
-		.last_ns = now,
-		.packets = { 1, 0 },
-		.bytes = { c->len, 0 },
-		.revision = rev,
-		.src_identity = d.src_identity,
-		.dst_identity = d.dst_identity,
-		.egress_rule = d.egress_rule,
-		.ingress_rule = d.ingress_rule,
-		.verdict = d.verdict,
-		.reason = d.reason,
-		.flags = (src_lo ? ZS_CT_INIT_IS_LO : 0) | (d.src_local ? ZS_CT_INIT_LOCAL : 0) |
-			 (d.dst_local ? ZS_CT_RESP_LOCAL : 0),
-		.tcp_flags = p.tcp_flags,
-		.policy_port = p.pol_port,
-		.checks = d.checks,
-		.report_ns = now,
-	};
+	struct zs_ct_entry ne;
+	zs_ct_entry_of(&ne, &p, &d, src_lo, rev, c->len, now);
 	if (bpf_map_update_elem(&zs_ct, &key, &ne, BPF_ANY) == 0)
 		zs_count_stat(ZS_STAT_CT_CREATED);
 	else if (d.verdict != ZS_VERDICT_DENY) {

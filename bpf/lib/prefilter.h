@@ -74,25 +74,8 @@ static __always_inline enum zs_action zs_prefilter(struct zs_ctx *c)
 		return ZS_ACT_PASS; /* tc tracks it and reports it */
 
 	__u64 now = bpf_ktime_get_ns();
-	struct zs_ct_entry ne = {
-		.created_ns = now,
-		.last_ns = now,
-		.packets = { 1, 0 },
-		.bytes = { c->len, 0 },
-		.revision = rev,
-		.src_identity = d.src_identity,
-		.dst_identity = d.dst_identity,
-		.egress_rule = d.egress_rule,
-		.ingress_rule = d.ingress_rule,
-		.verdict = d.verdict,
-		.reason = d.reason,
-		.flags = (src_lo ? ZS_CT_INIT_IS_LO : 0) | (d.src_local ? ZS_CT_INIT_LOCAL : 0) |
-			 (d.dst_local ? ZS_CT_RESP_LOCAL : 0),
-		.tcp_flags = p.tcp_flags,
-		.policy_port = p.pol_port,
-		.checks = d.checks,
-		.report_ns = now,
-	};
+	struct zs_ct_entry ne;
+	zs_ct_entry_of(&ne, &p, &d, src_lo, rev, c->len, now);
 	if (bpf_map_update_elem(&zs_ct, &key, &ne, BPF_ANY) == 0)
 		zs_count_stat(ZS_STAT_CT_CREATED);
 	t.src = p.saddr;

@@ -36,6 +36,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "bench_util.h"
 #include "userspace/compile.h"
 #include "userspace/datapath.h"
 #include "userspace/parse.h"
@@ -118,12 +119,6 @@ static double map_memlock(int fd)
 	return bytes;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 /* Nearest-rank percentile of sorted samples. */
 static double percentile(const double *v, size_t n, double p)
 {
@@ -134,11 +129,6 @@ static double percentile(const double *v, size_t n, double p)
 	if (rank < 1)
 		rank = 1;
 	return v[(rank > n ? n : rank) - 1];
-}
-
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 /* ---- the generator -------------------------------------------------------- */
@@ -547,25 +537,6 @@ static void print_notes(const struct result *res, size_t n)
 }
 
 /* ---- main ----------------------------------------------------------------- */
-
-static size_t parse_list(const char *s, size_t *out, size_t max)
-{
-	size_t n = 0;
-	char *end;
-
-	while (*s && n < max) {
-		unsigned long v = strtoul(s, &end, 10);
-		if (end == s)
-			break;
-		if (*end == 'k' || *end == 'K') {
-			v *= 1000;
-			end++;
-		}
-		out[n++] = v;
-		s = *end == ',' ? end + 1 : end;
-	}
-	return n;
-}
 
 static void usage(FILE *f)
 {

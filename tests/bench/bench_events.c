@@ -136,9 +136,7 @@ static void on_signal(int sig)
 
 static uint64_t now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	return zs_now_ns(CLOCK_MONOTONIC);
 }
 
 static void pin_to(int cpu)

@@ -63,6 +63,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bench_util.h"
 #include "userspace/compile.h"
 #include "userspace/datapath.h"
 #include "userspace/parse.h"
@@ -117,21 +118,10 @@ struct size_result {
 static int empty_fd;
 static unsigned ifindex_a;
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static double median(double *v, size_t n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
-}
-
-static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	return level == LIBBPF_WARN ? vfprintf(stderr, fmt, ap) : 0;
 }
 
 /* ---- packets ------------------------------------------------------------- */
@@ -440,25 +430,6 @@ static void print_table(const struct opts *op, const struct size_result *res, si
 }
 
 /* ---- main ------------------------------------------------------------------ */
-
-static size_t parse_list(const char *s, size_t *out, size_t max)
-{
-	size_t n = 0;
-	char *end;
-
-	while (*s && n < max) {
-		unsigned long v = strtoul(s, &end, 10);
-		if (end == s)
-			break;
-		if (*end == 'k' || *end == 'K') {
-			v *= 1000;
-			end++;
-		}
-		out[n++] = v;
-		s = *end == ',' ? end + 1 : end;
-	}
-	return n;
-}
 
 static char *default_empty_obj(void)
 {
