@@ -214,7 +214,7 @@ enum zs_ct_flags {
 };
 
 struct zs_ct_entry {
-	__u64 created_ns;
+	__u64 created_ns; /* CLOCK_MONOTONIC at tick resolution (bpf_ktime_get_coarse_ns) */
 	__u64 last_ns;
 	__u64 packets[2]; /* [0] initiator -> responder, [1] back */
 	__u64 bytes[2];
@@ -232,6 +232,13 @@ struct zs_ct_entry {
 	__be16 policy_port; /* the initiator's port (or ICMP type/code) for re-checks */
 	__u8 checks;        /* enum zs_check_flags of the decision */
 	__u8 pad;
+	/*
+	 * Host-side interface of each end ([0] initiator, [1] responder) when it
+	 * is an enrolled local workload, else 0, as verified under `revision`:
+	 * a later packet that comes the same way needs no endpoint or
+	 * anti-spoofing lookup of its own (bpf/lib/datapath.h, the fast path).
+	 */
+	__u32 ifindex[2];
 };
 
 /* A denied flow is reported when it starts, then at most once per interval,
@@ -345,7 +352,7 @@ _Static_assert(sizeof(struct zs_policy_key) == 16, "zs_policy_key");
 _Static_assert(sizeof(struct zs_policy_val) == 8, "zs_policy_val");
 _Static_assert(sizeof(struct zs_config) == 8, "zs_config");
 _Static_assert(sizeof(struct zs_ct_key) == 40, "zs_ct_key");
-_Static_assert(sizeof(struct zs_ct_entry) == 88, "zs_ct_entry");
+_Static_assert(sizeof(struct zs_ct_entry) == 96, "zs_ct_entry");
 _Static_assert(sizeof(struct zs_flow_event) == 88, "zs_flow_event");
 _Static_assert(sizeof(struct zs_frag_key) == 44, "zs_frag_key");
 _Static_assert(sizeof(struct zs_frag_val) == 40, "zs_frag_val");

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The per-packet pipeline, hook-agnostic:
- *   parse -> endpoint -> anti-spoofing -> ICMP error? (its flow must be ours)
+ *   parse -> fast path: a flow decided under this revision, the packet coming
+ *            the way its entry says (zs_ct_bound): account, pass (or drop)
+ *   full path: endpoint -> anti-spoofing -> ICMP error? (its flow must be ours)
  *     -> fragment? (later ones take their first's ports) -> conntrack
  *     established, same revision: account, pass
  *     established, revision moved: re-check, pass or revoke
@@ -59,6 +61,52 @@ static __always_inline void zs_ct_entry_of(struct zs_ct_entry *ne, const struct 
 	ne->tcp_flags = p->tcp_flags;
 	ne->policy_port = p->pol_port;
 	ne->checks = d->checks;
+	ne->ifindex[0] = d->src_ifindex;
+	ne->ifindex[1] = d->dst_ifindex;
+}
+
+/*
+ * Does this packet come the way its flow's entry was verified? The entry holds
+ * the interfaces of both ends as the full path found them under the entry's
+ * revision (endpoint enrolled and ready, source address bound to its
+ * interface): from a workload, its source end's interface must be this one;
+ * to a workload, the destination end's must be this one and a local source
+ * must have entered through its own. Endpoints and the ipcache change only
+ * with the revision, so under the same revision this is what the full path
+ * would find; any other packet takes the full path.
+ */
+static __always_inline int zs_ct_bound(const struct zs_ctx *c, const struct zs_ct_entry *e,
+				       int fwd, int from_ep)
+{
+	__u32 src_if = e->ifindex[fwd ? 0 : 1];
+	__u32 dst_if = e->ifindex[fwd ? 1 : 0];
+
+	if (from_ep)
+		return src_if == c->ifindex;
+	return dst_if == c->ifindex && (!src_if || src_if == c->ingress_ifindex);
+}
+
+/* One more packet of an established flow; the entry's verdict stands. */
+static __always_inline enum zs_action zs_ct_hit(struct zs_ctx *c, const struct zs_pkt *p,
+						struct zs_ct_entry *e, int fwd, int from_ep,
+						__u64 now)
+{
+	int src_local = fwd ? (e->flags & ZS_CT_INIT_LOCAL) : (e->flags & ZS_CT_RESP_LOCAL);
+	/* Count each packet once: at its source's hook if that is enrolled here. */
+	int count_here = from_ep || !src_local;
+
+	if (e->verdict != ZS_VERDICT_DENY) {
+		if (count_here)
+			zs_ct_account(e, !fwd, c->len, p->tcp_flags, now);
+		zs_count_reason(ZS_REASON_FORWARDED, c->len);
+		return ZS_ACT_PASS;
+	}
+	/* More of a flow already denied and reported: one record per interval. */
+	if (count_here) {
+		zs_ct_account(e, 0, c->len, p->tcp_flags, now);
+		zs_deny_repeat(c, p, e, now);
+	}
+	return zs_drop(e->reason, c->len);
 }
 
 static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
@@ -73,6 +121,22 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 	err = zs_parse(c, &p, 0);
 	if (err < 0)
 		return zs_drop(-err, c->len);
+
+	__u32 rev = zs_revision();
+	int src_lo = 0, looked = 0;
+	struct zs_ct_entry *e = NULL;
+
+	if (p.kind == ZS_PKT_FLOW && !p.frag) {
+		src_lo = zs_ct_key_build(&key, &p);
+		e = bpf_map_lookup_elem(&zs_ct, &key);
+		looked = 1;
+		if (e && e->revision == rev) {
+			int fwd = src_lo == !!(e->flags & ZS_CT_INIT_IS_LO);
+			/* A denied flow's other direction is judged in full (below). */
+			if ((fwd || e->verdict != ZS_VERDICT_DENY) && zs_ct_bound(c, e, fwd, from_ep))
+				return zs_ct_hit(c, &p, e, fwd, from_ep, zs_ct_now());
+		}
+	}
 
 	if (p.kind == ZS_PKT_INFRA) {
 		/* A workload is never a router: its router advertisements die here. */
@@ -96,7 +160,6 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 	if (!(ep->flags & ZS_EP_READY))
 		return zs_drop(ZS_DROP_NOT_READY, c->len);
 
-	__u32 rev = zs_revision();
 	__u32 gen = rev & 1;
 	__u32 ep_id = gen ? ep->identity[1] : ep->identity[0];
 
@@ -145,15 +208,14 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 			return zs_drop(err, c->len);
 	}
 
-	int src_lo = zs_ct_key_build(&key, &p);
-	__u64 now = bpf_ktime_get_ns();
-	struct zs_ct_entry *e = bpf_map_lookup_elem(&zs_ct, &key);
+	if (!looked) {
+		src_lo = zs_ct_key_build(&key, &p);
+		e = bpf_map_lookup_elem(&zs_ct, &key);
+	}
+	__u64 now = zs_ct_now();
 
 	if (e) {
 		int fwd = src_lo == !!(e->flags & ZS_CT_INIT_IS_LO);
-		int src_local = fwd ? (e->flags & ZS_CT_INIT_LOCAL) : (e->flags & ZS_CT_RESP_LOCAL);
-		/* Count each packet once: at its source's hook if that is enrolled here. */
-		int count_here = from_ep || !src_local;
 
 		if (e->verdict != ZS_VERDICT_DENY) {
 			if (e->revision != rev) {
@@ -164,12 +226,14 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 				t.sport = fwd ? p.sport : p.dport;
 				t.dport = fwd ? p.dport : p.sport;
 				zs_decide(&d, gen, t.src, t.dst, p.family, p.proto, e->policy_port, side,
-					  ep_id);
+					  ep_id, ifindex);
 				e->revision = rev;
 				e->egress_rule = d.egress_rule;
 				e->ingress_rule = d.ingress_rule;
 				e->verdict = d.verdict;
 				e->checks = d.checks;
+				e->ifindex[0] = d.src_ifindex;
+				e->ifindex[1] = d.dst_ifindex;
 				if (d.verdict == ZS_VERDICT_DENY) {
 					e->reason = ZS_DROP_REVOKED;
 					d.reason = ZS_DROP_REVOKED;
@@ -177,19 +241,10 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 					return zs_drop(ZS_DROP_REVOKED, c->len);
 				}
 			}
-			if (count_here)
-				zs_ct_account(e, !fwd, c->len, p.tcp_flags, now);
-			zs_count_reason(ZS_REASON_FORWARDED, c->len);
-			return ZS_ACT_PASS;
+			return zs_ct_hit(c, &p, e, fwd, from_ep, now);
 		}
-		if (fwd && e->revision == rev) {
-			/* More of a flow already denied and reported: one record per interval. */
-			if (count_here) {
-				zs_ct_account(e, 0, c->len, p.tcp_flags, now);
-				zs_deny_repeat(c, &p, e, now);
-			}
-			return zs_drop(e->reason, c->len);
-		}
+		if (fwd && e->revision == rev)
+			return zs_ct_hit(c, &p, e, fwd, from_ep, now);
 		/*
 		 * A revoked flow stays revoked from both ends: the other side's next
 		 * packet must not take the tuple over as a new flow of its own (and
@@ -207,7 +262,7 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 	t.sport = p.sport;
 	t.dport = p.dport;
 	zs_decide(&d, gen, p.saddr, p.daddr, p.family, p.proto, p.pol_port,
-		  from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id);
+		  from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id, ifindex);
 
 	struct zs_ct_entry ne;
 	zs_ct_entry_of(&ne, &p, &d, src_lo, rev, c->len, now);

@@ -28,6 +28,8 @@ struct zs_decision {
 	__u8 src_local;
 	__u8 dst_local;
 	__u8 pad[3];
+	__u32 src_ifindex; /* an enrolled local end's interface, else 0 */
+	__u32 dst_ifindex;
 };
 
 static __always_inline void zs_decide_fold(struct zs_decision *d, struct zs_policy_val v,
@@ -57,7 +59,7 @@ static __always_inline void zs_decide_fold(struct zs_decision *d, struct zs_poli
 
 static __always_inline void zs_decide(struct zs_decision *d, __u32 gen, const __u8 *src,
 				      const __u8 *dst, __u8 family, __u8 proto, __be16 port,
-				      int side, __u32 ep_identity)
+				      int side, __u32 ep_identity, __u32 ep_ifindex)
 {
 	struct zs_peer s = zs_ipcache_peer(src, family, gen);
 	struct zs_peer t = zs_ipcache_peer(dst, family, gen);
@@ -66,11 +68,11 @@ static __always_inline void zs_decide(struct zs_decision *d, __u32 gen, const __
 	 * the interface (the address only tells its CIDR). */
 	if (side == ZS_SIDE_SRC) {
 		s.identity = ep_identity;
-		s.ifindex = 1;
+		s.ifindex = ep_ifindex;
 	}
 	if (side == ZS_SIDE_DST) {
 		t.identity = ep_identity;
-		t.ifindex = 1;
+		t.ifindex = ep_ifindex;
 	}
 
 	d->src_identity = s.identity;
@@ -82,6 +84,8 @@ static __always_inline void zs_decide(struct zs_decision *d, __u32 gen, const __
 	d->checks = 0;
 	d->src_local = s.ifindex != 0;
 	d->dst_local = t.ifindex != 0;
+	d->src_ifindex = s.ifindex;
+	d->dst_ifindex = t.ifindex;
 
 	if (s.ifindex) {
 		struct zs_policy_val v =

@@ -76,7 +76,8 @@ static __always_inline void zs_emit(const struct zs_ctx *c, const struct zs_pkt 
 static __always_inline void zs_deny_repeat(const struct zs_ctx *c, const struct zs_pkt *p,
 					   struct zs_ct_entry *e, __u64 now)
 {
-	if (now - e->report_ns < ZS_DENY_REPORT_NS) {
+	/* Signed: the daemon resets report_ns from the precise clock, which may lead ours. */
+	if ((__s64)(now - e->report_ns) < (__s64)ZS_DENY_REPORT_NS) {
 		__sync_fetch_and_add(&e->suppressed, 1);
 		return;
 	}

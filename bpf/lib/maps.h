@@ -109,6 +109,17 @@ static __always_inline void zs_count_stat(__u32 stat)
 		(*v)++;
 }
 
+/*
+ * The conntrack clock: CLOCK_MONOTONIC at tick resolution (a few ms). Entries
+ * only need it for timeouts, rate limits and flow start/end, and it costs a
+ * fraction of the precise clock, which the established path would pay on
+ * every packet. Flow events keep the precise clock.
+ */
+static __always_inline __u64 zs_ct_now(void)
+{
+	return bpf_ktime_get_coarse_ns();
+}
+
 static __always_inline __u32 zs_revision(void)
 {
 	__u32 zero = 0;

@@ -61,7 +61,7 @@ static __always_inline enum zs_action zs_prefilter(struct zs_ctx *c)
 	if (e && e->revision == rev) {
 		int fwd = src_lo == !!(e->flags & ZS_CT_INIT_IS_LO);
 		if (fwd) {
-			__u64 now = bpf_ktime_get_ns();
+			__u64 now = zs_ct_now();
 			zs_ct_account(e, 0, c->len, p.tcp_flags, now);
 			zs_deny_repeat(c, &p, e, now);
 			return zs_drop(e->reason, c->len);
@@ -69,11 +69,11 @@ static __always_inline enum zs_action zs_prefilter(struct zs_ctx *c)
 	}
 
 	zs_decide(&d, gen, p.saddr, p.daddr, p.family, p.proto, p.pol_port,
-		  shield ? ZS_SIDE_SRC : 0, ep_id);
+		  shield ? ZS_SIDE_SRC : 0, ep_id, c->ifindex);
 	if (d.verdict != ZS_VERDICT_DENY)
 		return ZS_ACT_PASS; /* tc tracks it and reports it */
 
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = zs_ct_now();
 	struct zs_ct_entry ne;
 	zs_ct_entry_of(&ne, &p, &d, src_lo, rev, c->len, now);
 	if (bpf_map_update_elem(&zs_ct, &key, &ne, BPF_ANY) == 0)
