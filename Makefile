@@ -112,7 +112,20 @@ $(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/bench/bench_packet: $(BUILD)/bench/empty_tc.bpf.o
+# Bench builds where every run is a new flow (bpf/lib/bench.h), for bench_packet's
+# new-flow rows, and the empty program paying the same per-run counter.
+$(BUILD)/bench/tc_newflow.bpf.o: bpf/tc.bpf.c $(BPF_HDRS)
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DZS_BENCH_NEW_FLOWS -c $< -o $@
+
+$(BUILD)/bench/empty_newflow.bpf.o: tests/bench/empty_tc.bpf.c bpf/lib/bench.h
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -DZS_BENCH_NEW_FLOWS -c $< -o $@
+
+$(BUILD)/bench/bench_packet: $(BUILD)/bench/empty_tc.bpf.o $(BUILD)/bench/tc_newflow.bpf.o \
+	$(BUILD)/bench/empty_newflow.bpf.o
 
 bench: all $(BENCH_PROGS)
 	$(Q)bash scripts/bench.sh

@@ -20,6 +20,7 @@
 #include "decide.h"
 #include "events.h"
 #include "frag.h"
+#include "bench.h"
 
 static __always_inline enum zs_action zs_drop(__u32 reason, __u32 bytes)
 {
@@ -121,6 +122,9 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 	err = zs_parse(c, &p, 0);
 	if (err < 0)
 		return zs_drop(-err, c->len);
+#ifdef ZS_BENCH_NEW_FLOWS
+	p.sport = zs_bench_sport(); /* bench build: every run a new flow (lib/bench.h) */
+#endif
 
 	__u32 rev = zs_revision();
 	int src_lo = 0, looked = 0;
@@ -163,23 +167,19 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 	__u32 gen = rev & 1;
 	__u32 ep_id = gen ? ep->identity[1] : ep->identity[0];
 
-	if (from_ep) {
-		/* Verify explicitly: the source must be one of this workload's own. */
-		struct zs_ipcache_val *own = zs_ipcache_find(p.saddr, p.family);
-		if (!own || own->ifindex != ifindex)
-			return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
-	}
+	/* The source's ipcache entry: for these checks, and for a new flow's verdict. */
+	struct zs_ipcache_val *src = zs_ipcache_find(p.saddr, p.family);
 
-	if (!from_ep) {
-		/*
-		 * A packet with a local workload's source address must have come in
-		 * through that workload's own interface (identity is the interface's,
-		 * not the address's): new flows, established ones and ICMP errors.
-		 */
-		struct zs_ipcache_val *src = zs_ipcache_find(p.saddr, p.family);
-		if (src && src->ifindex && src->ifindex != c->ingress_ifindex)
-			return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
-	}
+	/* Verify explicitly: from a workload, the source must be one of its own. */
+	if (from_ep && (!src || src->ifindex != ifindex))
+		return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
+	/*
+	 * To a workload, a packet with a local workload's source address must have
+	 * come in through that workload's own interface (identity is the
+	 * interface's, not the address's): new flows, established ones and ICMP errors.
+	 */
+	if (!from_ep && src && src->ifindex && src->ifindex != c->ingress_ifindex)
+		return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
 
 	if (p.kind == ZS_PKT_ICMP_ERR) {
 		/*
@@ -261,8 +261,8 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 	t.dst = p.daddr;
 	t.sport = p.sport;
 	t.dport = p.dport;
-	zs_decide(&d, gen, p.saddr, p.daddr, p.family, p.proto, p.pol_port,
-		  from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id, ifindex);
+	zs_decide_peers(&d, gen, zs_peer_of(src, gen), zs_ipcache_peer(p.daddr, p.family, gen),
+			p.proto, p.pol_port, from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id, ifindex);
 
 	struct zs_ct_entry ne;
 	zs_ct_entry_of(&ne, &p, &d, src_lo, rev, c->len, now);

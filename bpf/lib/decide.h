@@ -57,12 +57,11 @@ static __always_inline void zs_decide_fold(struct zs_decision *d, struct zs_poli
 	}
 }
 
-static __always_inline void zs_decide(struct zs_decision *d, __u32 gen, const __u8 *src,
-				      const __u8 *dst, __u8 family, __u8 proto, __be16 port,
-				      int side, __u32 ep_identity, __u32 ep_ifindex)
+/* The verdict for peers already looked up (s: initiator, t: responder). */
+static __always_inline void zs_decide_peers(struct zs_decision *d, __u32 gen, struct zs_peer s,
+					    struct zs_peer t, __u8 proto, __be16 port, int side,
+					    __u32 ep_identity, __u32 ep_ifindex)
 {
-	struct zs_peer s = zs_ipcache_peer(src, family, gen);
-	struct zs_peer t = zs_ipcache_peer(dst, family, gen);
 
 	/* The hook's own endpoint: enrolled by definition, its identity bound to
 	 * the interface (the address only tells its CIDR). */
@@ -103,6 +102,14 @@ static __always_inline void zs_decide(struct zs_decision *d, __u32 gen, const __
 		d->ingress_rule = v.rule_id;
 		zs_decide_fold(d, v, ZS_DENIED_INGRESS);
 	}
+}
+
+static __always_inline void zs_decide(struct zs_decision *d, __u32 gen, const __u8 *src,
+				      const __u8 *dst, __u8 family, __u8 proto, __be16 port,
+				      int side, __u32 ep_identity, __u32 ep_ifindex)
+{
+	zs_decide_peers(d, gen, zs_ipcache_peer(src, family, gen), zs_ipcache_peer(dst, family, gen),
+			proto, port, side, ep_identity, ep_ifindex);
 }
 
 #endif /* ZS_DECIDE_H */

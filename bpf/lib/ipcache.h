@@ -23,9 +23,9 @@ static __always_inline struct zs_ipcache_val *zs_ipcache_find(const __u8 *addr, 
 	return bpf_map_lookup_elem(&zs_ipcache, &k);
 }
 
-static __always_inline struct zs_peer zs_ipcache_peer(const __u8 *addr, __u8 family, __u32 gen)
+/* The peer an ipcache answer (NULL: no entry) describes under generation gen. */
+static __always_inline struct zs_peer zs_peer_of(const struct zs_ipcache_val *v, __u32 gen)
 {
-	struct zs_ipcache_val *v = zs_ipcache_find(addr, family);
 	struct zs_peer p = { .identity = ZS_ID_WORLD, .cidr = 0, .ifindex = 0 };
 
 	if (v) {
@@ -34,6 +34,11 @@ static __always_inline struct zs_peer zs_ipcache_peer(const __u8 *addr, __u8 fam
 		p.ifindex = v->ifindex;
 	}
 	return p;
+}
+
+static __always_inline struct zs_peer zs_ipcache_peer(const __u8 *addr, __u8 family, __u32 gen)
+{
+	return zs_peer_of(zs_ipcache_find(addr, family), gen);
 }
 
 #endif /* ZS_IPCACHE_H */

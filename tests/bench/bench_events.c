@@ -62,6 +62,7 @@
 #include "userspace/jsonl.h"
 #include "userspace/parse.h"
 #include "userspace/writer.h"
+#include "bench_util.h"
 
 #define TARGET_EPS 1000000.0 /* events per second the path must keep up with */
 #define JSONL_MAX_BYTES (100ull << 20) /* the daemon's default --flow-log-max-kb */
@@ -390,47 +391,13 @@ static void build_packet(struct bench *b)
 	b->pkt_len = sizeof(*eth) + sizeof(*ip) + sizeof(*th);
 }
 
-static int map_fd(struct bench *b, const char *name)
-{
-	int fd = bpf_object__find_map_fd_by_name(b->obj, name);
-	if (fd < 0)
-		fprintf(stderr, "bench_events: no map %s in the object\n", name);
-	return fd;
-}
-
 static int bench_open(struct bench *b, const char *path)
 {
-	struct bpf_program *prog;
 	struct bpf_map *m;
-	int err;
+	int err = bench_dp_open("bench_events", path, &b->obj, &b->dp);
 
-	b->obj = bpf_object__open_file(path, NULL);
-	if (!b->obj) {
-		err = -errno;
-		fprintf(stderr, "bench_events: %s: %s (run 'make bench')\n", path, strerror(-err));
+	if (err)
 		return err;
-	}
-	bpf_object__for_each_map(m, b->obj)
-		bpf_map__set_pin_path(m, NULL); /* nothing pinned: the maps go with us */
-	err = bpf_object__load(b->obj);
-	if (err) {
-		fprintf(stderr, "bench_events: loading %s: %s\n", path, strerror(-err));
-		return err;
-	}
-	b->dp.fd[ZS_MAP_ENDPOINTS] = map_fd(b, "zs_endpoints");
-	b->dp.fd[ZS_MAP_IPCACHE] = map_fd(b, "zs_ipcache");
-	b->dp.fd[ZS_MAP_HANDLES] = map_fd(b, "zs_handles");
-	b->dp.fd[ZS_MAP_POLICY] = map_fd(b, "zs_policy");
-	b->dp.fd[ZS_MAP_CONFIG] = map_fd(b, "zs_config");
-	b->dp.events_fd = map_fd(b, "zs_events");
-	b->dp.stats_fd = map_fd(b, "zs_stats");
-	prog = bpf_object__find_program_by_name(b->obj, "zs_tc_from_ep");
-	b->dp.from_ep_fd = prog ? bpf_program__fd(prog) : -1;
-	for (int i = 0; i < ZS_MAP_COUNT; i++)
-		if (b->dp.fd[i] < 0)
-			return -ENOENT;
-	if (b->dp.events_fd < 0 || b->dp.stats_fd < 0 || b->dp.from_ep_fd < 0)
-		return -ENOENT;
 	m = bpf_object__find_map_by_name(b->obj, "zs_events");
 	b->ring_slots = bpf_map__max_entries(m) / (sizeof(struct zs_flow_event) + 8);
 	return 0;

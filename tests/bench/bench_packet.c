@@ -24,7 +24,15 @@
  *                                  entry and an event.
  *   established allowed  1/call    the ACK of the first row, measured like the
  *                                  new flows: a cross-check of the method.
- *   empty tc program     both ways the floor each method is compared with.
+ *   new allowed          x NEW     a SYN a -> b:80 run NEW times through the
+ *   new denied           x NEW     bench build of the program
+ *                                  (build/bench/tc_newflow.bpf.o, -DZS_BENCH_NEW_FLOWS,
+ *                                  bpf/lib/bench.h) where each run takes the next
+ *                                  source port: NEW new flows in a row, as in a
+ *                                  flood of connections, caches warm. Conntrack is
+ *                                  emptied and the ring drained between runs.
+ *   empty tc program     every method: the floor it is compared with (for x NEW,
+ *                                  empty_newflow.bpf.o, paying the same counter).
  *
  * With repeat 1 the kernel's duration is one run plus its fixed overhead (two
  * clock reads, bh disable/enable), which the empty program's figure measured
@@ -86,6 +94,9 @@ enum path {
 	P_NEW_ALLOW,
 	P_NEW_DENY,
 	P_EST_ONE,
+	P_EMPTY_NEW,
+	P_NEW_ALLOW_REP,
+	P_NEW_DENY_REP,
 	P_COUNT,
 };
 
@@ -101,11 +112,14 @@ static const struct {
 	[P_NEW_ALLOW] = { "new allowed", "1/call", P_EMPTY_ONE, TARGET_NEW_NS },
 	[P_NEW_DENY] = { "new denied", "1/call", P_EMPTY_ONE, TARGET_NEW_NS },
 	[P_EST_ONE] = { "established allowed", "1/call", P_EMPTY_ONE, TARGET_EST_NS },
+	[P_EMPTY_NEW] = { "empty tc program", "new", P_EMPTY_NEW, 0 },
+	[P_NEW_ALLOW_REP] = { "new allowed", "new", P_EMPTY_NEW, TARGET_NEW_NS },
+	[P_NEW_DENY_REP] = { "new denied", "new", P_EMPTY_NEW, TARGET_NEW_NS },
 };
 
 struct opts {
 	size_t rules[MAX_SIZES], nrules;
-	unsigned repeat, reps, flows;
+	unsigned repeat, reps, flows, new_repeat;
 	const char *empty_obj;
 };
 
@@ -115,7 +129,8 @@ struct size_result {
 	double ns[P_COUNT];
 };
 
-static int empty_fd;
+static int empty_fd, empty_new_fd;
+static char *newflow_obj;
 static unsigned ifindex_a;
 
 static double median(double *v, size_t n)
@@ -286,6 +301,62 @@ static int run_calls(int prog, struct ring_buffer *rb, unsigned flows, unsigned 
 	return 0;
 }
 
+/* Empties a conntrack map: the next run's flows are all new again. */
+static int ct_clear(int fd)
+{
+	static struct zs_ct_key keys[65536 * 2];
+	struct zs_ct_key k;
+	size_t n = 0;
+	int err = bpf_map_get_next_key(fd, NULL, &k);
+
+	while (!err && n < sizeof(keys) / sizeof(keys[0])) {
+		keys[n++] = k;
+		err = bpf_map_get_next_key(fd, &k, &k);
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &keys[i]);
+	return n < sizeof(keys) / sizeof(keys[0]) ? 0 : -E2BIG;
+}
+
+/*
+ * The new-flow rows with repeats: the bench build of the program, its own
+ * maps, the same policy. new_repeat SYNs to b:80 (allowed), then to b:81
+ * (denied), each run a new flow; conntrack emptied and events drained after each.
+ */
+static int run_new_flows(const struct opts *op, struct size_result *r, double **reps)
+{
+	struct bpf_object *obj = NULL;
+	struct ring_buffer *rb = NULL;
+	struct zs_dp dp;
+	struct pkt syn80, syn81;
+	size_t entries;
+	int err = bench_dp_open("bench_packet", newflow_obj, &obj, &dp);
+
+	if (!err)
+		err = load_policy(&dp, r->rules, &entries);
+	if (!err && !(rb = ring_buffer__new(dp.events_fd, drop_event, NULL, NULL)))
+		err = -errno;
+	pkt_tcp(&syn80, SPORT_NEW, 80, 0x02);
+	pkt_tcp(&syn81, SPORT_NEW, 81, 0x02);
+	for (unsigned k = 0; k < op->reps && !err; k++) {
+		if ((err = run(empty_new_fd, &syn80, op->new_repeat, TC_ACT_OK,
+			       &reps[P_EMPTY_NEW][k])) ||
+		    (err = run(dp.from_ep_fd, &syn80, op->new_repeat, TC_ACT_OK,
+			       &reps[P_NEW_ALLOW_REP][k])))
+			break;
+		ring_buffer__consume(rb);
+		if ((err = ct_clear(dp.ct_fd)) ||
+		    (err = run(dp.from_ep_fd, &syn81, op->new_repeat, TC_ACT_SHOT,
+			       &reps[P_NEW_DENY_REP][k])))
+			break;
+		ring_buffer__consume(rb);
+		err = ct_clear(dp.ct_fd);
+	}
+	ring_buffer__free(rb);
+	bpf_object__close(obj);
+	return err;
+}
+
 static int run_size(const struct opts *op, struct size_result *r)
 {
 	double *reps[P_COUNT], *samples;
@@ -339,6 +410,8 @@ static int run_size(const struct opts *op, struct size_result *r)
 		ring_buffer__consume(rb);
 	}
 	if (!err)
+		err = run_new_flows(op, r, reps);
+	if (!err)
 		for (int i = 0; i < P_COUNT; i++)
 			r->ns[i] = median(reps[i], op->reps);
 out:
@@ -362,7 +435,7 @@ static void fmt_count(char *buf, size_t len, size_t n)
 
 static void print_table(const struct opts *op, const struct size_result *res, size_t n)
 {
-	char b[32], rep[32];
+	char b[32], rep[32], newrep[32];
 	bool all_ok = true;
 
 	for (size_t s = 0; s < n; s++)
@@ -371,6 +444,10 @@ static void print_table(const struct opts *op, const struct size_result *res, si
 		snprintf(rep, sizeof(rep), "x%uM", op->repeat / 1000000);
 	else
 		snprintf(rep, sizeof(rep), "x%u", op->repeat);
+	if (op->new_repeat % 1000 == 0)
+		snprintf(newrep, sizeof(newrep), "new%uk", op->new_repeat / 1000);
+	else
+		snprintf(newrep, sizeof(newrep), "new%u", op->new_repeat);
 	printf("per-packet cost: zs_tc_from_ep via BPF_PROG_TEST_RUN, ns/packet, median of %u runs;\n"
 	       "(+delta) against the empty tc program measured the same way\n",
 	       op->reps);
@@ -388,7 +465,8 @@ static void print_table(const struct opts *op, const struct size_result *res, si
 		double lo = 1e18, hi = 0;
 		bool met = true;
 
-		printf("%-20s %-7s", paths[i].name, i <= P_EST_DENY ? rep : paths[i].method);
+		printf("%-20s %-7s", paths[i].name,
+		       i <= P_EST_DENY ? rep : i >= P_EMPTY_NEW ? newrep : paths[i].method);
 		for (size_t s = 0; s < n; s++) {
 			const struct size_result *r = &res[s];
 			double delta = r->ns[i] - r->ns[paths[i].base];
@@ -422,28 +500,34 @@ static void print_table(const struct opts *op, const struct size_result *res, si
 	       "  created the entry); established denied: repeats of a denied flow hitting its deny\n"
 	       "  entry; new: a fresh flow per packet (sport varies), judged by both ends' policy,\n"
 	       "  conntrack entry created, event to the ring buffer (drained). 1/call figures carry a\n"
-	       "  fixed overhead (clock reads, bh toggling) that the empty 1/call row cancels.\n"
+	       "  fixed overhead (clock reads, bh toggling) that the empty 1/call row cancels, and\n"
+	       "  cold caches (a syscall between packets). %s = one SYN run %u times through a\n"
+	       "  bench build of the program where each run takes the next source port: %u new\n"
+	       "  flows in a row, caches warm (conntrack emptied between runs; the empty row pays\n"
+	       "  the same port counter).\n"
 	       "spread: (max - min) / min of the delta over the rule counts (flat: <= %.0f%%).\n"
 	       "policy: flow a -> b TCP 80; R/2 rules on a's egress, R/2 on b's ingress, all but\n"
 	       "  one per side for %d other peers on distinct ports (one map entry each).\n",
-	       rep + 1, rep + 1, op->flows, TARGET_FLAT * 100, PEERS);
+	       rep + 1, rep + 1, op->flows, newrep, op->new_repeat, op->new_repeat,
+	       TARGET_FLAT * 100, PEERS);
 }
 
 /* ---- main ------------------------------------------------------------------ */
 
-static char *default_empty_obj(void)
+/* NAME beside this executable (build/bench/). */
+static char *beside_exe(const char *name)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash;
 
 	if (n <= 0)
-		return zs_xstrdup("empty_tc.bpf.o");
+		return zs_xstrdup(name);
 	exe[n] = 0;
 	slash = strrchr(exe, '/');
 	if (slash)
 		*slash = 0;
-	return zs_xasprintf("%s/empty_tc.bpf.o", exe);
+	return zs_xasprintf("%s/%s", exe, name);
 }
 
 static int load_empty(const char *path)
@@ -462,11 +546,12 @@ static int load_empty(const char *path)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_packet [--quick] [--rules LIST] [--repeat N] [--reps N] [--flows N]\n"
-		   "                    [--empty-obj PATH]\n"
+		   "                    [--new-repeat N] [--empty-obj PATH]\n"
 		   "  LIST: comma separated, k = 1000 (default 10,1k,10k,100k; --quick 10,100k).\n"
 		   "  --repeat: runs of one packet per measurement (default 1000000); --reps:\n"
 		   "  measurements per figure, the median reported (5; --quick 3); --flows:\n"
-		   "  distinct packets per 1/call measurement (5000; flows * reps <= 38000).\n");
+		   "  distinct packets per 1/call measurement (5000; flows * reps <= 38000);\n"
+		   "  --new-repeat: new flows per run of the bench build (50000, <= 64000).\n");
 }
 
 int main(int argc, char **argv)
@@ -475,9 +560,10 @@ int main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },	 { "rules", required_argument, NULL, 'r' },
 		{ "repeat", required_argument, NULL, 'n' }, { "reps", required_argument, NULL, 'k' },
 		{ "flows", required_argument, NULL, 'f' }, { "empty-obj", required_argument, NULL, 'e' },
+		{ "new-repeat", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },	 { 0 },
 	};
-	struct opts op = { .repeat = 1000000, .reps = 5, .flows = 5000 };
+	struct opts op = { .repeat = 1000000, .reps = 5, .flows = 5000, .new_repeat = 50000 };
 	struct size_result res[MAX_SIZES] = { 0 };
 	bool quick = false;
 	cpu_set_t cpus;
@@ -503,6 +589,9 @@ int main(int argc, char **argv)
 		case 'e':
 			op.empty_obj = optarg;
 			break;
+		case 'N':
+			op.new_repeat = (unsigned)strtoul(optarg, NULL, 10);
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -515,7 +604,8 @@ int main(int argc, char **argv)
 		op.reps = 3;
 	if (!op.nrules)
 		op.nrules = parse_list(quick ? "10,100k" : "10,1k,10k,100k", op.rules, MAX_SIZES);
-	if (!op.repeat || !op.reps || !op.flows || (size_t)op.flows * op.reps > 38000) {
+	if (!op.repeat || !op.reps || !op.flows || (size_t)op.flows * op.reps > 38000 ||
+	    !op.new_repeat || op.new_repeat > 64000) {
 		usage(stderr);
 		return 2;
 	}
@@ -538,10 +628,14 @@ int main(int argc, char **argv)
 	CPU_SET(sysconf(_SC_NPROCESSORS_ONLN) - 1, &cpus);
 	sched_setaffinity(0, sizeof(cpus), &cpus);
 
-	char *path = op.empty_obj ? zs_xstrdup(op.empty_obj) : default_empty_obj();
+	char *path = op.empty_obj ? zs_xstrdup(op.empty_obj) : beside_exe("empty_tc.bpf.o");
 	empty_fd = load_empty(path);
 	free(path);
-	if (empty_fd < 0)
+	path = beside_exe("empty_newflow.bpf.o");
+	empty_new_fd = load_empty(path);
+	free(path);
+	newflow_obj = beside_exe("tc_newflow.bpf.o");
+	if (empty_fd < 0 || empty_new_fd < 0)
 		return 1;
 
 	for (size_t s = 0; s < op.nrules; s++) {

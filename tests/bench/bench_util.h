@@ -4,9 +4,14 @@
 #define ZS_BENCH_UTIL_H
 
 #include <bpf/libbpf.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "userspace/datapath.h"
+#include "userspace/writer.h"
 
 #define ZS_BENCH_UNUSED __attribute__((unused))
 
@@ -40,6 +45,54 @@ static ZS_BENCH_UNUSED size_t parse_list(const char *s, size_t *out, size_t max)
 		s = *end == ',' ? end + 1 : end;
 	}
 	return n;
+}
+
+/*
+ * Loads a bench build of the datapath object (tc_events.bpf.o,
+ * tc_newflow.bpf.o) with nothing pinned, and fills the parts of *dp the
+ * writer (zs_dp_map_ops) and the benches use. The object lives in *obj.
+ */
+static ZS_BENCH_UNUSED int bench_dp_open(const char *who, const char *path, struct bpf_object **obj,
+					 struct zs_dp *dp)
+{
+	static const char *const names[ZS_MAP_COUNT] = {
+		[ZS_MAP_ENDPOINTS] = "zs_endpoints", [ZS_MAP_IPCACHE] = "zs_ipcache",
+		[ZS_MAP_HANDLES] = "zs_handles",     [ZS_MAP_POLICY] = "zs_policy",
+		[ZS_MAP_CONFIG] = "zs_config",
+	};
+	struct bpf_program *prog;
+	struct bpf_map *m;
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	*obj = bpf_object__open_file(path, NULL);
+	if (!*obj) {
+		err = -errno;
+		fprintf(stderr, "%s: %s: %s (run 'make bench')\n", who, path, strerror(-err));
+		return err;
+	}
+	bpf_object__for_each_map(m, *obj)
+		bpf_map__set_pin_path(m, NULL); /* nothing pinned: the maps go with us */
+	err = bpf_object__load(*obj);
+	if (err) {
+		fprintf(stderr, "%s: loading %s: %s\n", who, path, strerror(-err));
+		return err;
+	}
+	for (int i = 0; i < ZS_MAP_COUNT; i++)
+		if ((dp->fd[i] = bpf_object__find_map_fd_by_name(*obj, names[i])) < 0)
+			return -ENOENT;
+	dp->ct_fd = bpf_object__find_map_fd_by_name(*obj, "zs_ct");
+	dp->events_fd = bpf_object__find_map_fd_by_name(*obj, "zs_events");
+	dp->stats_fd = bpf_object__find_map_fd_by_name(*obj, "zs_stats");
+	dp->reasons_fd = bpf_object__find_map_fd_by_name(*obj, "zs_reasons");
+	prog = bpf_object__find_program_by_name(*obj, "zs_tc_from_ep");
+	dp->from_ep_fd = prog ? bpf_program__fd(prog) : -1;
+	if (dp->ct_fd < 0 || dp->events_fd < 0 || dp->stats_fd < 0 || dp->reasons_fd < 0 ||
+	    dp->from_ep_fd < 0) {
+		fprintf(stderr, "%s: %s lacks a map or zs_tc_from_ep\n", who, path);
+		return -ENOENT;
+	}
+	return 0;
 }
 
 #endif /* ZS_BENCH_UTIL_H */
