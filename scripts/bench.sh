@@ -64,7 +64,9 @@ num() { # num 10k -> 10000
 # ---- section: control plane ---------------------------------------------------
 # Compile and load times (tests/bench/bench_compile.c; its table explains
 # itself), then the same through a real daemon: `zeroseg apply` of the whole
-# estate and of one-rule changes, as a user would see them.
+# estate and of one-rule changes, as a user would see them; then a new
+# workload's registration to its first packet through (scripts/bench_register.sh).
+source scripts/bench_register.sh
 section_control_plane() {
 	local quick=() sz sizes=("100k 10k") limit=200
 	if [ "$QUICK" = 1 ]; then
@@ -80,6 +82,7 @@ section_control_plane() {
 		# shellcheck disable=SC2086 # two words on purpose
 		bench_daemon_apply $sz || return 1
 	done
+	bench_register || return 1
 }
 
 # bench_daemon_apply RULES WORKLOADS: a daemon in a namespace of our own; the
