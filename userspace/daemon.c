@@ -77,10 +77,15 @@ static char *state_path(struct daemon *d)
 	return zs_xasprintf("%s/state.json", d->opts->state_dir);
 }
 
+/*
+ * state.json: {"version": 2, "identities": [...], "objects": [...]}, the
+ * objects in their native JSON form (version 1 kept them as one text string,
+ * which cost as much again to escape; it still loads).
+ */
 static int state_save(struct daemon *d)
 {
 	json_t *root = json_object(), *ids = json_array();
-	char *text = zs_objects_to_text(&d->objs), *path = state_path(d), *s;
+	char *path = state_path(d), *s;
 	int err;
 
 	for (size_t i = 0; i < d->ids.v.n; i++) {
@@ -89,13 +94,12 @@ static int state_save(struct daemon *d)
 						     "namespace", id->ns, "labels",
 						     zs_labels_to_json(&id->labels)));
 	}
-	json_object_set_new(root, "version", json_integer(1));
+	json_object_set_new(root, "version", json_integer(2));
 	json_object_set_new(root, "identities", ids);
-	json_object_set_new(root, "objects", json_string(text));
-	s = json_dumps(root, JSON_INDENT(1));
+	json_object_set_new(root, "objects", zs_objects_to_json(&d->objs));
+	s = json_dumps(root, JSON_COMPACT);
 	err = zs_write_atomic(path, s, strlen(s));
 	free(s);
-	free(text);
 	free(path);
 	json_decref(root);
 	return err;
@@ -139,8 +143,11 @@ static int state_load(struct daemon *d)
 				    json_string_value(json_object_get(v, "namespace")) ?: "default", &l);
 		zs_labels_free(&l);
 	}
-	const char *text = json_string_value(json_object_get(root, "objects")) ?: "";
+	json_t *objs = json_object_get(root, "objects");
+	char *text = json_is_array(objs) ? zs_objects_json_to_text(objs) :
+					   zs_xstrdup(json_string_value(objs) ?: "");
 	err = zs_parse_buffer(path, text, strlen(text), &d->objs, &diags);
+	free(text);
 	if (err) {
 		pr_warn("%s: stored state does not parse:", path);
 		zs_diags_print(&diags, stderr);

@@ -281,7 +281,16 @@ json_t *zs_objects_to_json(const struct zs_objects *o)
 
 char *zs_objects_to_text(const struct zs_objects *o)
 {
-	json_t *a = zs_objects_to_json(o), *v;
+	json_t *a = zs_objects_to_json(o);
+	char *out = zs_objects_json_to_text(a);
+
+	json_decref(a);
+	return out;
+}
+
+char *zs_objects_json_to_text(const json_t *a)
+{
+	const json_t *v;
 	size_t i, len = 0, cap = 4096;
 	char *out = zs_xcalloc(cap, 1);
 
@@ -301,7 +310,6 @@ char *zs_objects_to_text(const struct zs_objects *o)
 		out[len] = '\0';
 		free(s);
 	}
-	json_decref(a);
 	return out;
 }
 
