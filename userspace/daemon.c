@@ -160,12 +160,36 @@ static int state_load(struct daemon *d)
 
 /* ---- interfaces -------------------------------------------------------- */
 
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return (x > y) - (x < y);
+}
+
+/* Is x in the first n of sorted v? */
+static bool in_sorted(const unsigned *v, size_t n, unsigned x)
+{
+	return n && bsearch(&x, v, n, sizeof(x), cmp_uint);
+}
+
+/* d->attached is kept sorted. */
 static bool is_attached(struct daemon *d, unsigned ifindex)
 {
-	for (size_t i = 0; i < d->attached.n; i++)
-		if (d->attached.v[i] == ifindex)
-			return true;
-	return false;
+	return in_sorted(d->attached.v, d->attached.n, ifindex);
+}
+
+/* Name -> ifindex through the transaction's interface snapshot, if any. */
+static unsigned ifindex_of(struct daemon *d, const char *name)
+{
+	unsigned ifindex = d->dp.iftab ? zs_iftab_index(d->dp.iftab, name) : 0;
+	return ifindex ? ifindex : if_nametoindex(name);
+}
+
+/* Does the interface exist (the snapshot, then the kernel)? */
+static bool if_exists(struct daemon *d, unsigned ifindex)
+{
+	char name[IF_NAMESIZE];
+	return (d->dp.iftab && zs_iftab_name(d->dp.iftab, ifindex)) || if_indextoname(ifindex, name);
 }
 
 /* Attaches to every enrolled interface that exists; fail closed first. */
@@ -215,7 +239,7 @@ static void shields_sync(struct daemon *d, const struct zs_compiled *c)
 	for (size_t i = 0; i < c->endpoints.n; i++) {
 		const char *mode;
 		unsigned ifindex;
-		if (!c->endpoints.v[i].shield || !(ifindex = if_nametoindex(c->endpoints.v[i].ifname)) ||
+		if (!c->endpoints.v[i].shield || !(ifindex = ifindex_of(d, c->endpoints.v[i].ifname)) ||
 		    in_vec(d->shielded.v, d->shielded.n, ifindex))
 			continue;
 		if (zs_dp_attach_xdp(&d->dp, ifindex, true, &mode)) {
@@ -229,19 +253,23 @@ static void shields_sync(struct daemon *d, const struct zs_compiled *c)
 
 static int attach_all(struct daemon *d, const struct zs_compiled *c, char *err, size_t errlen)
 {
-	for (size_t i = 0; i < c->endpoints.n; i++) {
-		unsigned ifindex = if_nametoindex(c->endpoints.v[i].ifname);
-		if (!ifindex || is_attached(d, ifindex))
+	size_t before = d->attached.n; /* sorted; what this call adds is sorted after */
+	int e = 0;
+
+	for (size_t i = 0; i < c->endpoints.n && !e; i++) {
+		unsigned ifindex = ifindex_of(d, c->endpoints.v[i].ifname);
+		if (!ifindex || in_sorted(d->attached.v, before, ifindex))
 			continue;
-		int e = zs_dp_attach(&d->dp, ifindex);
+		e = zs_dp_attach(&d->dp, ifindex);
 		if (e) {
 			snprintf(err, errlen, "attaching to %s: %s", c->endpoints.v[i].ifname, strerror(-e));
-			return e;
+			break;
 		}
 		*ZS_VEC_PUSH(&d->attached) = ifindex;
 		pr_info("enforcing on %s (%s)", c->endpoints.v[i].ifname, c->endpoints.v[i].workload);
 	}
-	return 0;
+	qsort(d->attached.v, d->attached.n, sizeof(*d->attached.v), cmp_uint);
+	return e;
 }
 
 /* Detaches from interfaces that are no longer enrolled (or gone). */
@@ -249,20 +277,22 @@ static void detach_stale(struct daemon *d, const struct zs_compiled *c)
 {
 	size_t out = 0;
 
+	/* The interfaces enrolled now, by index (a name's current interface). */
+	unsigned *now = zs_xcalloc(c->endpoints.n + 1, sizeof(*now));
+	size_t n = 0;
+	for (size_t j = 0; j < c->endpoints.n; j++)
+		if ((now[n] = ifindex_of(d, c->endpoints.v[j].ifname)))
+			n++;
+	qsort(now, n, sizeof(*now), cmp_uint);
 	for (size_t i = 0; i < d->attached.n; i++) {
 		unsigned ifindex = d->attached.v[i];
-		char name[IF_NAMESIZE];
-		bool keep = false;
-		if (if_indextoname(ifindex, name))
-			for (size_t j = 0; j < c->endpoints.n && !keep; j++)
-				keep = !strcmp(c->endpoints.v[j].ifname, name);
-		if (keep) {
-			d->attached.v[out++] = ifindex;
-		} else {
+		if (in_sorted(now, n, ifindex))
+			d->attached.v[out++] = ifindex; /* stays sorted */
+		else
 			zs_dp_detach(ifindex);
-		}
 	}
 	d->attached.n = out;
+	free(now);
 }
 
 /* ---- transactions ------------------------------------------------------ */
@@ -297,7 +327,23 @@ static void host_addrs(struct zs_objects *o)
  * Makes `next` the state: validate, compile, attach, write the maps, persist.
  * On any error nothing changes and the reasons are in `diags`.
  */
+static int commit_in(struct daemon *d, struct zs_objects *next, struct zs_diags *diags);
+
 static int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags)
+{
+	struct zs_iftab ift;
+	int e;
+
+	/* One snapshot of the interfaces for the transaction's name lookups. */
+	if (zs_iftab_load(&ift) == 0)
+		d->dp.iftab = &ift;
+	e = commit_in(d, next, diags);
+	d->dp.iftab = NULL;
+	zs_iftab_free(&ift);
+	return e;
+}
+
+static int commit_in(struct daemon *d, struct zs_objects *next, struct zs_diags *diags)
 {
 	struct zs_identities ids;
 	struct zs_compiled comp;
@@ -674,18 +720,19 @@ static void nl_read(struct daemon *d)
 		free(now.host_addrs.v);
 	}
 	/* Enroll interfaces that appeared, forget those that went. */
+	struct zs_iftab ift;
+	if (zs_iftab_load(&ift) == 0)
+		d->dp.iftab = &ift;
 	for (size_t i = 0; i < d->comp.endpoints.n && !need; i++) {
-		unsigned ifindex = if_nametoindex(d->comp.endpoints.v[i].ifname);
+		unsigned ifindex = ifindex_of(d, d->comp.endpoints.v[i].ifname);
 		need = ifindex && !is_attached(d, ifindex);
 	}
-	for (size_t i = 0; i < d->attached.n && !need; i++) {
-		char name[IF_NAMESIZE];
-		need = !if_indextoname(d->attached.v[i], name);
-	}
-	for (size_t i = 0; i < d->writer.endpoints.n && !need; i++) {
-		char name[IF_NAMESIZE];
-		need = !if_indextoname(d->writer.endpoints.v[i].ifindex, name);
-	}
+	for (size_t i = 0; i < d->attached.n && !need; i++)
+		need = !if_exists(d, d->attached.v[i]);
+	for (size_t i = 0; i < d->writer.endpoints.n && !need; i++)
+		need = !if_exists(d, d->writer.endpoints.v[i].ifindex);
+	d->dp.iftab = NULL;
+	zs_iftab_free(&ift);
 	if (need)
 		resync(d);
 }
