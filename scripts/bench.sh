@@ -172,7 +172,16 @@ section_traffic() {
 	bench_traffic
 }
 
-SECTIONS=(control_plane telemetry packet traffic)
+# ---- section: attack ------------------------------------------------------------
+# One workload floods denied UDP while a client and server run TCP: the
+# throughput kept with no filter, zeroseg (tc, then with the XDP flood shield)
+# and nftables (scripts/bench_attack.sh, which draws the topology).
+source scripts/bench_attack.sh
+section_attack() {
+	bench_attack
+}
+
+SECTIONS=(control_plane telemetry packet traffic attack)
 
 # ---- driver -------------------------------------------------------------------
 ALL_SECTIONS=("${SECTIONS[@]}")

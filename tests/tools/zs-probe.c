@@ -25,6 +25,11 @@
  *        "connected", then "held N messages" (exit 0) or "stopped after N
  *        messages at T: ..." (exit 1, T in ms since the epoch: the send of the
  *        first message without an echo). Exit 2: no connection.
+ *   zs-probe flood udp ADDR PORT [--seconds N] [--size B]
+ *        B-byte datagrams (default 64) as fast as the socket takes them, in
+ *        sendmmsg batches, for N seconds (default 5) or until SIGTERM; send
+ *        errors (an ICMP error that came back, ENOBUFS) are counted, not fatal:
+ *        "sent N datagrams in T ms, R pps, E send errors"
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -870,6 +875,57 @@ static int hold(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The attacker of the "under attack" bench: one connected socket (the route
+ * looked up once, as a flooder would), the same datagram over and over. A
+ * datagram a full queue drops on the way is still counted as sent: the socket
+ * took it, and what became of it is the firewall's count, not ours.
+ */
+#define FLOOD_BATCH 64
+
+static int flood(int argc, char **argv)
+{
+	static char payload[65507];
+	struct mmsghdr msgs[FLOOD_BATCH];
+	struct iovec iov;
+	long seconds = 5, size = 64, sent = 0, errors = 0;
+	const struct num_opt opts[] = { { "--seconds", &seconds }, { "--size", &size }, { NULL, NULL } };
+	struct sigaction sa = { .sa_handler = on_stop };
+
+	if (argc < 3 || strcmp(argv[0], "udp") || parse_num_opts(argc - 3, argv + 3, opts) ||
+	    size > (long)sizeof(payload))
+		return 2;
+	int fd = connect_to(SOCK_DGRAM, argv[1], atoi(argv[2]), 0);
+	if (fd < 0) {
+		fprintf(stderr, "zs-probe: flood: bad address or no socket\n");
+		return 2;
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	memset(payload, 'z', (size_t)size);
+	iov = (struct iovec){ .iov_base = payload, .iov_len = (size_t)size };
+	for (int i = 0; i < FLOOD_BATCH; i++)
+		msgs[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov, .msg_iovlen = 1 } };
+
+	long start = now_ms(), end = start + seconds * 1000, now = start;
+	while (!stop_requested && (now = now_ms()) < end) {
+		int r = sendmmsg(fd, msgs, FLOOD_BATCH, 0);
+		if (r > 0) {
+			sent += r;
+		} else if (errno == EAGAIN) {
+			struct pollfd p = { .fd = fd, .events = POLLOUT };
+			poll(&p, 1, 1);
+		} else {
+			errors++; /* ECONNREFUSED, ENOBUFS, ...: the next batch goes out anyway */
+		}
+	}
+	long ms = now - start > 0 ? now - start : 1;
+	printf("sent %ld datagrams in %ld ms, %lld pps, %ld send errors\n", sent, ms,
+	       (long long)sent * 1000 / ms, errors);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "serve"))
@@ -888,6 +944,8 @@ int main(int argc, char **argv)
 		return stream(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "hold"))
 		return hold(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "flood"))
+		return flood(argc - 2, argv + 2);
 	if (argc == 3 || (argc == 5 && !strcmp(argv[3], "--ms"))) {
 		if (!strcmp(argv[1], "icmp"))
 			return icmp_echo(argv[2], argc == 5 ? atol(argv[4]) : 1000);
@@ -899,6 +957,7 @@ int main(int argc, char **argv)
 			"       zs-probe sink [--udp PORT]... [--tcp PORT]... [--seconds N]\n"
 			"       zs-probe stream udp ADDR PORT [--pps N] [--seconds N] [--drain-ms N]\n"
 			"       zs-probe stream tcp ADDR PORT [--bps N] [--seconds N] [--drain-ms N]\n"
-			"       zs-probe hold ADDR PORT [--every-ms N] [--timeout-ms N] [--seconds N]\n");
+			"       zs-probe hold ADDR PORT [--every-ms N] [--timeout-ms N] [--seconds N]\n"
+			"       zs-probe flood udp ADDR PORT [--seconds N] [--size B]\n");
 	return 2;
 }
