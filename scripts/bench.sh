@@ -68,7 +68,7 @@ num() { # num 10k -> 10000
 # workload's registration to its first packet through (scripts/bench_register.sh).
 source scripts/bench_register.sh
 section_control_plane() {
-	local quick=() sz sizes=("100k 10k") limit=200
+	local quick=() sz sizes=("1k 100" "10k 1k" "100k 10k") limit=200
 	if [ "$QUICK" = 1 ]; then
 		quick=(--quick)
 		sizes=("10k 1k")
@@ -78,18 +78,37 @@ section_control_plane() {
 	timeout -k 5 "$limit" "$ZS_BENCH/bench_compile" "${quick[@]}" \
 		--pin-dir "$ZS_DIR/bpffs/bench" --timeout 60 || return 1
 	echo
+	echo "through a daemon: zeroseg apply -f, CLI to answer (parse, clone, validate, compile,"
+	echo "load, persist); the same estate and generator, and one-rule changes to distinct apps;"
+	echo "memory after them: the daemon's resident set (peak), the memory of the BPF maps it"
+	echo "holds (fdinfo memlock: conntrack, ring buffer and policy maps), its state file"
+	printf '%7s %6s | %11s | %-22s | %7s %7s %7s %7s\n' rules wkload "first apply" "one-rule change, each" \
+		RSS peak maps state
+	printf '%7s %6s | %11s | %-22s | %7s %7s %7s %7s\n' "" "" ms ms MB MB MB MB
 	for sz in "${sizes[@]}"; do
 		# shellcheck disable=SC2086 # two words on purpose
 		bench_daemon_apply $sz || return 1
 	done
+	echo
 	bench_register || return 1
+}
+
+# bench_map_mb PID: MB of BPF map memory behind the process's map fds (fdinfo memlock).
+bench_map_mb() {
+	local fd sum=0 m
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf-map" ] || continue
+		m=$(awk '/^memlock:/ {print $2}' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null)
+		sum=$((sum + ${m:-0}))
+	done
+	awk -v b="$sum" 'BEGIN {printf "%.1f", b / 1048576}'
 }
 
 # bench_daemon_apply RULES WORKLOADS: a daemon in a namespace of our own; the
 # first apply of the estate, then one-rule changes. On failure the daemon and
 # its namespace stay until the EXIT trap.
 bench_daemon_apply() {
-	local r=$1 w=$2 d=$BENCH_DIR/daemon-$1-$2 h=zsbench-$$ n=2 t first i rss peak st
+	local r=$1 w=$2 d=$BENCH_DIR/daemon-$1-$2 h=zsbench-$$ n=2 t first i rss peak st maps
 	local incr=()
 	[ "$QUICK" = 1 ] && n=3
 	mkdir -p "$d"
@@ -102,7 +121,7 @@ bench_daemon_apply() {
 	t=$(date +%s%N)
 	if ! timeout -k 5 60 "$ZS_BIN" --socket "$d/sock" apply -f "$d/estate.yaml" >"$d/apply.out" 2>&1; then
 		echo "daemon: apply of $r rules over $w workloads failed or timed out:" >&2
-		tail -5 "$d/apply.out" "$d/daemon.log" >&2
+		tail -n 5 "$d/apply.out" "$d/daemon.log" >&2
 		return 1
 	fi
 	first=$(ms_since "$t")
@@ -115,17 +134,13 @@ bench_daemon_apply() {
 	rss=$(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$ZS_DAEMON_PID/status")
 	peak=$(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$ZS_DAEMON_PID/status")
 	st=$(stat -c %s "$d/state/state.json" 2>/dev/null || echo 0)
+	maps=$(bench_map_mb "$ZS_DAEMON_PID")
 	kill "$ZS_DAEMON_PID"
 	wait "$ZS_DAEMON_PID" 2>/dev/null || true
 	rm -rf "$ZS_DIR/bpffs/daemon-$r-$w" # its pins: the maps go with them
 	ip netns del "$h"
-	echo "through a daemon: zeroseg apply -f, CLI to answer (parse, clone, validate, compile,"
-	echo "load, persist); the same estate and generator, and one-rule changes to distinct apps"
-	printf '%7s %6s | %11s | %-22s | %7s %7s %7s\n' rules wkload "first apply" "one-rule change, each" \
-		RSS peak state
-	printf '%7s %6s | %11s | %-22s | %7s %7s %7s\n' "" "" ms ms MB MB MB
-	printf '%7s %6s | %11s | %-22s | %7s %7s %7.1f' "$(num "$r")" "$(num "$w")" "$first" "${incr[*]}" "$rss" "$peak" \
-		"$(awk -v b="$st" 'BEGIN {print b / 1048576}')"
+	printf '%7s %6s | %11s | %-22s | %7s %7s %7s %7.1f' "$(num "$r")" "$(num "$w")" "$first" "${incr[*]}" \
+		"$rss" "$peak" "$maps" "$(awk -v b="$st" 'BEGIN {print b / 1048576}')"
 	if [ "$(num "$r")" = 100000 ] && [ "$(num "$w")" = 10000 ]; then
 		printf '  <- target 1000 ms: %s' "$([ "$first" -lt 1000 ] && echo MET || echo MISSED)"
 	fi

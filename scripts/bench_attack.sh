@@ -179,7 +179,7 @@ ba_run_in() {
 		zs_daemon "$h" "$d" || return 1
 		BA_DAEMON=$ZS_DAEMON_PID
 		timeout -k 5 60 "$ZS_BIN" --socket "$d/sock" apply -f "$d/policy.yaml" >"$d/apply.out" 2>&1 ||
-			{ tail -5 "$d/apply.out" "$d/daemon.log" >&2; return 1; }
+			{ tail -n 5 "$d/apply.out" "$d/daemon.log" >&2; return 1; }
 		;;
 	nft)
 		ba_gen_nft >"$d/rules"

@@ -173,7 +173,7 @@ bt_run_in() {
 		zs_daemon "$h" "$d" || return 1
 		BT_DAEMON=$ZS_DAEMON_PID
 		timeout -k 5 60 "$ZS_BIN" --socket "$d/sock" apply -f "$d/policy.yaml" >"$d/apply.out" 2>&1 ||
-			{ tail -5 "$d/apply.out" "$d/daemon.log" >&2; return 1; }
+			{ tail -n 5 "$d/apply.out" "$d/daemon.log" >&2; return 1; }
 		;;
 	iptables | ipt-ct)
 		bt_gen_iptables "$([ "$kind" = ipt-ct ] && echo ct || echo plain)" "$n" >"$d/rules"
