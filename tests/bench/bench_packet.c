@@ -38,6 +38,7 @@
  * clock reads, bh disable/enable), which the empty program's figure measured
  * the same way cancels: deltas are the program's own cost. Each figure is the
  * median of REPS runs (of REPEAT packets, or of the median of FLOWS calls).
+ * Every size is loaded first; each round then measures every size in turn.
  *
  * Policy with R rules in force (generated text through the real parser,
  * compiler and writer): workloads a (10.2.0.1, interface zb-a) and b
@@ -319,108 +320,107 @@ static int ct_clear(int fd)
 }
 
 /*
- * The new-flow rows with repeats: the bench build of the program, its own
- * maps, the same policy. new_repeat SYNs to b:80 (allowed), then to b:81
- * (denied), each run a new flow; conntrack emptied and events drained after each.
+ * One size: its datapath (the real program) and its bench build (new flows
+ * with repeats, build/bench/tc_newflow.bpf.o), both holding the same policy,
+ * and the samples of every row. All sizes are set up first; then each round
+ * measures every size in turn, so that a noisy spell of the machine is shared
+ * by all sizes rather than landing on one.
  */
-static int run_new_flows(const struct opts *op, struct size_result *r, double **reps)
-{
-	struct bpf_object *obj = NULL;
-	struct ring_buffer *rb = NULL;
-	struct zs_dp dp;
-	struct pkt syn80, syn81;
-	size_t entries;
-	int err = bench_dp_open("bench_packet", newflow_obj, &obj, &dp);
-
-	if (!err)
-		err = load_policy(&dp, r->rules, &entries);
-	if (!err && !(rb = ring_buffer__new(dp.events_fd, drop_event, NULL, NULL)))
-		err = -errno;
-	pkt_tcp(&syn80, SPORT_NEW, 80, 0x02);
-	pkt_tcp(&syn81, SPORT_NEW, 81, 0x02);
-	for (unsigned k = 0; k < op->reps && !err; k++) {
-		if ((err = run(empty_new_fd, &syn80, op->new_repeat, TC_ACT_OK,
-			       &reps[P_EMPTY_NEW][k])) ||
-		    (err = run(dp.from_ep_fd, &syn80, op->new_repeat, TC_ACT_OK,
-			       &reps[P_NEW_ALLOW_REP][k])))
-			break;
-		ring_buffer__consume(rb);
-		if ((err = ct_clear(dp.ct_fd)) ||
-		    (err = run(dp.from_ep_fd, &syn81, op->new_repeat, TC_ACT_SHOT,
-			       &reps[P_NEW_DENY_REP][k])))
-			break;
-		ring_buffer__consume(rb);
-		err = ct_clear(dp.ct_fd);
-	}
-	ring_buffer__free(rb);
-	bpf_object__close(obj);
-	return err;
-}
-
-static int run_size(const struct opts *op, struct size_result *r)
-{
+struct size_ctx {
+	struct zs_dp dp, ndp;
+	struct bpf_object *nobj;
+	struct ring_buffer *rb, *nrb;
+	struct pkt est, deny, syn80, syn81;
 	double *reps[P_COUNT], *samples;
-	struct ring_buffer *rb = NULL;
-	struct zs_dp dp;
-	struct pkt est, deny;
+	bool dp_open;
+};
+
+static int size_setup(const struct opts *op, struct size_ctx *x, struct size_result *r)
+{
+	size_t entries;
 	double ns;
 	int err;
 
-	err = zs_dp_open(&dp, NULL);
+	for (int i = 0; i < P_COUNT; i++)
+		x->reps[i] = zs_xcalloc(op->reps, sizeof(double));
+	x->samples = zs_xcalloc(op->flows, sizeof(double));
+	err = zs_dp_open(&x->dp, NULL);
 	if (err) {
 		fprintf(stderr, "bench_packet: loading the datapath: %s\n", strerror(-err));
 		return err;
 	}
-	for (int i = 0; i < P_COUNT; i++)
-		reps[i] = zs_xcalloc(op->reps, sizeof(double));
-	samples = zs_xcalloc(op->flows, sizeof(double));
-	err = load_policy(&dp, r->rules, &r->entries);
-	if (err)
-		goto out;
-	rb = ring_buffer__new(dp.events_fd, drop_event, NULL, NULL);
-	if (!rb) {
-		err = -errno;
-		goto out;
-	}
+	x->dp_open = true;
+	if ((err = load_policy(&x->dp, r->rules, &r->entries)))
+		return err;
+	if (!(x->rb = ring_buffer__new(x->dp.events_fd, drop_event, NULL, NULL)))
+		return -errno;
+	if ((err = bench_dp_open("bench_packet", newflow_obj, &x->nobj, &x->ndp)) ||
+	    (err = load_policy(&x->ndp, r->rules, &entries)))
+		return err;
+	if (!(x->nrb = ring_buffer__new(x->ndp.events_fd, drop_event, NULL, NULL)))
+		return -errno;
 
 	/* The two established flows: their first packets create the entries. */
-	pkt_tcp(&est, SPORT_EST_ALLOW, 80, 0x02);
-	pkt_tcp(&deny, SPORT_EST_DENY, 81, 0x02);
-	if ((err = run(dp.from_ep_fd, &est, 1, TC_ACT_OK, &ns)) ||
-	    (err = run(dp.from_ep_fd, &deny, 1, TC_ACT_SHOT, &ns)))
-		goto out;
-	pkt_tcp(&est, SPORT_EST_ALLOW, 80, 0x10);
-	ring_buffer__consume(rb);
+	pkt_tcp(&x->est, SPORT_EST_ALLOW, 80, 0x02);
+	pkt_tcp(&x->deny, SPORT_EST_DENY, 81, 0x02);
+	if ((err = run(x->dp.from_ep_fd, &x->est, 1, TC_ACT_OK, &ns)) ||
+	    (err = run(x->dp.from_ep_fd, &x->deny, 1, TC_ACT_SHOT, &ns)))
+		return err;
+	pkt_tcp(&x->est, SPORT_EST_ALLOW, 80, 0x10);
+	pkt_tcp(&x->syn80, SPORT_NEW, 80, 0x02);
+	pkt_tcp(&x->syn81, SPORT_NEW, 81, 0x02);
+	ring_buffer__consume(x->rb);
+	return 0;
+}
 
-	for (unsigned k = 0; k < op->reps && !err; k++) {
-		unsigned base = SPORT_NEW + k * op->flows; /* a fresh flow for every call */
+/* Round k of one size: every row once. */
+static int size_round(const struct opts *op, struct size_ctx *x, unsigned k)
+{
+	unsigned base = SPORT_NEW + k * op->flows; /* a fresh flow for every call */
+	double **reps = x->reps;
+	int err;
 
-		if ((err = run(empty_fd, &est, op->repeat, TC_ACT_OK, &reps[P_EMPTY_REP][k])) ||
-		    (err = run(dp.from_ep_fd, &est, op->repeat, TC_ACT_OK, &reps[P_EST_ALLOW][k])) ||
-		    (err = run(dp.from_ep_fd, &deny, op->repeat, TC_ACT_SHOT, &reps[P_EST_DENY][k])) ||
-		    (err = run_calls(empty_fd, NULL, op->flows, 0, 80, 0x10, TC_ACT_OK, samples,
-				     &reps[P_EMPTY_ONE][k])) ||
-		    (err = run_calls(dp.from_ep_fd, rb, op->flows, base, 80, 0x02, TC_ACT_OK, samples,
-				     &reps[P_NEW_ALLOW][k])) ||
-		    (err = run_calls(dp.from_ep_fd, rb, op->flows, base, 81, 0x02, TC_ACT_SHOT, samples,
-				     &reps[P_NEW_DENY][k])) ||
-		    (err = run_calls(dp.from_ep_fd, NULL, op->flows, 0, 80, 0x10, TC_ACT_OK, samples,
-				     &reps[P_EST_ONE][k])))
-			break;
-		ring_buffer__consume(rb);
-	}
-	if (!err)
-		err = run_new_flows(op, r, reps);
-	if (!err)
+	if ((err = run(empty_fd, &x->est, op->repeat, TC_ACT_OK, &reps[P_EMPTY_REP][k])) ||
+	    (err = run(x->dp.from_ep_fd, &x->est, op->repeat, TC_ACT_OK, &reps[P_EST_ALLOW][k])) ||
+	    (err = run(x->dp.from_ep_fd, &x->deny, op->repeat, TC_ACT_SHOT, &reps[P_EST_DENY][k])) ||
+	    (err = run_calls(empty_fd, NULL, op->flows, 0, 80, 0x10, TC_ACT_OK, x->samples,
+			     &reps[P_EMPTY_ONE][k])) ||
+	    (err = run_calls(x->dp.from_ep_fd, x->rb, op->flows, base, 80, 0x02, TC_ACT_OK,
+			     x->samples, &reps[P_NEW_ALLOW][k])) ||
+	    (err = run_calls(x->dp.from_ep_fd, x->rb, op->flows, base, 81, 0x02, TC_ACT_SHOT,
+			     x->samples, &reps[P_NEW_DENY][k])) ||
+	    (err = run_calls(x->dp.from_ep_fd, NULL, op->flows, 0, 80, 0x10, TC_ACT_OK, x->samples,
+			     &reps[P_EST_ONE][k])))
+		return err;
+	ring_buffer__consume(x->rb);
+
+	/* New flows with repeats: SYNs to b:80 (allowed), then b:81 (denied). */
+	if ((err = run(empty_new_fd, &x->syn80, op->new_repeat, TC_ACT_OK, &reps[P_EMPTY_NEW][k])) ||
+	    (err = run(x->ndp.from_ep_fd, &x->syn80, op->new_repeat, TC_ACT_OK,
+		       &reps[P_NEW_ALLOW_REP][k])))
+		return err;
+	ring_buffer__consume(x->nrb);
+	if ((err = ct_clear(x->ndp.ct_fd)) ||
+	    (err = run(x->ndp.from_ep_fd, &x->syn81, op->new_repeat, TC_ACT_SHOT,
+		       &reps[P_NEW_DENY_REP][k])))
+		return err;
+	ring_buffer__consume(x->nrb);
+	return ct_clear(x->ndp.ct_fd);
+}
+
+static void size_finish(const struct opts *op, struct size_ctx *x, struct size_result *r)
+{
+	if (!r->status)
 		for (int i = 0; i < P_COUNT; i++)
-			r->ns[i] = median(reps[i], op->reps);
-out:
-	ring_buffer__free(rb);
-	zs_dp_close(&dp);
+			r->ns[i] = median(x->reps[i], op->reps);
+	ring_buffer__free(x->rb);
+	ring_buffer__free(x->nrb);
+	if (x->dp_open)
+		zs_dp_close(&x->dp);
+	bpf_object__close(x->nobj);
 	for (int i = 0; i < P_COUNT; i++)
-		free(reps[i]);
-	free(samples);
-	return err;
+		free(x->reps[i]);
+	free(x->samples);
 }
 
 /* ---- the table ------------------------------------------------------------- */
@@ -549,7 +549,7 @@ static void usage(FILE *f)
 		   "                    [--new-repeat N] [--empty-obj PATH]\n"
 		   "  LIST: comma separated, k = 1000 (default 10,1k,10k,100k; --quick 10,100k).\n"
 		   "  --repeat: runs of one packet per measurement (default 1000000); --reps:\n"
-		   "  measurements per figure, the median reported (5; --quick 3); --flows:\n"
+		   "  measurements per figure, the median reported (7; --quick 3); --flows:\n"
 		   "  distinct packets per 1/call measurement (5000; flows * reps <= 38000);\n"
 		   "  --new-repeat: new flows per run of the bench build (50000, <= 64000).\n");
 }
@@ -563,7 +563,7 @@ int main(int argc, char **argv)
 		{ "new-repeat", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },	 { 0 },
 	};
-	struct opts op = { .repeat = 1000000, .reps = 5, .flows = 5000, .new_repeat = 50000 };
+	struct opts op = { .repeat = 1000000, .reps = 7, .flows = 5000, .new_repeat = 50000 };
 	struct size_result res[MAX_SIZES] = { 0 };
 	bool quick = false;
 	cpu_set_t cpus;
@@ -600,7 +600,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (quick && op.reps == 5)
+	if (quick && op.reps == 7)
 		op.reps = 3;
 	if (!op.nrules)
 		op.nrules = parse_list(quick ? "10,100k" : "10,1k,10k,100k", op.rules, MAX_SIZES);
@@ -638,12 +638,24 @@ int main(int argc, char **argv)
 	if (empty_fd < 0 || empty_new_fd < 0)
 		return 1;
 
+	static struct size_ctx ctx[MAX_SIZES];
 	for (size_t s = 0; s < op.nrules; s++) {
 		res[s].rules = op.rules[s];
-		res[s].status = run_size(&op, &res[s]);
+		res[s].status = size_setup(&op, &ctx[s], &res[s]);
+	}
+	/* Round k starts at size k mod n: no size always runs first or last. */
+	for (unsigned k = 0; k < op.reps; k++)
+		for (size_t j = 0; j < op.nrules; j++) {
+			size_t s = (k + j) % op.nrules;
+			if (!res[s].status)
+				res[s].status = size_round(&op, &ctx[s], k);
+		}
+	for (size_t s = 0; s < op.nrules; s++) {
+		size_finish(&op, &ctx[s], &res[s]);
 		failed |= res[s].status != 0;
-		fprintf(stderr, "bench_packet: %zu rules done%s\n", op.rules[s],
-			res[s].status ? " (failed)" : "");
+		if (res[s].status)
+			fprintf(stderr, "bench_packet: %zu rules: %s\n", op.rules[s],
+				strerror(-res[s].status));
 	}
 	print_table(&op, res, op.nrules);
 	return failed ? 1 : 0;
