@@ -84,8 +84,8 @@ static char *state_path(struct daemon *d)
  */
 static int state_save(struct daemon *d)
 {
-	json_t *root = json_object(), *ids = json_array();
-	char *path = state_path(d), *s;
+	json_t *ids = json_array();
+	char *path = state_path(d), *s, *ids_text, *objs;
 	int err;
 
 	for (size_t i = 0; i < d->ids.v.n; i++) {
@@ -94,14 +94,15 @@ static int state_save(struct daemon *d)
 						     "namespace", id->ns, "labels",
 						     zs_labels_to_json(&id->labels)));
 	}
-	json_object_set_new(root, "version", json_integer(2));
-	json_object_set_new(root, "identities", ids);
-	json_object_set_new(root, "objects", zs_objects_to_json(&d->objs));
-	s = json_dumps(root, JSON_COMPACT);
+	ids_text = json_dumps(ids, JSON_COMPACT);
+	objs = zs_objects_state_json(&d->objs);
+	s = zs_xasprintf("{\"version\":2,\"identities\":%s,\"objects\":%s}\n", ids_text, objs);
 	err = zs_write_atomic(path, s, strlen(s));
 	free(s);
+	free(objs);
+	free(ids_text);
 	free(path);
-	json_decref(root);
+	json_decref(ids);
 	return err;
 }
 
@@ -178,11 +179,14 @@ static bool is_attached(struct daemon *d, unsigned ifindex)
 	return in_sorted(d->attached.v, d->attached.n, ifindex);
 }
 
-/* Name -> ifindex through the transaction's interface snapshot, if any. */
+/*
+ * Name -> ifindex through the transaction's interface snapshot, if any. An
+ * interface newer than the snapshot is not missed: its netlink event
+ * re-syncs once the transaction is done.
+ */
 static unsigned ifindex_of(struct daemon *d, const char *name)
 {
-	unsigned ifindex = d->dp.iftab ? zs_iftab_index(d->dp.iftab, name) : 0;
-	return ifindex ? ifindex : if_nametoindex(name);
+	return d->dp.iftab ? zs_iftab_index(d->dp.iftab, name) : if_nametoindex(name);
 }
 
 /* Does the interface exist (the snapshot, then the kernel)? */
@@ -414,7 +418,8 @@ static void emit_line(struct daemon *d, const char *line, size_t len)
 			d->sink_lost++; /* a slow follower costs records, never the loop */
 	}
 	free(d->recent[d->recent_next]);
-	d->recent[d->recent_next] = zs_xstrdup(line);
+	d->recent[d->recent_next] = zs_xcalloc(len + 1, 1); /* line need not end in a NUL */
+	memcpy(d->recent[d->recent_next], line, len);
 	d->recent_next = (d->recent_next + 1) % ZS_RECENT_FLOWS;
 }
 

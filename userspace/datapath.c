@@ -287,9 +287,8 @@ const char *zs_iftab_name(const struct zs_iftab *t, unsigned ifindex)
 static unsigned dp_ifindex(void *ctx, const char *ifname)
 {
 	const struct zs_dp *dp = ctx;
-	unsigned ifindex = dp && dp->iftab ? zs_iftab_index(dp->iftab, ifname) : 0;
 
-	return ifindex ? ifindex : if_nametoindex(ifname);
+	return dp && dp->iftab ? zs_iftab_index(dp->iftab, ifname) : if_nametoindex(ifname);
 }
 
 /*

@@ -34,7 +34,7 @@ const char *zs_iftab_name(const struct zs_iftab *t, unsigned ifindex);
 struct zs_dp {
 	struct zs_tc *skel;
 	/* Set for the length of a transaction: the writer's name lookups use it
-	 * (a miss asks the kernel: an interface newer than the snapshot). */
+	 * (an interface newer than the snapshot comes with a netlink event). */
 	const struct zs_iftab *iftab;
 	int fd[ZS_MAP_COUNT];
 	int ct_fd;

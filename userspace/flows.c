@@ -428,8 +428,9 @@ size_t zs_flow_rec_json(const struct zs_flow_rec *r, char *buf, size_t cap)
 		put_lit(&o, "\"");
 	}
 	put_lit(&o, "}\n");
-	if (o.full)
+	if (o.full || o.p >= o.end)
 		return 0;
+	*o.p = '\0';
 	return (size_t)(o.p - buf);
 }
 

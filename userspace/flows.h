@@ -89,8 +89,8 @@ void zs_flow_rec_from_ct(struct zs_flow_rec *r, const struct zs_ct_key *k,
 			 uint64_t mono_to_real, uint64_t now_real, const struct zs_compiled *c,
 			 const struct zs_identities *ids);
 /*
- * The record as one JSON line (schema in README), newline included, into buf.
- * Returns its length, or 0 when it does not fit.
+ * The record as one JSON line (schema in README), newline and NUL included,
+ * into buf. Returns its length (without the NUL), or 0 when it does not fit.
  */
 size_t zs_flow_rec_json(const struct zs_flow_rec *r, char *buf, size_t cap);
 /* Interface names are cached; the daemon forgets them when links change. */

@@ -113,6 +113,7 @@ void zs_policy_free(struct zs_policy *p)
 	selector_free(&p->selector);
 	rules_free(p->ingress, p->ningress);
 	rules_free(p->egress, p->negress);
+	free(p->json);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -126,6 +127,7 @@ void zs_workload_free(struct zs_workload *w)
 	for (size_t i = 0; i < w->nports; i++)
 		free(w->ports[i].name);
 	free(w->ports);
+	free(w->json);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -133,6 +135,7 @@ void zs_namespace_free(struct zs_namespace *n)
 {
 	free(n->name);
 	zs_labels_free(&n->labels);
+	free(n->json);
 	memset(n, 0, sizeof(*n));
 }
 
@@ -357,6 +360,7 @@ void zs_objects_copy(const struct zs_objects *src, struct zs_objects *dst)
 			d->ports[j].name = zs_xstrdup(w->ports[j].name);
 		}
 		d->mark = mark_copy(dst, w->mark);
+		d->json = dup_or_null(w->json);
 	}
 	for (size_t i = 0; i < src->policies.n; i++) {
 		const struct zs_policy *p = &src->policies.v[i];
@@ -368,6 +372,7 @@ void zs_objects_copy(const struct zs_objects *src, struct zs_objects *dst)
 		d->ingress = rules_copy(dst, p->ingress, p->ningress);
 		d->egress = rules_copy(dst, p->egress, p->negress);
 		d->mark = mark_copy(dst, p->mark);
+		d->json = dup_or_null(p->json);
 	}
 	for (size_t i = 0; i < src->namespaces.n; i++) {
 		const struct zs_namespace *n = &src->namespaces.v[i];
@@ -375,5 +380,6 @@ void zs_objects_copy(const struct zs_objects *src, struct zs_objects *dst)
 		d->name = zs_xstrdup(n->name);
 		labels_copy(&d->labels, &n->labels);
 		d->mark = mark_copy(dst, n->mark);
+		d->json = dup_or_null(n->json);
 	}
 }

@@ -107,6 +107,8 @@ struct zs_policy {
 	enum zs_policy_mode mode;
 	bool from_k8s; /* networking.k8s.io/v1 NetworkPolicy */
 	struct zs_mark mark;
+	char *json; /* its compact JSON as the state file holds it; NULL until
+		     * then (objects are replaced, never changed in place) */
 };
 
 struct zs_named_port {
@@ -126,12 +128,16 @@ struct zs_workload {
 	size_t nports;
 	struct zs_named_port *ports;
 	struct zs_mark mark;
+	char *json; /* its compact JSON as the state file holds it; NULL until
+		     * then (objects are replaced, never changed in place) */
 };
 
 struct zs_namespace {
 	char *name;
 	zs_labels_t labels;
 	struct zs_mark mark;
+	char *json; /* its compact JSON as the state file holds it; NULL until
+		     * then (objects are replaced, never changed in place) */
 };
 
 enum zs_posture {

@@ -279,6 +279,79 @@ json_t *zs_objects_to_json(const struct zs_objects *o)
 	return a;
 }
 
+/* Appends len bytes to *out (size *len, capacity *cap). */
+static void buf_put(char **out, size_t *len, size_t *cap, const char *s, size_t n)
+{
+	while (*len + n + 1 > *cap) {
+		*cap = *cap ? *cap * 2 : 4096;
+		*out = zs_xrealloc(*out, *cap, 1);
+	}
+	memcpy(*out + *len, s, n);
+	*len += n;
+	(*out)[*len] = '\0';
+}
+
+/* An object's compact JSON, made once and kept on it (see `json` in model.h). */
+static const char *cached(char **slot, json_t *(*make)(const void *), const void *obj)
+{
+	if (!*slot) {
+		json_t *v = make(obj);
+		*slot = json_dumps(v, JSON_COMPACT);
+		json_decref(v);
+	}
+	return *slot;
+}
+
+/* One array element, after a comma unless it is the first. */
+static void put_item(char **out, size_t *len, size_t *cap, bool *first, const char *t)
+{
+	if (!*first)
+		buf_put(out, len, cap, ",", 1);
+	buf_put(out, len, cap, t, strlen(t));
+	*first = false;
+}
+
+static json_t *make_ns(const void *o) { return zs_namespace_to_json(o); }
+static json_t *make_wl(const void *o) { return zs_workload_to_json(o); }
+static json_t *make_po(const void *o) { return zs_policy_to_json(o); }
+
+char *zs_objects_state_json(struct zs_objects *o)
+{
+	struct zs_workload **wl = zs_xcalloc(o->workloads.n + 1, sizeof(*wl));
+	struct zs_policy **po = zs_xcalloc(o->policies.n + 1, sizeof(*po));
+	size_t len = 0, cap = 0;
+	char *out = NULL;
+	bool first = true;
+
+	buf_put(&out, &len, &cap, "[", 1);
+	if (o->has_config) {
+		json_t *c = header("Config", meta("default", NULL, NULL));
+		json_object_set_new(c, "spec", json_pack("{s:s}", "posture",
+							 o->posture == ZS_POSTURE_KUBERNETES ? "kubernetes" : "deny"));
+		char *t = json_dumps(c, JSON_COMPACT);
+		buf_put(&out, &len, &cap, t, strlen(t));
+		free(t);
+		json_decref(c);
+		first = false;
+	}
+	for (size_t i = 0; i < o->namespaces.n; i++)
+		put_item(&out, &len, &cap, &first, cached(&o->namespaces.v[i].json, make_ns, &o->namespaces.v[i]));
+	for (size_t i = 0; i < o->workloads.n; i++)
+		wl[i] = &o->workloads.v[i];
+	qsort(wl, o->workloads.n, sizeof(*wl), cmp_wl);
+	for (size_t i = 0; i < o->workloads.n; i++)
+		put_item(&out, &len, &cap, &first, cached(&wl[i]->json, make_wl, wl[i]));
+	for (size_t i = 0; i < o->policies.n; i++)
+		po[i] = &o->policies.v[i];
+	qsort(po, o->policies.n, sizeof(*po), cmp_po);
+	for (size_t i = 0; i < o->policies.n; i++)
+		put_item(&out, &len, &cap, &first, cached(&po[i]->json, make_po, po[i]));
+	buf_put(&out, &len, &cap, "]", 1);
+	free(wl);
+	free(po);
+	return out;
+}
+
 char *zs_objects_to_text(const struct zs_objects *o)
 {
 	json_t *a = zs_objects_to_json(o);

@@ -19,6 +19,11 @@ json_t *zs_labels_to_json(const zs_labels_t *l);
 json_t *zs_objects_to_json(const struct zs_objects *o);
 /* The objects as a multi-document text the parser reads back. */
 char *zs_objects_to_text(const struct zs_objects *o);
+/*
+ * The objects as the JSON array text the state file holds (zs_objects_to_json's
+ * order and form), each object's part made once and kept on the object.
+ */
+char *zs_objects_state_json(struct zs_objects *o);
 /* The same text from an array zs_objects_to_json made (as the state file keeps it). */
 char *zs_objects_json_to_text(const json_t *objects);
 int zs_objects_clone(const struct zs_objects *src, struct zs_objects *dst);

@@ -562,7 +562,7 @@ static int steps(struct bench *b, unsigned n)
 	printf("  %-50s %7.0f ns  %3.0f%%\n", "zs_flow_rec_from_event", rec, 100 * rec / total);
 	printf("  %-50s %7.0f ns  %3.0f%%\n", "  of which if_indextoname (socket, ioctl, close)", name,
 	       100 * name / total);
-	printf("  %-50s %7.0f ns  %3.0f%%\n", "zs_flow_rec_json (vsnprintf per field)", json, 100 * json / total);
+	printf("  %-50s %7.0f ns  %3.0f%%\n", "zs_flow_rec_json (JSON by hand, no printf)", json, 100 * json / total);
 	printf("  %-50s %7.0f ns  %3.0f%%\n", "  of which 3 x zs_rfc3339 (gmtime_r, strftime)", ts3,
 	       100 * ts3 / total);
 	printf("  %-50s %7.0f ns  %3.0f%%\n", "zs_jsonl_write (tmpfs, flushed every 64)", write,
