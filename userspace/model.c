@@ -173,56 +173,148 @@ static bool same_id(const char *ns1, const char *n1, const char *ns2, const char
 }
 
 /*
+ * An index of a vector's objects by identity for one merge: open addressing,
+ * slot = object index + 1 (0: empty). A merge of n objects into m costs
+ * O(n + m), not O(n * m): the first apply of a large estate is one merge.
+ */
+struct id_index {
+	size_t *slot;
+	size_t mask;
+};
+
+static uint64_t id_hash(const char *ns, const char *name, unsigned salt)
+{
+	uint64_t h = 1469598103934665603ull ^ salt; /* FNV-1a */
+
+	for (const char *p = ns ? ns : ""; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	h = (h ^ 0xff) * 1099511628211ull; /* between the two: "a/bc" != "ab/c" */
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	return h;
+}
+
+static void id_index_init(struct id_index *x, size_t n)
+{
+	size_t cap = 16;
+
+	while (cap < 2 * n + 2)
+		cap <<= 1;
+	x->slot = zs_xcalloc(cap, sizeof(*x->slot));
+	x->mask = cap - 1;
+}
+
+/* The slot for hash h: empty, or holding the object `same` accepts. */
+static size_t *id_index_probe(struct id_index *x, uint64_t h, bool (*same)(const void *, size_t),
+			      const void *ctx)
+{
+	size_t i = h & x->mask;
+
+	while (x->slot[i] && !same(ctx, x->slot[i] - 1))
+		i = (i + 1) & x->mask;
+	return &x->slot[i];
+}
+
+struct id_probe_ctx {
+	const struct zs_objects *into;
+	const char *ns, *name;
+	bool k8s;
+};
+
+static bool same_workload(const void *c, size_t i)
+{
+	const struct id_probe_ctx *p = c;
+	return same_id(p->into->workloads.v[i].ns, p->into->workloads.v[i].name, p->ns, p->name);
+}
+
+static bool same_policy(const void *c, size_t i)
+{
+	const struct id_probe_ctx *p = c;
+	return same_id(p->into->policies.v[i].ns, p->into->policies.v[i].name, p->ns, p->name) &&
+	       p->into->policies.v[i].from_k8s == p->k8s;
+}
+
+static bool same_namespace(const void *c, size_t i)
+{
+	const struct id_probe_ctx *p = c;
+	return !strcmp(p->into->namespaces.v[i].name, p->name);
+}
+
+/*
  * Marks point into the source batch's file list; the merged objects keep
  * theirs valid by taking over those names too.
  */
 void zs_objects_merge(struct zs_objects *into, struct zs_objects *from)
 {
+	struct id_index x;
+	size_t *slot;
+
 	for (size_t i = 0; i < from->files.n; i++) {
-		char **slot = ZS_VEC_PUSH(&into->files);
-		*slot = from->files.v[i];
+		char **f = ZS_VEC_PUSH(&into->files);
+		*f = from->files.v[i];
 	}
 	from->files.n = 0;
 
+	id_index_init(&x, into->workloads.n + from->workloads.n);
+	for (size_t i = 0; i < into->workloads.n; i++) {
+		struct id_probe_ctx c = { into, into->workloads.v[i].ns, into->workloads.v[i].name, false };
+		*id_index_probe(&x, id_hash(c.ns, c.name, 0), same_workload, &c) = i + 1;
+	}
 	for (size_t i = 0; i < from->workloads.n; i++) {
-		struct zs_workload *w = &from->workloads.v[i], *dst = NULL;
-		for (size_t j = 0; j < into->workloads.n && !dst; j++)
-			if (same_id(into->workloads.v[j].ns, into->workloads.v[j].name, w->ns, w->name))
-				dst = &into->workloads.v[j];
-		if (dst)
-			zs_workload_free(dst);
-		else
-			dst = ZS_VEC_PUSH(&into->workloads);
-		*dst = *w;
+		struct zs_workload *w = &from->workloads.v[i];
+		struct id_probe_ctx c = { into, w->ns, w->name, false };
+		slot = id_index_probe(&x, id_hash(w->ns, w->name, 0), same_workload, &c);
+		if (*slot) {
+			zs_workload_free(&into->workloads.v[*slot - 1]);
+		} else {
+			ZS_VEC_PUSH(&into->workloads);
+			*slot = into->workloads.n;
+		}
+		into->workloads.v[*slot - 1] = *w;
 	}
 	from->workloads.n = 0;
+	free(x.slot);
 
+	id_index_init(&x, into->policies.n + from->policies.n);
+	for (size_t i = 0; i < into->policies.n; i++) {
+		const struct zs_policy *p = &into->policies.v[i];
+		struct id_probe_ctx c = { into, p->ns, p->name, p->from_k8s };
+		*id_index_probe(&x, id_hash(p->ns, p->name, p->from_k8s), same_policy, &c) = i + 1;
+	}
 	for (size_t i = 0; i < from->policies.n; i++) {
-		struct zs_policy *p = &from->policies.v[i], *dst = NULL;
-		for (size_t j = 0; j < into->policies.n && !dst; j++)
-			if (same_id(into->policies.v[j].ns, into->policies.v[j].name, p->ns, p->name) &&
-			    into->policies.v[j].from_k8s == p->from_k8s)
-				dst = &into->policies.v[j];
-		if (dst)
-			zs_policy_free(dst);
-		else
-			dst = ZS_VEC_PUSH(&into->policies);
-		*dst = *p;
+		struct zs_policy *p = &from->policies.v[i];
+		struct id_probe_ctx c = { into, p->ns, p->name, p->from_k8s };
+		slot = id_index_probe(&x, id_hash(p->ns, p->name, p->from_k8s), same_policy, &c);
+		if (*slot) {
+			zs_policy_free(&into->policies.v[*slot - 1]);
+		} else {
+			ZS_VEC_PUSH(&into->policies);
+			*slot = into->policies.n;
+		}
+		into->policies.v[*slot - 1] = *p;
 	}
 	from->policies.n = 0;
+	free(x.slot);
 
+	id_index_init(&x, into->namespaces.n + from->namespaces.n);
+	for (size_t i = 0; i < into->namespaces.n; i++) {
+		struct id_probe_ctx c = { into, NULL, into->namespaces.v[i].name, false };
+		*id_index_probe(&x, id_hash(NULL, c.name, 0), same_namespace, &c) = i + 1;
+	}
 	for (size_t i = 0; i < from->namespaces.n; i++) {
-		struct zs_namespace *n = &from->namespaces.v[i], *dst = NULL;
-		for (size_t j = 0; j < into->namespaces.n && !dst; j++)
-			if (!strcmp(into->namespaces.v[j].name, n->name))
-				dst = &into->namespaces.v[j];
-		if (dst)
-			zs_namespace_free(dst);
-		else
-			dst = ZS_VEC_PUSH(&into->namespaces);
-		*dst = *n;
+		struct zs_namespace *n = &from->namespaces.v[i];
+		struct id_probe_ctx c = { into, NULL, n->name, false };
+		slot = id_index_probe(&x, id_hash(NULL, n->name, 0), same_namespace, &c);
+		if (*slot) {
+			zs_namespace_free(&into->namespaces.v[*slot - 1]);
+		} else {
+			ZS_VEC_PUSH(&into->namespaces);
+			*slot = into->namespaces.n;
+		}
+		into->namespaces.v[*slot - 1] = *n;
 	}
 	from->namespaces.n = 0;
+	free(x.slot);
 
 	if (from->has_config) {
 		into->has_config = true;

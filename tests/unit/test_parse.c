@@ -411,6 +411,55 @@ static void test_error_appends_nothing(void **state)
 	zs_objects_free(&o);
 }
 
+/* A later object of the same identity replaces the earlier, within a batch and across them. */
+static void test_merge_replaces(void **state)
+{
+	static const char first[] = "apiVersion: zeroseg.io/v1\nkind: Workload\n"
+				    "metadata: {name: a, namespace: n}\n"
+				    "spec: {interface: if-a, addresses: [10.0.0.1]}\n---\n"
+				    "apiVersion: zeroseg.io/v1\nkind: Workload\n"
+				    "metadata: {name: b, namespace: n}\n"
+				    "spec: {interface: if-b, addresses: [10.0.0.2]}\n---\n"
+				    "apiVersion: zeroseg.io/v1\nkind: Workload\n"
+				    "metadata: {name: a, namespace: n}\n"
+				    "spec: {interface: if-a2, addresses: [10.0.0.3]}\n---\n"
+				    "apiVersion: zeroseg.io/v1\nkind: Policy\n"
+				    "metadata: {name: p, namespace: n}\n"
+				    "spec: {selector: {}, ingress: []}\n---\n"
+				    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+				    "metadata: {name: p, namespace: n}\n"
+				    "spec: {podSelector: {}}\n";
+	static const char second[] = "apiVersion: zeroseg.io/v1\nkind: Workload\n"
+				     "metadata: {name: b, namespace: n}\n"
+				     "spec: {interface: if-b2, addresses: [10.0.0.4]}\n---\n"
+				     "apiVersion: zeroseg.io/v1\nkind: Workload\n"
+				     "metadata: {name: a, namespace: other}\n"
+				     "spec: {interface: if-c, addresses: [10.0.0.5]}\n---\n"
+				     "apiVersion: zeroseg.io/v1\nkind: Namespace\n"
+				     "metadata: {name: n, labels: {team: x}}\n---\n"
+				     "apiVersion: zeroseg.io/v1\nkind: Namespace\n"
+				     "metadata: {name: n, labels: {team: y}}\n";
+	struct zs_objects o;
+	struct zs_diags d = { 0 };
+	(void)state;
+
+	zs_objects_init(&o);
+	assert_int_equal(parse(first, &o, &d), 0);
+	assert_int_equal(o.workloads.n, 2);
+	assert_string_equal(o.workloads.v[0].ifname, "if-a2"); /* the later "a" */
+	assert_string_equal(o.workloads.v[1].ifname, "if-b");
+	assert_int_equal(o.policies.n, 2); /* a Policy and a NetworkPolicy may share a name */
+	assert_int_equal(zs_parse_buffer("second.yaml", second, strlen(second), &o, &d), 0);
+	assert_int_equal(o.workloads.n, 3);
+	assert_string_equal(o.workloads.v[0].ifname, "if-a2");
+	assert_string_equal(o.workloads.v[1].ifname, "if-b2"); /* replaced in place */
+	assert_string_equal(o.workloads.v[2].ns, "other");
+	assert_int_equal(o.namespaces.n, 1);
+	assert_string_equal(o.namespaces.v[0].labels.v[0].value, "y");
+	zs_diags_free(&d);
+	zs_objects_free(&o);
+}
+
 /* ---- zs_validate ---------------------------------------------------------- */
 
 static void test_validate_duplicate_interface(void **state)
@@ -617,6 +666,7 @@ int main(void)
 		cmocka_unit_test(test_parse_refs),
 		cmocka_unit_test(test_parse_refs_errors),
 		cmocka_unit_test(test_objects_copy),
+		cmocka_unit_test(test_merge_replaces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
