@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Benchmarks: `make bench` (full) and `make bench-quick` (--quick, < 30 s).
+# Benchmarks: `make bench` (full, ~7 min) and `make bench-quick` (--quick, ~75 s).
 # Run as root: they load the datapath and start a daemon in a namespace.
 #
 # Each section is a shell function `section_NAME` that prints its own table on
