@@ -177,8 +177,12 @@ void zs_prefix_truncate(struct zs_prefix *p, unsigned len)
 	if (len > p->len)
 		return;
 	p->len = (uint8_t)len;
-	for (unsigned bit = len; bit < 128; bit++)
-		p->addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+	/* Every bit from `len` on cleared: the partial byte, then whole bytes. */
+	unsigned byte = len / 8;
+	if (len % 8)
+		p->addr[byte++] &= (uint8_t)(0xff << (8 - len % 8));
+	if (byte < sizeof(p->addr))
+		memset(p->addr + byte, 0, sizeof(p->addr) - byte);
 }
 
 int zs_prefix_cmp(const struct zs_prefix *a, const struct zs_prefix *b)
