@@ -40,7 +40,7 @@ int zs_bpffs_ensure(const char *dir)
 
 static const char *const pinned[] = { "zs_endpoints", "zs_ipcache", "zs_handles", "zs_policy",
 				       "zs_config",    "zs_ct",      "zs_frags",   "zs_events",
-				       "zs_reasons",   "zs_stats" };
+				       "zs_reasons",   "zs_stats",   "zs_inflight" };
 
 int zs_dp_unpin(const char *pin_dir)
 {
@@ -126,6 +126,7 @@ int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_op
 	dp->events_fd = bpf_map__fd(dp->skel->maps.zs_events);
 	dp->reasons_fd = bpf_map__fd(dp->skel->maps.zs_reasons);
 	dp->stats_fd = bpf_map__fd(dp->skel->maps.zs_stats);
+	dp->inflight_fd = bpf_map__fd(dp->skel->maps.zs_inflight);
 	dp->from_ep_fd = bpf_program__fd(dp->skel->progs.zs_tc_from_ep);
 	dp->to_ep_fd = bpf_program__fd(dp->skel->progs.zs_tc_to_ep);
 	dp->xdp_uplink_fd = bpf_program__fd(dp->skel->progs.zs_xdp_uplink);
@@ -291,13 +292,78 @@ static unsigned dp_ifindex(void *ctx, const char *ifname)
 	return dp && dp->iftab ? zs_iftab_index(dp->iftab, ifname) : if_nametoindex(ifname);
 }
 
+/* PREEMPT_RT runs programs preemptibly: two could nest on one CPU's count. */
+static bool kernel_is_rt(void)
+{
+	static int rt = -1;
+
+	if (rt < 0) {
+		char c = 0;
+		FILE *f = fopen("/sys/kernel/realtime", "r");
+		rt = f && fread(&c, 1, 1, f) == 1 && c == '1';
+		if (f)
+			fclose(f);
+	}
+	return rt;
+}
+
 /*
- * Waits for an RCU grace period: every BPF program run holds the RCU read
- * lock, so every packet that began before this call has finished after it.
+ * Waits until every CPU that was inside a program's full path when we looked
+ * has left it (bpf/lib/maps.h, zs_inflight: odd while inside). The flip was
+ * written before this is called; the fence orders it before our read, as
+ * the program's atomic add orders its count before its revision read: a
+ * packet either saw the new revision or is waited for. 0, or -1 when the
+ * counts cannot be used (then the caller takes a grace period).
+ */
+static int inflight_wait(int fd)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint32_t zero = 0;
+	int ret = -1;
+
+	if (fd <= 0 || ncpu <= 0 || kernel_is_rt())
+		return -1;
+	uint64_t *seen = zs_xcalloc((size_t)ncpu, sizeof(*seen));
+	uint64_t *now = zs_xcalloc((size_t)ncpu, sizeof(*now));
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (bpf_map_lookup_elem(fd, &zero, seen))
+		goto out;
+	/* A packet's full path takes microseconds: 100 ms is an anomaly, not a wait. */
+	for (int round = 0; round < 2000; round++) {
+		bool inside = false;
+		for (int i = 0; i < ncpu; i++)
+			inside |= seen[i] & 1;
+		if (!inside) {
+			ret = 0;
+			break;
+		}
+		usleep(50);
+		if (bpf_map_lookup_elem(fd, &zero, now))
+			break;
+		for (int i = 0; i < ncpu; i++)
+			if (now[i] != seen[i])
+				seen[i] = 0; /* that CPU left (and may be in again: a newer packet) */
+	}
+out:
+	free(seen);
+	free(now);
+	return ret;
+}
+
+/*
+ * Before the writer touches the generation a flip retired: every packet that
+ * may still read it has finished. The in-flight counts answer in
+ * microseconds on x86; otherwise (or if they cannot be read) an RCU grace
+ * period: every BPF program run holds the RCU read lock.
  */
 static void dp_quiesce(void *ctx)
 {
-	(void)ctx;
+	const struct zs_dp *dp = ctx;
+
+#if defined(__x86_64__) || defined(__i386__)
+	if (dp && inflight_wait(dp->inflight_fd) == 0)
+		return;
+#endif
 	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
 		usleep(20000); /* no membarrier (nohz_full): a generous wait instead */
 }

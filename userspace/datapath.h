@@ -41,6 +41,7 @@ struct zs_dp {
 	int events_fd;
 	int reasons_fd;
 	int stats_fd;
+	int inflight_fd; /* packets inside a full path, per CPU (the writer's quiesce) */
 	int from_ep_fd; /* program fds */
 	int to_ep_fd;
 	int xdp_uplink_fd;

@@ -110,46 +110,29 @@ static __always_inline enum zs_action zs_ct_hit(struct zs_ctx *c, const struct z
 	return zs_drop(e->reason, c->len);
 }
 
-static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
+/*
+ * The full path: everything the fast path did not settle. `key`, `src_lo`
+ * and `e` are the fast path's conntrack lookup when `looked`. It reads the
+ * revision itself: the caller has counted it in (zs_inflight_enter) first.
+ */
+static __always_inline enum zs_action zs_handle_full(struct zs_ctx *c, struct zs_pkt *p,
+						     struct zs_ct_key *key, int src_lo,
+						     struct zs_ct_entry *e, int looked)
 {
 	int from_ep = c->hook == ZS_HOOK_TC_FROM_EP;
-	struct zs_pkt p = {};
 	struct zs_decision d;
 	struct zs_tuple t;
-	struct zs_ct_key key;
 	int err;
-
-	err = zs_parse(c, &p, 0);
-	if (err < 0)
-		return zs_drop(-err, c->len);
-#ifdef ZS_BENCH_NEW_FLOWS
-	p.sport = zs_bench_sport(); /* bench build: every run a new flow (lib/bench.h) */
-#endif
-
 	__u32 rev = zs_revision();
-	int src_lo = 0, looked = 0;
-	struct zs_ct_entry *e = NULL;
 
-	if (p.kind == ZS_PKT_FLOW && !p.frag) {
-		src_lo = zs_ct_key_build(&key, &p);
-		e = bpf_map_lookup_elem(&zs_ct, &key);
-		looked = 1;
-		if (e && e->revision == rev) {
-			int fwd = src_lo == !!(e->flags & ZS_CT_INIT_IS_LO);
-			/* A denied flow's other direction is judged in full (below). */
-			if ((fwd || e->verdict != ZS_VERDICT_DENY) && zs_ct_bound(c, e, fwd, from_ep))
-				return zs_ct_hit(c, &p, e, fwd, from_ep, zs_ct_now());
-		}
-	}
-
-	if (p.kind == ZS_PKT_INFRA) {
+	if (p->kind == ZS_PKT_INFRA) {
 		/* A workload is never a router: its router advertisements die here. */
-		if (from_ep && p.family == ZS_AF_INET6 && p.icmp_type == 134)
+		if (from_ep && p->family == ZS_AF_INET6 && p->icmp_type == 134)
 			return zs_drop(ZS_DROP_ROUTER_ADV, c->len);
 		/* Link plumbing from a workload: link-local, unspecified or its own source. */
-		if (from_ep && p.family == ZS_AF_INET6 &&
-		    !(p.saddr[0] == 0xfe && (p.saddr[1] & 0xc0) == 0x80) && !zs_addr_is_unspec(p.saddr)) {
-			struct zs_ipcache_val *own = zs_ipcache_find(p.saddr, p.family);
+		if (from_ep && p->family == ZS_AF_INET6 &&
+		    !(p->saddr[0] == 0xfe && (p->saddr[1] & 0xc0) == 0x80) && !zs_addr_is_unspec(p->saddr)) {
+			struct zs_ipcache_val *own = zs_ipcache_find(p->saddr, p->family);
 			if (!own || own->ifindex != c->ifindex)
 				return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
 		}
@@ -168,7 +151,7 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 	__u32 ep_id = gen ? ep->identity[1] : ep->identity[0];
 
 	/* The source's ipcache entry: for these checks, and for a new flow's verdict. */
-	struct zs_ipcache_val *src = zs_ipcache_find(p.saddr, p.family);
+	struct zs_ipcache_val *src = zs_ipcache_find(p->saddr, p->family);
 
 	/* Verify explicitly: from a workload, the source must be one of its own. */
 	if (from_ep && (!src || src->ifindex != ifindex))
@@ -181,20 +164,20 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 	if (!from_ep && src && src->ifindex && src->ifindex != c->ingress_ifindex)
 		return zs_drop(ZS_DROP_SPOOFED_SRC, c->len);
 
-	if (p.kind == ZS_PKT_ICMP_ERR) {
+	if (p->kind == ZS_PKT_ICMP_ERR) {
 		/*
 		 * An error about a flow (port unreachable, fragmentation needed, packet
 		 * too big) goes to the end that sent the quoted packet, and only for a
 		 * flow we let through; anything else is a probe or a spoof.
 		 */
-		if (!zs_addr_eq(p.daddr, p.in_saddr))
+		if (!zs_addr_eq(p->daddr, p->in_saddr))
 			return zs_drop(ZS_DROP_ICMP_UNRELATED, c->len);
 		/* A workload is no router: it reports errors only about packets sent to it. */
-		if (from_ep && !zs_addr_eq(p.saddr, p.in_daddr))
+		if (from_ep && !zs_addr_eq(p->saddr, p->in_daddr))
 			return zs_drop(ZS_DROP_ICMP_UNRELATED, c->len);
-		zs_ct_key_of(&key, p.in_saddr, p.in_daddr, p.in_sport, p.in_dport, p.in_proto,
-			     p.family);
-		struct zs_ct_entry *flow = bpf_map_lookup_elem(&zs_ct, &key);
+		zs_ct_key_of(key, p->in_saddr, p->in_daddr, p->in_sport, p->in_dport, p->in_proto,
+			     p->family);
+		struct zs_ct_entry *flow = bpf_map_lookup_elem(&zs_ct, key);
 		/* A flow not yet re-checked under a new policy is not vouched for. */
 		if (!flow || flow->verdict == ZS_VERDICT_DENY || flow->revision != rev)
 			return zs_drop(ZS_DROP_ICMP_UNRELATED, c->len);
@@ -202,15 +185,15 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 		return ZS_ACT_PASS;
 	}
 
-	if (p.frag) {
-		err = zs_frag_track(&p, c->ifindex);
+	if (p->frag) {
+		err = zs_frag_track(p, c->ifindex);
 		if (err)
 			return zs_drop(err, c->len);
 	}
 
 	if (!looked) {
-		src_lo = zs_ct_key_build(&key, &p);
-		e = bpf_map_lookup_elem(&zs_ct, &key);
+		src_lo = zs_ct_key_build(key, p);
+		e = bpf_map_lookup_elem(&zs_ct, key);
 	}
 	__u64 now = zs_ct_now();
 
@@ -221,11 +204,11 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 			if (e->revision != rev) {
 				/* Policy changed since approval: re-check the initiator's direction. */
 				int side = (from_ep == fwd) ? ZS_SIDE_SRC : ZS_SIDE_DST;
-				t.src = fwd ? p.saddr : p.daddr;
-				t.dst = fwd ? p.daddr : p.saddr;
-				t.sport = fwd ? p.sport : p.dport;
-				t.dport = fwd ? p.dport : p.sport;
-				zs_decide(&d, gen, t.src, t.dst, p.family, p.proto, e->policy_port, side,
+				t.src = fwd ? p->saddr : p->daddr;
+				t.dst = fwd ? p->daddr : p->saddr;
+				t.sport = fwd ? p->sport : p->dport;
+				t.dport = fwd ? p->dport : p->sport;
+				zs_decide(&d, gen, t.src, t.dst, p->family, p->proto, e->policy_port, side,
 					  ep_id, ifindex);
 				e->revision = rev;
 				e->egress_rule = d.egress_rule;
@@ -237,14 +220,14 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 				if (d.verdict == ZS_VERDICT_DENY) {
 					e->reason = ZS_DROP_REVOKED;
 					d.reason = ZS_DROP_REVOKED;
-					zs_emit(c, &p, &t, &d, ZS_EV_FLOW_REVOKED, rev);
+					zs_emit(c, p, &t, &d, ZS_EV_FLOW_REVOKED, rev);
 					return zs_drop(ZS_DROP_REVOKED, c->len);
 				}
 			}
-			return zs_ct_hit(c, &p, e, fwd, from_ep, now);
+			return zs_ct_hit(c, p, e, fwd, from_ep, now);
 		}
 		if (fwd && e->revision == rev)
-			return zs_ct_hit(c, &p, e, fwd, from_ep, now);
+			return zs_ct_hit(c, p, e, fwd, from_ep, now);
 		/*
 		 * A revoked flow stays revoked from both ends: the other side's next
 		 * packet must not take the tuple over as a new flow of its own (and
@@ -252,33 +235,66 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 		 * ageing out.
 		 */
 		if (!fwd && e->revision == rev && e->reason == ZS_DROP_REVOKED &&
-		    !(p.proto == IPPROTO_TCP && (p.tcp_flags & (ZS_TCP_SYN | 0x10)) == ZS_TCP_SYN))
+		    !(p->proto == IPPROTO_TCP && (p->tcp_flags & (ZS_TCP_SYN | 0x10)) == ZS_TCP_SYN))
 			return zs_drop(ZS_DROP_REVOKED, c->len);
 		/* A denied flow's "reply", or a denied flow under a new policy: judge anew. */
 	}
 
-	t.src = p.saddr;
-	t.dst = p.daddr;
-	t.sport = p.sport;
-	t.dport = p.dport;
-	zs_decide_peers(&d, gen, zs_peer_of(src, gen), zs_ipcache_peer(p.daddr, p.family, gen),
-			p.proto, p.pol_port, from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id, ifindex);
+	t.src = p->saddr;
+	t.dst = p->daddr;
+	t.sport = p->sport;
+	t.dport = p->dport;
+	zs_decide_peers(&d, gen, zs_peer_of(src, gen), zs_ipcache_peer(p->daddr, p->family, gen),
+			p->proto, p->pol_port, from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id, ifindex);
 
 	struct zs_ct_entry ne;
-	zs_ct_entry_of(&ne, &p, &d, src_lo, rev, c->len, now);
-	if (bpf_map_update_elem(&zs_ct, &key, &ne, BPF_ANY) == 0)
+	zs_ct_entry_of(&ne, p, &d, src_lo, rev, c->len, now);
+	if (bpf_map_update_elem(&zs_ct, key, &ne, BPF_ANY) == 0)
 		zs_count_stat(ZS_STAT_CT_CREATED);
 	else if (d.verdict != ZS_VERDICT_DENY) {
 		/* Untracked, its replies would be judged as new flows: fail closed. */
 		d.verdict = ZS_VERDICT_DENY;
 		d.reason = ZS_DROP_CT_INSERT;
 	}
-	zs_emit(c, &p, &t, &d, ZS_EV_FLOW_NEW, rev);
+	zs_emit(c, p, &t, &d, ZS_EV_FLOW_NEW, rev);
 
 	if (d.verdict == ZS_VERDICT_DENY)
 		return zs_drop(d.reason, c->len);
 	zs_count_reason(ZS_REASON_FORWARDED, c->len);
 	return ZS_ACT_PASS;
+}
+
+static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
+{
+	int from_ep = c->hook == ZS_HOOK_TC_FROM_EP;
+	struct zs_pkt p = {};
+	struct zs_ct_key key = {};
+	struct zs_ct_entry *e = NULL;
+	int err, src_lo = 0, looked = 0;
+
+	err = zs_parse(c, &p, 0);
+	if (err < 0)
+		return zs_drop(-err, c->len);
+#ifdef ZS_BENCH_NEW_FLOWS
+	p.sport = zs_bench_sport(); /* bench build: every run a new flow (lib/bench.h) */
+#endif
+
+	if (p.kind == ZS_PKT_FLOW && !p.frag) {
+		src_lo = zs_ct_key_build(&key, &p);
+		e = bpf_map_lookup_elem(&zs_ct, &key);
+		looked = 1;
+		if (e && e->revision == zs_revision()) {
+			int fwd = src_lo == !!(e->flags & ZS_CT_INIT_IS_LO);
+			/* A denied flow's other direction is judged in full (below). */
+			if ((fwd || e->verdict != ZS_VERDICT_DENY) && zs_ct_bound(c, e, fwd, from_ep))
+				return zs_ct_hit(c, &p, e, fwd, from_ep, zs_ct_now());
+		}
+	}
+
+	__u64 *inflight = zs_inflight_enter();
+	enum zs_action a = zs_handle_full(c, &p, &key, src_lo, e, looked);
+	zs_inflight_exit(inflight);
+	return a;
 }
 
 #endif /* ZS_DATAPATH_H */

@@ -91,6 +91,43 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } zs_stats SEC(".maps");
 
+/*
+ * Packets inside a program's full path, per CPU: the count goes odd on the
+ * way in and even on the way out. The writer waits on it before it touches
+ * the generation a flip just retired (userspace/datapath.c, dp_quiesce):
+ * microseconds, where an RCU grace period takes tens of milliseconds. The
+ * fast path reads no generation and does not count itself.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_inflight SEC(".maps");
+
+/*
+ * In before the revision is read: the atomic add is a full barrier on x86
+ * (lock add), so the writer either sees us inside or we see its new
+ * revision. (Other architectures: the writer takes an RCU grace period.)
+ */
+static __always_inline __u64 *zs_inflight_enter(void)
+{
+	__u32 zero = 0;
+	__u64 *seq = bpf_map_lookup_elem(&zs_inflight, &zero);
+
+	if (seq)
+		__sync_fetch_and_add(seq, 1);
+	return seq;
+}
+
+/* Out after the last read of a generation. */
+static __always_inline void zs_inflight_exit(__u64 *seq)
+{
+	if (seq)
+		__sync_fetch_and_add(seq, 1);
+}
+
 static __always_inline void zs_count_reason(__u32 reason, __u32 bytes)
 {
 	struct zs_counter *c = bpf_map_lookup_elem(&zs_reasons, &reason);

@@ -21,7 +21,7 @@
 
 #include "datapath.h"
 
-static __always_inline enum zs_action zs_prefilter(struct zs_ctx *c)
+static __always_inline enum zs_action zs_prefilter_in(struct zs_ctx *c)
 {
 	int shield = c->hook == ZS_HOOK_XDP_SHIELD;
 	struct zs_pkt p = {};
@@ -84,6 +84,16 @@ static __always_inline enum zs_action zs_prefilter(struct zs_ctx *c)
 	t.dport = p.dport;
 	zs_emit(c, &p, &t, &d, ZS_EV_FLOW_NEW, rev);
 	return zs_drop(d.reason, c->len);
+}
+
+/* Counted in for the writer (lib/maps.h, zs_inflight): it reads a generation. */
+static __always_inline enum zs_action zs_prefilter(struct zs_ctx *c)
+{
+	__u64 *inflight = zs_inflight_enter();
+	enum zs_action a = zs_prefilter_in(c);
+
+	zs_inflight_exit(inflight);
+	return a;
 }
 
 #endif /* ZS_PREFILTER_H */

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * Conntrack under pressure, through the real tc program: a table of 1024
+ * The datapath under pressure.
+ *
+ * Conntrack, through the real tc program: a table of 1024
  * entries (the daemon's --ct-max) filled by 4096 allowed flows. The LRU
  * evicts the oldest flows; new flows are still judged by policy (a denied
  * one stays denied, never a free pass); an evicted flow's next packet is
  * judged as a new flow in its own direction (so a reply whose direction the
  * policy does not allow is dropped), while recent flows carry on.
+ *
+ * The writer's quiesce: packets count themselves in and out of the full path
+ * (zs_inflight, odd while inside; the fast path does not), and the quiesce
+ * waits for a CPU that is inside to leave, however long, and gives up on a
+ * count that never moves (then an RCU grace period).
  *
  * Also prints each program's verifier instruction count (the load fails the
  * test if a program no longer verifies).
@@ -20,6 +27,9 @@
 #include <linux/pkt_cls.h>
 #include <linux/tcp.h>
 #include <net/if.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <time.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -132,6 +142,109 @@ static void test_full_table(void **state)
 			 TC_ACT_OK);
 }
 
+/* ---- the writer's quiesce ------------------------------------------------ */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Every CPU's in-flight count into v (ncpu values); returns their sum. */
+static __u64 inflight_read(__u64 *v, int ncpu)
+{
+	__u32 zero = 0;
+	__u64 sum = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(dp.inflight_fd, &zero, v), 0);
+	for (int i = 0; i < ncpu; i++)
+		sum += v[i];
+	return sum;
+}
+
+static void inflight_write(__u64 first, int ncpu)
+{
+	__u64 *v = calloc((size_t)ncpu, sizeof(*v));
+	__u32 zero = 0;
+
+	v[0] = first;
+	assert_int_equal(bpf_map_update_elem(dp.inflight_fd, &zero, v, 0), 0);
+	free(v);
+}
+
+static void test_inflight_counts(void **state)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *v = calloc((size_t)ncpu, sizeof(*v));
+	(void)state;
+
+	__u64 before = inflight_read(v, ncpu);
+	/* A new flow takes the full path: in and out, on one CPU. */
+	assert_int_equal(send_tcp(dp.from_ep_fd, "zp-a", "10.2.0.1", 40000, "10.2.0.2", 80, 0x02),
+			 TC_ACT_OK);
+	__u64 after = inflight_read(v, ncpu);
+	assert_int_equal(after, before + 2);
+	for (int i = 0; i < ncpu; i++)
+		assert_int_equal(v[i] & 1, 0);
+	/* Its next packet takes the fast path, which reads no generation: not counted. */
+	assert_int_equal(send_tcp(dp.from_ep_fd, "zp-a", "10.2.0.1", 40000, "10.2.0.2", 80, 0x10),
+			 TC_ACT_OK);
+	assert_int_equal(inflight_read(v, ncpu), after);
+	free(v);
+}
+
+struct leaver {
+	int ncpu;
+	unsigned after_ms;
+};
+
+/* The packet "inside" on CPU 0 leaves after a while. */
+static void *leave_later(void *arg)
+{
+	const struct leaver *l = arg;
+
+	usleep(l->after_ms * 1000);
+	inflight_write(2, l->ncpu);
+	return NULL;
+}
+
+static void test_quiesce_waits_for_packets_inside(void **state)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct leaver l = { .ncpu = ncpu, .after_ms = 150 };
+	pthread_t t;
+	(void)state;
+
+	/* Nobody inside: no wait worth the name (an RCU grace period takes ~10 ms or more). */
+	inflight_write(0, ncpu);
+	double t0 = now_ms();
+	zs_dp_map_ops.quiesce(&dp);
+	double idle = now_ms() - t0;
+	printf("quiesce, nothing inside: %.2f ms\n", idle);
+	assert_true(idle < 5);
+
+	/* A packet inside on CPU 0 (count odd) that leaves 150 ms later: waited for. */
+	inflight_write(1, ncpu);
+	assert_int_equal(pthread_create(&t, NULL, leave_later, &l), 0);
+	t0 = now_ms();
+	zs_dp_map_ops.quiesce(&dp);
+	double waited = now_ms() - t0;
+	pthread_join(t, NULL);
+	printf("quiesce, one packet inside for 150 ms: returned after %.1f ms\n", waited);
+	assert_true(waited >= 140 && waited < 1000);
+
+	/* A count that never moves: give up, take a grace period, return. */
+	inflight_write(1, ncpu);
+	t0 = now_ms();
+	zs_dp_map_ops.quiesce(&dp);
+	double stuck = now_ms() - t0;
+	printf("quiesce, a count stuck odd: returned after %.1f ms\n", stuck);
+	assert_true(stuck < 3000);
+	inflight_write(0, ncpu);
+}
+
 static void print_verified(const char *name, int fd)
 {
 	struct bpf_prog_info info = { 0 };
@@ -197,6 +310,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verifier_counts),
 		cmocka_unit_test(test_full_table),
+		cmocka_unit_test(test_inflight_counts),
+		cmocka_unit_test(test_quiesce_waits_for_packets_inside),
 	};
-	return cmocka_run_group_tests_name("conntrack pressure", tests, setup, teardown);
+	return cmocka_run_group_tests_name("datapath under pressure", tests, setup, teardown);
 }
