@@ -391,7 +391,8 @@ static void run_size(const struct opts *op, size_t rules, size_t workloads, stru
 		 * Every other change comes after the daemon's tick has retired the
 		 * previous one's old generation (settled, as a change a second or
 		 * more after the last one); the others come right after the last
-		 * change, so zs_writer_apply first waits out its RCU grace period.
+		 * change, so zs_writer_apply first retires it (waiting for packets
+		 * still reading the old generation).
 		 */
 		bool settled = i % 2 == 0;
 		if (settled)
@@ -547,8 +548,8 @@ static void print_notes(const struct result *res, size_t n)
 	       "incr: one rule added to one app's policy, zs_compile (all of it) + zs_writer_apply;\n"
 	       "  p50/p99 of n/2 changes made after the previous one's old generation was retired\n"
 	       "  (zs_writer_settle, untimed: what the daemon's 1 s tick does between changes);\n"
-	       "  b2b: the other n/2, right after the previous change, so the apply first waits\n"
-	       "  out its RCU grace period (membarrier) before writing into that generation.\n"
+	       "  b2b: the other n/2, right after the previous change, so the apply first retires\n"
+	       "  it (waiting for packets still reading it: per-CPU in-flight counts).\n"
 	       "RSS: after the load, holding objects, identities, compiled state and writer state\n"
 	       "  (malloc_trim'd); peak: the child's VmHWM; maps: memlock of the five writer maps.\n"
 	       "datapath open (skeleton load, verifier): %.0f ms on average, not in load.\n"
