@@ -28,7 +28,12 @@ struct zs_decision {
 	__u8 src_local;
 	__u8 dst_local;
 	__u8 pad[3];
-	__u32 src_ifindex; /* an enrolled local end's interface, else 0 */
+	/*
+	 * Each end's interface as the ipcache binds its address (0: none). Not
+	 * the hook's own interface: an address the hook's workload does not own
+	 * must never look bound to it (the fast path trusts these).
+	 */
+	__u32 src_ifindex;
 	__u32 dst_ifindex;
 };
 
@@ -62,6 +67,9 @@ static __always_inline void zs_decide_peers(struct zs_decision *d, __u32 gen, st
 					    struct zs_peer t, __u8 proto, __be16 port, int side,
 					    __u32 ep_identity, __u32 ep_ifindex)
 {
+	/* Bindings as the ipcache has them, before the hook's own end is set. */
+	d->src_ifindex = s.ifindex;
+	d->dst_ifindex = t.ifindex;
 
 	/* The hook's own endpoint: enrolled by definition, its identity bound to
 	 * the interface (the address only tells its CIDR). */
@@ -83,8 +91,6 @@ static __always_inline void zs_decide_peers(struct zs_decision *d, __u32 gen, st
 	d->checks = 0;
 	d->src_local = s.ifindex != 0;
 	d->dst_local = t.ifindex != 0;
-	d->src_ifindex = s.ifindex;
-	d->dst_ifindex = t.ifindex;
 
 	if (s.ifindex) {
 		struct zs_policy_val v =

@@ -592,6 +592,13 @@ static const struct row rows[] = {
 	  EV_NEW(ALLOW, WORLD, "zt-b", CHK_IN, RULE_IN) },
 	{ "reply b:443 -> world at b's ingress",
 	  0, FROM_EP, "zt-b", TCP(B_IP, 443, WORLD_IP, 50001, SYN | ACK), PASS },
+	{ "world -> 10.1.0.77:443, an address nobody owns, routed to b: judged as b's ingress",
+	  0, TO_EP, "zt-b", TCP(WORLD_IP, 50002, "10.1.0.77", 443, SYN), PASS,
+	  EV_NEW(ALLOW, WORLD, "zt-b", CHK_IN, RULE_IN) },
+	{ "b answers from that address: spoofed (its flow does not bind the address to b)",
+	  0, FROM_EP, "zt-b", TCP("10.1.0.77", 443, WORLD_IP, 50002, SYN | ACK), DROP(SPOOFED_SRC) },
+	{ "and again, once the flow is established from the other side: still spoofed",
+	  0, FROM_EP, "zt-b", TCP("10.1.0.77", 443, WORLD_IP, 50002, ACK), DROP(SPOOFED_SRC) },
 
 	/*
 	 * Malformed packets: dropped, never "port 0, pass". This kernel's
