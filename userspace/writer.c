@@ -157,6 +157,38 @@ static void old_enclosing(struct zs_writer *w, const struct zs_prefix *p, uint32
 	}
 }
 
+static int cmp_c_ipcache_prefix(const void *a, const void *b)
+{
+	return zs_prefix_cmp(&((const struct zs_c_ipcache *)a)->prefix,
+			     &((const struct zs_c_ipcache *)b)->prefix);
+}
+
+static const struct zs_c_ipcache *new_ipcache(const struct zs_compiled *c, const struct zs_prefix *p)
+{
+	struct zs_c_ipcache key = { .prefix = *p };
+
+	return bsearch(&key, c->ipcache.v, c->ipcache.n, sizeof(key), cmp_c_ipcache_prefix);
+}
+
+/* What the new generation's LPM answers inside p once p is gone (enclosing prefix, or world). */
+static void new_enclosing(const struct zs_compiled *c, const struct zs_prefix *p, uint32_t *identity,
+			  uint32_t *cidr)
+{
+	struct zs_prefix q = *p;
+
+	*identity = ZS_ID_WORLD;
+	*cidr = 0;
+	for (int len = p->len - 1; len >= 0; len--) {
+		zs_prefix_truncate(&q, (unsigned)len);
+		const struct zs_c_ipcache *e = new_ipcache(c, &q);
+		if (e) {
+			*identity = e->identity;
+			*cidr = e->cidr;
+			return;
+		}
+	}
+}
+
 static int cmp_c_endpoint_name(const void *key, const void *elem)
 {
 	return strcmp(key, ((const struct zs_c_endpoint *)elem)->ifname);
@@ -570,6 +602,31 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 			old_enclosing(w, &ci->prefix, &v.identity[og], &v.cidr[og]);
 		}
 		v.ifindex = nips[i].ifindex;
+		err = put_ipcache(w, &undo, &k, &v, had_cur ? &cur : NULL);
+		if (err) {
+			snprintf(errbuf, errlen, "ipcache map: write failed: %s", strerror(-err));
+			goto fail;
+		}
+	}
+
+	/*
+	 * A prefix the new state drops stays in the map until settle (the old
+	 * generation may still read it), but loses its interface binding now and
+	 * shows the new generation what it will see once gone: no packet of the
+	 * new revision may take the address as still bound to its old workload.
+	 */
+	for (size_t i = 0; i < w->ipcache.n; i++) {
+		const struct zs_w_ipcache *o = &w->ipcache.v[i];
+		struct zs_ipcache_key k;
+		struct zs_ipcache_val v = { 0 }, cur;
+
+		if (new_ipcache(c, &o->prefix))
+			continue;
+		zs_ipcache_key_make(&k, &o->prefix);
+		v.identity[og] = o->identity;
+		v.cidr[og] = o->cidr;
+		new_enclosing(c, &o->prefix, &v.identity[ng], &v.cidr[ng]);
+		bool had_cur = w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, &k, &cur) == 0;
 		err = put_ipcache(w, &undo, &k, &v, had_cur ? &cur : NULL);
 		if (err) {
 			snprintf(errbuf, errlen, "ipcache map: write failed: %s", strerror(-err));

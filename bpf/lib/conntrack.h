@@ -10,6 +10,9 @@
 #include "maps.h"
 #include "parse.h"
 
+/* A store the compiler keeps in program order with the other volatile accesses. */
+#define ZS_WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+
 /* Returns 1 when the source is the lo side of the key. */
 static __always_inline int zs_ct_key_of(struct zs_ct_key *k, const __u8 *saddr, const __u8 *daddr,
 					__be16 sport, __be16 dport, __u8 proto, __u8 family)

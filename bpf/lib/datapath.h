@@ -79,8 +79,8 @@ static __always_inline void zs_ct_entry_of(struct zs_ct_entry *ne, const struct 
 static __always_inline int zs_ct_bound(const struct zs_ctx *c, const struct zs_ct_entry *e,
 				       int fwd, int from_ep)
 {
-	__u32 src_if = e->ifindex[fwd ? 0 : 1];
-	__u32 dst_if = e->ifindex[fwd ? 1 : 0];
+	__u32 src_if = *(volatile const __u32 *)&e->ifindex[fwd ? 0 : 1];
+	__u32 dst_if = *(volatile const __u32 *)&e->ifindex[fwd ? 1 : 0];
 
 	if (from_ep)
 		return src_if == c->ifindex;
@@ -96,7 +96,7 @@ static __always_inline enum zs_action zs_ct_hit(struct zs_ctx *c, const struct z
 	/* Count each packet once: at its source's hook if that is enrolled here. */
 	int count_here = from_ep || !src_local;
 
-	if (e->verdict != ZS_VERDICT_DENY) {
+	if (*(volatile const __u8 *)&e->verdict != ZS_VERDICT_DENY) {
 		if (count_here)
 			zs_ct_account(e, !fwd, c->len, p->tcp_flags, now);
 		zs_count_reason(ZS_REASON_FORWARDED, c->len);
@@ -210,15 +210,21 @@ static __always_inline enum zs_action zs_handle_full(struct zs_ctx *c, struct zs
 				t.dport = fwd ? p->dport : p->sport;
 				zs_decide(&d, gen, t.src, t.dst, p->family, p->proto, e->policy_port, side,
 					  ep_id, ifindex);
-				e->revision = rev;
-				e->egress_rule = d.egress_rule;
-				e->ingress_rule = d.ingress_rule;
-				e->verdict = d.verdict;
-				e->checks = d.checks;
-				e->ifindex[0] = d.src_ifindex;
-				e->ifindex[1] = d.dst_ifindex;
+				/*
+				 * The revision last: another CPU's fast path that sees it
+				 * sees the verdict and bindings it goes with (x86 keeps
+				 * stores in order; volatile keeps the compiler's order).
+				 */
+				ZS_WRITE_ONCE(e->egress_rule, d.egress_rule);
+				ZS_WRITE_ONCE(e->ingress_rule, d.ingress_rule);
+				ZS_WRITE_ONCE(e->checks, d.checks);
+				ZS_WRITE_ONCE(e->ifindex[0], d.src_ifindex);
+				ZS_WRITE_ONCE(e->ifindex[1], d.dst_ifindex);
+				if (d.verdict == ZS_VERDICT_DENY)
+					ZS_WRITE_ONCE(e->reason, ZS_DROP_REVOKED);
+				ZS_WRITE_ONCE(e->verdict, d.verdict);
+				ZS_WRITE_ONCE(e->revision, rev);
 				if (d.verdict == ZS_VERDICT_DENY) {
-					e->reason = ZS_DROP_REVOKED;
 					d.reason = ZS_DROP_REVOKED;
 					zs_emit(c, p, &t, &d, ZS_EV_FLOW_REVOKED, rev);
 					return zs_drop(ZS_DROP_REVOKED, c->len);
@@ -247,9 +253,11 @@ static __always_inline enum zs_action zs_handle_full(struct zs_ctx *c, struct zs
 	zs_decide_peers(&d, gen, zs_peer_of(src, gen), zs_ipcache_peer(p->daddr, p->family, gen),
 			p->proto, p->pol_port, from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id, ifindex);
 
-	struct zs_ct_entry ne;
-	zs_ct_entry_of(&ne, p, &d, src_lo, rev, c->len, now);
-	if (bpf_map_update_elem(&zs_ct, key, &ne, BPF_ANY) == 0)
+	__u32 zero = 0;
+	struct zs_ct_entry *ne = bpf_map_lookup_elem(&zs_ct_scratch, &zero);
+	if (ne)
+		zs_ct_entry_of(ne, p, &d, src_lo, rev, c->len, now);
+	if (ne && bpf_map_update_elem(&zs_ct, key, ne, BPF_ANY) == 0)
 		zs_count_stat(ZS_STAT_CT_CREATED);
 	else if (d.verdict != ZS_VERDICT_DENY) {
 		/* Untracked, its replies would be judged as new flows: fail closed. */
@@ -283,10 +291,12 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 		src_lo = zs_ct_key_build(&key, &p);
 		e = bpf_map_lookup_elem(&zs_ct, &key);
 		looked = 1;
-		if (e && e->revision == zs_revision()) {
+		/* The revision first, then what it vouches for: volatile reads keep the order. */
+		if (e && *(volatile __u32 *)&e->revision == zs_revision()) {
 			int fwd = src_lo == !!(e->flags & ZS_CT_INIT_IS_LO);
 			/* A denied flow's other direction is judged in full (below). */
-			if ((fwd || e->verdict != ZS_VERDICT_DENY) && zs_ct_bound(c, e, fwd, from_ep))
+			__u8 verdict = *(volatile const __u8 *)&e->verdict;
+			if ((fwd || verdict != ZS_VERDICT_DENY) && zs_ct_bound(c, e, fwd, from_ep))
 				return zs_ct_hit(c, &p, e, fwd, from_ep, zs_ct_now());
 		}
 	}

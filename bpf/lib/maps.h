@@ -91,6 +91,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } zs_stats SEC(".maps");
 
+/* Where a new conntrack entry is built (per CPU): the 512-byte stack is full. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct zs_ct_entry);
+} zs_ct_scratch SEC(".maps");
+
 /*
  * Packets inside a program's full path, per CPU: the count goes odd on the
  * way in and even on the way out. The writer waits on it before it touches

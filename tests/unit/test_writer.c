@@ -747,6 +747,49 @@ static void test_old_generation_kept_until_settle(void **state)
 	fake_free(&f);
 }
 
+/*
+ * A workload removed: until settle its address stays (the old generation may
+ * still read it), but from the flip on it is bound to no interface and the
+ * new generation sees what it will see once the entry is gone (world here).
+ */
+static void test_removed_address_unbound_at_flip(void **state)
+{
+	struct fake f = { 0 };
+	struct zs_writer w;
+	struct state s, s2;
+	struct zs_map_ops ops = fake_ops;
+	char err[256];
+	(void)state;
+
+	ops.quiesce = fake_quiesce;
+	f.ghost_exists = true;
+	state_init(&s, ESTATE GHOST);
+	state_init(&s2, ESTATE);
+	uint32_t ghost = id_of(&s.c, "shop/ghost");
+	assert_int_equal(zs_writer_init(&w, &ops, &f), 0);
+	apply_ok(&w, &s.c);
+	assert_ipcache(&f, "10.77.0.66", ghost, 13);
+
+	assert_int_equal(zs_writer_apply(&w, &s2.c, err, sizeof(err)), 0);
+	assert_true(w.pending);
+	struct zs_prefix p;
+	struct zs_ipcache_key k = { .prefixlen = 64, .family = 4 };
+	struct zs_ipcache_val v;
+	assert_int_equal(zs_prefix_parse("10.77.0.66", &p, false), 0);
+	memcpy(k.addr, p.addr, 16);
+	assert_int_equal(fake_lookup(&f, ZS_MAP_IPCACHE, &k, &v), 0);
+	assert_int_equal(v.ifindex, 0);
+	assert_int_equal(v.identity[(w.revision & 1) ^ 1], ghost); /* the old generation's view */
+	assert_int_equal(v.identity[w.revision & 1], ZS_ID_WORLD);  /* the new one's */
+
+	assert_int_equal(zs_writer_settle(&w), 0);
+	assert_int_equal(fake_lookup(&f, ZS_MAP_IPCACHE, &k, &v), -ENOENT);
+	zs_writer_free(&w);
+	state_free(&s);
+	state_free(&s2);
+	fake_free(&f);
+}
+
 /* Over capacity: refused before anything is written, saying which map and by how much. */
 static void test_capacity_refused_up_front(void **state)
 {
@@ -829,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_failed_apply_rolls_back),
 		cmocka_unit_test(test_capacity_refused_up_front),
 		cmocka_unit_test(test_old_generation_kept_until_settle),
+		cmocka_unit_test(test_removed_address_unbound_at_flip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
