@@ -96,9 +96,14 @@ static int state_save(struct daemon *d)
 	}
 	ids_text = json_dumps(ids, JSON_COMPACT);
 	objs = zs_objects_state_json(&d->objs);
-	s = zs_xasprintf("{\"version\":2,\"identities\":%s,\"objects\":%s}\n", ids_text, objs);
-	err = zs_write_atomic(path, s, strlen(s));
-	free(s);
+	if (!ids_text || !objs) {
+		err = -ENOMEM; /* the file on disk stays as it was */
+	} else {
+		s = zs_xasprintf("{\"version\":2,\"identities\":%s,\"objects\":%s}\n", ids_text,
+				 objs);
+		err = zs_write_atomic(path, s, strlen(s));
+		free(s);
+	}
 	free(objs);
 	free(ids_text);
 	free(path);
@@ -265,6 +270,10 @@ static int attach_all(struct daemon *d, const struct zs_compiled *c, char *err, 
 		if (!ifindex || in_sorted(d->attached.v, before, ifindex))
 			continue;
 		e = zs_dp_attach(&d->dp, ifindex);
+		if (e == -ENODEV) {
+			e = 0; /* gone since the snapshot: its netlink event re-syncs */
+			continue;
+		}
 		if (e) {
 			snprintf(err, errlen, "attaching to %s: %s", c->endpoints.v[i].ifname, strerror(-e));
 			break;
@@ -331,23 +340,21 @@ static void host_addrs(struct zs_objects *o)
  * Makes `next` the state: validate, compile, attach, write the maps, persist.
  * On any error nothing changes and the reasons are in `diags`.
  */
-static int commit_in(struct daemon *d, struct zs_objects *next, struct zs_diags *diags);
+static int commit_in(struct daemon *d, struct zs_objects *next, struct zs_diags *diags,
+		     struct zs_iftab *ift);
 
 static int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags)
 {
-	struct zs_iftab ift;
-	int e;
+	struct zs_iftab ift = { 0 };
+	int e = commit_in(d, next, diags, &ift);
 
-	/* One snapshot of the interfaces for the transaction's name lookups. */
-	if (zs_iftab_load(&ift) == 0)
-		d->dp.iftab = &ift;
-	e = commit_in(d, next, diags);
 	d->dp.iftab = NULL;
 	zs_iftab_free(&ift);
 	return e;
 }
 
-static int commit_in(struct daemon *d, struct zs_objects *next, struct zs_diags *diags)
+static int commit_in(struct daemon *d, struct zs_objects *next, struct zs_diags *diags,
+		     struct zs_iftab *ift)
 {
 	struct zs_identities ids;
 	struct zs_compiled comp;
@@ -364,6 +371,13 @@ static int commit_in(struct daemon *d, struct zs_objects *next, struct zs_diags 
 		zs_identities_free(&ids);
 		return e;
 	}
+	/*
+	 * One snapshot of the interfaces for the transaction's name lookups,
+	 * taken after the compile: as close to the attach as can be (an
+	 * interface that changes after it comes with its netlink event).
+	 */
+	if (zs_iftab_load(ift) == 0)
+		d->dp.iftab = ift;
 	e = attach_all(d, &comp, err, sizeof(err));
 	if (!e)
 		e = zs_writer_apply(&d->writer, &comp, err, sizeof(err));

@@ -302,9 +302,13 @@ static const char *cached(char **slot, json_t *(*make)(const void *), const void
 	return *slot;
 }
 
-/* One array element, after a comma unless it is the first. */
-static void put_item(char **out, size_t *len, size_t *cap, bool *first, const char *t)
+/* One array element, after a comma unless it is the first; NULL (no memory) clears *ok. */
+static void put_item(char **out, size_t *len, size_t *cap, bool *first, bool *ok, const char *t)
 {
+	if (!t || !*ok) {
+		*ok = false;
+		return;
+	}
 	if (!*first)
 		buf_put(out, len, cap, ",", 1);
 	buf_put(out, len, cap, t, strlen(t));
@@ -321,7 +325,7 @@ char *zs_objects_state_json(struct zs_objects *o)
 	struct zs_policy **po = zs_xcalloc(o->policies.n + 1, sizeof(*po));
 	size_t len = 0, cap = 0;
 	char *out = NULL;
-	bool first = true;
+	bool first = true, ok = true;
 
 	buf_put(&out, &len, &cap, "[", 1);
 	if (o->has_config) {
@@ -329,26 +333,32 @@ char *zs_objects_state_json(struct zs_objects *o)
 		json_object_set_new(c, "spec", json_pack("{s:s}", "posture",
 							 o->posture == ZS_POSTURE_KUBERNETES ? "kubernetes" : "deny"));
 		char *t = json_dumps(c, JSON_COMPACT);
-		buf_put(&out, &len, &cap, t, strlen(t));
+		if (t)
+			buf_put(&out, &len, &cap, t, strlen(t));
+		ok = t != NULL;
 		free(t);
 		json_decref(c);
 		first = false;
 	}
 	for (size_t i = 0; i < o->namespaces.n; i++)
-		put_item(&out, &len, &cap, &first, cached(&o->namespaces.v[i].json, make_ns, &o->namespaces.v[i]));
+		put_item(&out, &len, &cap, &first, &ok, cached(&o->namespaces.v[i].json, make_ns, &o->namespaces.v[i]));
 	for (size_t i = 0; i < o->workloads.n; i++)
 		wl[i] = &o->workloads.v[i];
 	qsort(wl, o->workloads.n, sizeof(*wl), cmp_wl);
 	for (size_t i = 0; i < o->workloads.n; i++)
-		put_item(&out, &len, &cap, &first, cached(&wl[i]->json, make_wl, wl[i]));
+		put_item(&out, &len, &cap, &first, &ok, cached(&wl[i]->json, make_wl, wl[i]));
 	for (size_t i = 0; i < o->policies.n; i++)
 		po[i] = &o->policies.v[i];
 	qsort(po, o->policies.n, sizeof(*po), cmp_po);
 	for (size_t i = 0; i < o->policies.n; i++)
-		put_item(&out, &len, &cap, &first, cached(&po[i]->json, make_po, po[i]));
-	buf_put(&out, &len, &cap, "]", 1);
+		put_item(&out, &len, &cap, &first, &ok, cached(&po[i]->json, make_po, po[i]));
 	free(wl);
 	free(po);
+	if (!ok) { /* an object could not be serialized: no partial state */
+		free(out);
+		return NULL;
+	}
+	buf_put(&out, &len, &cap, "]", 1);
 	return out;
 }
 

@@ -11,8 +11,8 @@
  *
  * The writer's quiesce: packets count themselves in and out of the full path
  * (zs_inflight, odd while inside; the fast path does not), and the quiesce
- * waits for a CPU that is inside to leave, however long, and gives up on a
- * count that never moves (then an RCU grace period).
+ * waits for a CPU that is inside to leave (up to a second), and gives up on
+ * a count that never moves (then an RCU grace period).
  *
  * Also prints each program's verifier instruction count (the load fails the
  * test if a program no longer verifies).
@@ -241,7 +241,7 @@ static void test_quiesce_waits_for_packets_inside(void **state)
 	zs_dp_map_ops.quiesce(&dp);
 	double stuck = now_ms() - t0;
 	printf("quiesce, a count stuck odd: returned after %.1f ms\n", stuck);
-	assert_true(stuck < 3000);
+	assert_true(stuck >= 900 && stuck < 3000);
 	inflight_write(0, ncpu);
 }
 
