@@ -72,6 +72,29 @@ static unsigned pinned_max_entries(const char *pin_dir, const char *name)
 	return max;
 }
 
+/*
+ * A pinned conntrack table from another version (its entry layout differs)
+ * cannot be reused, and would stop the datapath from loading: it is removed
+ * and made anew. Flows are then judged again by policy, as after an eviction.
+ */
+static void drop_stale_ct(const char *pin_dir)
+{
+	char *p = zs_xasprintf("%s/zs_ct", pin_dir);
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(p);
+
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	    (info.key_size != sizeof(struct zs_ct_key) || info.value_size != sizeof(struct zs_ct_entry))) {
+		pr_warn("conntrack table %s is from another version (entries of %u bytes, now %zu): made anew, flows are judged again",
+			p, info.value_size, sizeof(struct zs_ct_entry));
+		unlink(p);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(p);
+}
+
 int zs_dp_open(struct zs_dp *dp, const char *pin_dir)
 {
 	struct zs_dp_opts o = { 0 };
@@ -99,7 +122,10 @@ int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_op
 		struct bpf_map *m;
 		bpf_object__for_each_map(m, dp->skel->obj)
 			bpf_map__set_pin_path(m, NULL);
-	} else if (ct_max) {
+	} else {
+		drop_stale_ct(pin_dir);
+	}
+	if (pin_dir && ct_max) {
 		/* A pinned table keeps its size: flows in it survive the restart. */
 		unsigned have = pinned_max_entries(pin_dir, "zs_ct");
 		if (have && have != ct_max) {
