@@ -9,6 +9,11 @@
  * judged as a new flow in its own direction (so a reply whose direction the
  * policy does not allow is dropped), while recent flows carry on.
  *
+ * The XDP prefilters through PROG_TEST_RUN: the flood shield drops a denied
+ * flow (and leaves it a deny entry), passes an allowed one untracked and drops
+ * a spoofed source; the uplink prefilter judges by the local workload's
+ * ingress policy and drops an outside packet with a local workload's address.
+ *
  * The writer's quiesce: packets count themselves in and out of the full path
  * (zs_inflight, odd while inside; the fast path does not), and the quiesce
  * waits for a CPU that is inside to leave (up to a second), and gives up on
@@ -22,6 +27,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
 #include <linux/pkt_cls.h>
@@ -66,15 +72,13 @@ static const char policy[] =
 
 static struct zs_dp dp;
 
-/* TCP a:sport -> b:dport (or back), through one hook; returns the TC verdict. */
-static int send_tcp(int prog, const char *dev, const char *src, unsigned sport, const char *dst,
-		    unsigned dport, __u8 flags)
+/* An Ethernet + IPv4 + TCP frame into buf; its length. */
+static size_t tcp_frame(__u8 *buf, const char *src, unsigned sport, const char *dst, unsigned dport,
+			__u8 flags)
 {
-	__u8 buf[128] = { 0 };
 	struct ethhdr *eth = (struct ethhdr *)buf;
 	struct iphdr *ip = (struct iphdr *)(eth + 1);
 	struct tcphdr *th = (struct tcphdr *)(ip + 1);
-	struct __sk_buff skb = { .ifindex = if_nametoindex(dev) };
 	size_t len = sizeof(*eth) + sizeof(*ip) + sizeof(*th);
 
 	eth->h_proto = htons(ETH_P_IP);
@@ -89,8 +93,31 @@ static int send_tcp(int prog, const char *dev, const char *src, unsigned sport, 
 	th->dest = htons(dport);
 	th->doff = 5;
 	((__u8 *)th)[13] = flags;
+	return len;
+}
+
+/* TCP a:sport -> b:dport (or back), through one tc hook; returns the TC verdict. */
+static int send_tcp(int prog, const char *dev, const char *src, unsigned sport, const char *dst,
+		    unsigned dport, __u8 flags)
+{
+	__u8 buf[128] = { 0 };
+	size_t len = tcp_frame(buf, src, sport, dst, dport, flags);
+	struct __sk_buff skb = { .ifindex = if_nametoindex(dev) };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = len, .ctx_in = &skb,
 		    .ctx_size_in = sizeof(skb));
+	assert_int_equal(bpf_prog_test_run_opts(prog, &opts), 0);
+	return (int)opts.retval;
+}
+
+/* The same frame arriving at an XDP program on `dev`; returns the XDP verdict. */
+static int send_tcp_xdp(int prog, const char *dev, const char *src, unsigned sport, const char *dst,
+			unsigned dport, __u8 flags)
+{
+	__u8 buf[128] = { 0 };
+	size_t len = tcp_frame(buf, src, sport, dst, dport, flags);
+	struct xdp_md md = { .data_end = (__u32)len, .ingress_ifindex = if_nametoindex(dev) };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = len, .ctx_in = &md,
+		    .ctx_size_in = sizeof(md));
 	assert_int_equal(bpf_prog_test_run_opts(prog, &opts), 0);
 	return (int)opts.retval;
 }
@@ -140,6 +167,60 @@ static void test_full_table(void **state)
 	/* The newest flow is still there: b's reply passes. */
 	assert_int_equal(send_tcp(dp.from_ep_fd, "zp-b", "10.2.0.2", 80, "10.2.0.1", 10000 + FLOWS - 1, 0x10),
 			 TC_ACT_OK);
+}
+
+/* ---- the XDP prefilters ---------------------------------------------------- */
+
+/* The conntrack entry of a:sport -> b:dport, or -ENOENT. */
+static int ct_entry(unsigned sport, unsigned dport, struct zs_ct_entry *e)
+{
+	struct zs_ct_key k = { .proto = IPPROTO_TCP, .family = ZS_AF_INET };
+
+	/* 10.2.0.1 < 10.2.0.2: a is the lo side. */
+	inet_pton(AF_INET, "10.2.0.1", k.addr_lo);
+	inet_pton(AF_INET, "10.2.0.2", k.addr_hi);
+	k.port_lo = htons(sport);
+	k.port_hi = htons(dport);
+	return bpf_map_lookup_elem(dp.ct_fd, &k, e) ? -ENOENT : 0;
+}
+
+/*
+ * The flood shield on a's interface judges what a sends as tc would and only
+ * ever drops: a denied flow gets its deny entry here (its repeats cost one
+ * lookup), an allowed one passes untracked (tc tracks it), a spoofed source
+ * dies. The uplink prefilter judges traffic from other hosts by the local
+ * workload's ingress policy and drops a packet from outside that claims a
+ * local workload's address.
+ */
+static void test_xdp_prefilters(void **state)
+{
+	struct zs_ct_entry e;
+	(void)state;
+
+	assert_int_equal(send_tcp_xdp(dp.xdp_shield_fd, "zp-a", "10.2.0.1", 41000, "10.2.0.2", 22, 0x02),
+			 XDP_DROP);
+	assert_int_equal(ct_entry(41000, 22, &e), 0);
+	assert_int_equal(e.verdict, ZS_VERDICT_DENY);
+	assert_int_equal(e.ifindex[0], if_nametoindex("zp-a")); /* a's address, bound to a */
+	/* Its repeat: dropped on the entry. */
+	assert_int_equal(send_tcp_xdp(dp.xdp_shield_fd, "zp-a", "10.2.0.1", 41000, "10.2.0.2", 22, 0x02),
+			 XDP_DROP);
+	/* Allowed: passed on to tc, no entry made here. */
+	assert_int_equal(send_tcp_xdp(dp.xdp_shield_fd, "zp-a", "10.2.0.1", 41001, "10.2.0.2", 80, 0x02),
+			 XDP_PASS);
+	assert_int_equal(ct_entry(41001, 80, &e), -ENOENT);
+	/* b's address sent from a's interface: spoofed. */
+	assert_int_equal(send_tcp_xdp(dp.xdp_shield_fd, "zp-a", "10.2.0.2", 80, "10.2.0.1", 41002, 0x12),
+			 XDP_DROP);
+
+	/* Uplink: from outside to b:80, b takes 80 from a only: dropped; to nobody here: passed. */
+	assert_int_equal(send_tcp_xdp(dp.xdp_uplink_fd, "zp-b-p", "192.0.2.7", 42000, "10.2.0.2", 80, 0x02),
+			 XDP_DROP);
+	assert_int_equal(send_tcp_xdp(dp.xdp_uplink_fd, "zp-b-p", "192.0.2.7", 42000, "192.0.2.8", 80, 0x02),
+			 XDP_PASS);
+	/* From outside with a's address: spoofed, dropped. */
+	assert_int_equal(send_tcp_xdp(dp.xdp_uplink_fd, "zp-b-p", "10.2.0.1", 42001, "10.2.0.2", 80, 0x02),
+			 XDP_DROP);
 }
 
 /* ---- the writer's quiesce ------------------------------------------------ */
@@ -192,6 +273,10 @@ static void test_inflight_counts(void **state)
 	assert_int_equal(send_tcp(dp.from_ep_fd, "zp-a", "10.2.0.1", 40000, "10.2.0.2", 80, 0x10),
 			 TC_ACT_OK);
 	assert_int_equal(inflight_read(v, ncpu), after);
+	/* The XDP prefilters read a generation too: counted. */
+	assert_int_equal(send_tcp_xdp(dp.xdp_shield_fd, "zp-a", "10.2.0.1", 40001, "10.2.0.2", 80, 0x02),
+			 XDP_PASS);
+	assert_int_equal(inflight_read(v, ncpu), after + 2);
 	free(v);
 }
 
@@ -311,6 +396,7 @@ int main(void)
 		cmocka_unit_test(test_verifier_counts),
 		cmocka_unit_test(test_full_table),
 		cmocka_unit_test(test_inflight_counts),
+		cmocka_unit_test(test_xdp_prefilters),
 		cmocka_unit_test(test_quiesce_waits_for_packets_inside),
 	};
 	return cmocka_run_group_tests_name("datapath under pressure", tests, setup, teardown);
