@@ -14,6 +14,8 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -1368,6 +1370,23 @@ static int add_fd(struct daemon *d, int fd, uint32_t tag)
 	return epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
+/*
+ * libbpf's messages in the daemon's log, less one: re-enrolling an interface
+ * finds our clsact qdisc still there (detach leaves it), which the kernel
+ * reports and zs_dp_attach expects (EEXIST).
+ */
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	if (level == LIBBPF_DEBUG && !zs_verbose)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	if (strstr(line, "Exclusivity flag on"))
+		return 0;
+	return fputs(line, stderr);
+}
+
 int zs_daemon_run(const struct zs_daemon_opts *opts)
 {
 	struct daemon d = { .opts = opts, .listen_fd = -1, .sig_fd = -1, .epfd = -1 };
@@ -1376,6 +1395,7 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 	int err;
 
 	zs_objects_init(&d.objs);
+	libbpf_set_print(libbpf_log);
 	err = zs_mkdir_p(opts->state_dir, 0700);
 	if (err) {
 		pr_warn("state dir %s: %s", opts->state_dir, strerror(-err));
