@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "flowfilter.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,19 @@ int zs_end_match_parse(struct zs_end_match *m, const char *s)
 	if (!zs_prefix_parse(s, &m->cidr, true)) {
 		m->kind = ZS_END_CIDR;
 		return 0;
+	}
+	/* An address with a bad prefix length is a typo, not a workload named "33". */
+	const char *slash = strchr(s, '/');
+	if (slash) {
+		char addr[INET6_ADDRSTRLEN];
+		unsigned char buf[16];
+		size_t n = (size_t)(slash - s);
+		if (n < sizeof(addr)) {
+			memcpy(addr, s, n);
+			addr[n] = '\0';
+			if (inet_pton(AF_INET, addr, buf) == 1 || inet_pton(AF_INET6, addr, buf) == 1)
+				return -EINVAL;
+		}
 	}
 	if (strchr(s, '=')) {
 		char *copy = zs_xstrdup(s), *save = NULL;
