@@ -203,7 +203,6 @@ static bool if_exists(struct daemon *d, unsigned ifindex)
 	return (d->dp.iftab && zs_iftab_name(d->dp.iftab, ifindex)) || if_indextoname(ifindex, name);
 }
 
-/* Attaches to every enrolled interface that exists; fail closed first. */
 static bool in_vec(const unsigned *v, size_t n, unsigned x)
 {
 	for (size_t i = 0; i < n; i++)
@@ -262,6 +261,7 @@ static void shields_sync(struct daemon *d, const struct zs_compiled *c)
 	}
 }
 
+/* Attaches to every enrolled interface that exists; fail closed first. */
 static int attach_all(struct daemon *d, const struct zs_compiled *c, char *err, size_t errlen)
 {
 	size_t before = d->attached.n; /* sorted; what this call adds is sorted after */
