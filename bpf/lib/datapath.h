@@ -67,6 +67,26 @@ static __always_inline void zs_ct_entry_of(struct zs_ct_entry *ne, const struct 
 }
 
 /*
+ * Tracks a flow just decided by `d` (built in the per-CPU scratch value: the
+ * stack is full). 0, or -1 when the table took no entry (counted otherwise).
+ */
+static __always_inline int zs_ct_create(const struct zs_ct_key *key, const struct zs_pkt *p,
+					const struct zs_decision *d, int src_lo, __u32 rev,
+					__u32 len, __u64 now)
+{
+	__u32 zero = 0;
+	struct zs_ct_entry *ne = bpf_map_lookup_elem(&zs_ct_scratch, &zero);
+
+	if (!ne)
+		return -1;
+	zs_ct_entry_of(ne, p, d, src_lo, rev, len, now);
+	if (bpf_map_update_elem(&zs_ct, key, ne, BPF_ANY))
+		return -1;
+	zs_count_stat(ZS_STAT_CT_CREATED);
+	return 0;
+}
+
+/*
  * Does this packet come the way its flow's entry was verified? The entry holds
  * the interfaces of both ends as the full path found them under the entry's
  * revision (endpoint enrolled and ready, source address bound to its
@@ -253,13 +273,7 @@ static __always_inline enum zs_action zs_handle_full(struct zs_ctx *c, struct zs
 	zs_decide_peers(&d, gen, zs_peer_of(src, gen), zs_ipcache_peer(p->daddr, p->family, gen),
 			p->proto, p->pol_port, from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id, ifindex);
 
-	__u32 zero = 0;
-	struct zs_ct_entry *ne = bpf_map_lookup_elem(&zs_ct_scratch, &zero);
-	if (ne)
-		zs_ct_entry_of(ne, p, &d, src_lo, rev, c->len, now);
-	if (ne && bpf_map_update_elem(&zs_ct, key, ne, BPF_ANY) == 0)
-		zs_count_stat(ZS_STAT_CT_CREATED);
-	else if (d.verdict != ZS_VERDICT_DENY) {
+	if (zs_ct_create(key, p, &d, src_lo, rev, c->len, now) && d.verdict != ZS_VERDICT_DENY) {
 		/* Untracked, its replies would be judged as new flows: fail closed. */
 		d.verdict = ZS_VERDICT_DENY;
 		d.reason = ZS_DROP_CT_INSERT;

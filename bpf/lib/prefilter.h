@@ -74,13 +74,7 @@ static __always_inline enum zs_action zs_prefilter_in(struct zs_ctx *c)
 		return ZS_ACT_PASS; /* tc tracks it and reports it */
 
 	__u64 now = zs_ct_now();
-	__u32 zero = 0;
-	struct zs_ct_entry *ne = bpf_map_lookup_elem(&zs_ct_scratch, &zero);
-	if (ne) {
-		zs_ct_entry_of(ne, &p, &d, src_lo, rev, c->len, now);
-		if (bpf_map_update_elem(&zs_ct, &key, ne, BPF_ANY) == 0)
-			zs_count_stat(ZS_STAT_CT_CREATED);
-	}
+	zs_ct_create(&key, &p, &d, src_lo, rev, c->len, now); /* dropped either way */
 	t.src = p.saddr;
 	t.dst = p.daddr;
 	t.sport = p.sport;
