@@ -959,19 +959,26 @@ const struct zs_pentry *zs_compiled_lookup(const struct zs_compiled *c, uint32_t
 	return a;
 }
 
+const struct zs_c_ipcache *zs_compiled_ipcache_exact(const struct zs_compiled *c,
+						    const struct zs_prefix *p)
+{
+	struct zs_c_ipcache key = { .prefix = *p };
+
+	return bsearch(&key, c->ipcache.v, c->ipcache.n, sizeof(key), cmp_c_ipcache);
+}
+
 const struct zs_c_ipcache *zs_compiled_ipcache_find(const struct zs_compiled *c, uint8_t family,
 						   const uint8_t addr[16])
 {
-	struct zs_c_ipcache key = { .prefix = { .family = family, .len = family == 4 ? 32 : 128 } };
+	struct zs_prefix q = { .family = family, .len = family == 4 ? 32 : 128 };
 	const uint8_t *lens = family == 4 ? c->lens4 : c->lens6;
 	size_t nlens = family == 4 ? c->nlens4 : c->nlens6;
 
-	memcpy(key.prefix.addr, addr, 16);
+	memcpy(q.addr, addr, 16);
 	/* Only the lengths the ipcache holds, longest first: the first hit is the answer. */
 	for (size_t l = 0; l < nlens; l++) {
-		zs_prefix_truncate(&key.prefix, lens[l]);
-		const struct zs_c_ipcache *e =
-			bsearch(&key, c->ipcache.v, c->ipcache.n, sizeof(key), cmp_c_ipcache);
+		zs_prefix_truncate(&q, lens[l]);
+		const struct zs_c_ipcache *e = zs_compiled_ipcache_exact(c, &q);
 		if (e)
 			return e;
 	}

@@ -98,6 +98,9 @@ struct zs_c_peer {
 };
 void zs_compiled_peer(const struct zs_compiled *c, const struct zs_prefix *addr,
 		      struct zs_c_peer *out);
+/* The ipcache entry for exactly this prefix, or NULL. */
+const struct zs_c_ipcache *zs_compiled_ipcache_exact(const struct zs_compiled *c,
+						    const struct zs_prefix *p);
 /* The ipcache entry that owns an address (longest prefix), or NULL. */
 const struct zs_c_ipcache *zs_compiled_ipcache_find(const struct zs_compiled *c, uint8_t family,
 						   const uint8_t addr[16]);

@@ -138,9 +138,15 @@ static struct zs_w_ipcache *old_ipcache(struct zs_writer *w, const struct zs_pre
 	return bsearch(&key, w->ipcache.v, w->ipcache.n, sizeof(key), cmp_w_ipcache);
 }
 
-/* What the old state's LPM gives a prefix it does not hold itself. */
-static void old_enclosing(struct zs_writer *w, const struct zs_prefix *p, uint32_t *identity,
-			  uint32_t *cidr)
+/*
+ * What an LPM over one set of prefixes answers inside p without p itself:
+ * the longest enclosing prefix's identity and CIDR, or world. `find` says
+ * whether the set holds exactly q (the writer's current set, or a compiled one).
+ */
+static void enclosing(const struct zs_prefix *p,
+		      bool (*find)(const void *set, const struct zs_prefix *q, uint32_t *identity,
+				   uint32_t *cidr),
+		      const void *set, uint32_t *identity, uint32_t *cidr)
 {
 	struct zs_prefix q = *p;
 
@@ -148,45 +154,31 @@ static void old_enclosing(struct zs_writer *w, const struct zs_prefix *p, uint32
 	*cidr = 0;
 	for (int len = p->len - 1; len >= 0; len--) {
 		zs_prefix_truncate(&q, (unsigned)len);
-		struct zs_w_ipcache *o = old_ipcache(w, &q);
-		if (o) {
-			*identity = o->identity;
-			*cidr = o->cidr;
+		if (find(set, &q, identity, cidr))
 			return;
-		}
 	}
 }
 
-static int cmp_c_ipcache_prefix(const void *a, const void *b)
+static bool find_old(const void *set, const struct zs_prefix *q, uint32_t *identity, uint32_t *cidr)
 {
-	return zs_prefix_cmp(&((const struct zs_c_ipcache *)a)->prefix,
-			     &((const struct zs_c_ipcache *)b)->prefix);
-}
+	const struct zs_w_ipcache *o = old_ipcache((struct zs_writer *)set, q);
 
-static const struct zs_c_ipcache *new_ipcache(const struct zs_compiled *c, const struct zs_prefix *p)
-{
-	struct zs_c_ipcache key = { .prefix = *p };
-
-	return bsearch(&key, c->ipcache.v, c->ipcache.n, sizeof(key), cmp_c_ipcache_prefix);
-}
-
-/* What the new generation's LPM answers inside p once p is gone (enclosing prefix, or world). */
-static void new_enclosing(const struct zs_compiled *c, const struct zs_prefix *p, uint32_t *identity,
-			  uint32_t *cidr)
-{
-	struct zs_prefix q = *p;
-
-	*identity = ZS_ID_WORLD;
-	*cidr = 0;
-	for (int len = p->len - 1; len >= 0; len--) {
-		zs_prefix_truncate(&q, (unsigned)len);
-		const struct zs_c_ipcache *e = new_ipcache(c, &q);
-		if (e) {
-			*identity = e->identity;
-			*cidr = e->cidr;
-			return;
-		}
+	if (o) {
+		*identity = o->identity;
+		*cidr = o->cidr;
 	}
+	return o != NULL;
+}
+
+static bool find_new(const void *set, const struct zs_prefix *q, uint32_t *identity, uint32_t *cidr)
+{
+	const struct zs_c_ipcache *e = zs_compiled_ipcache_exact(set, q);
+
+	if (e) {
+		*identity = e->identity;
+		*cidr = e->cidr;
+	}
+	return e != NULL;
 }
 
 static int cmp_c_endpoint_name(const void *key, const void *elem)
@@ -599,7 +591,7 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 			v.cidr[og] = cur.cidr[og];
 		} else {
 			/* New here: the old generation keeps seeing what its LPM saw. */
-			old_enclosing(w, &ci->prefix, &v.identity[og], &v.cidr[og]);
+			enclosing(&ci->prefix, find_old, w, &v.identity[og], &v.cidr[og]);
 		}
 		v.ifindex = nips[i].ifindex;
 		err = put_ipcache(w, &undo, &k, &v, had_cur ? &cur : NULL);
@@ -620,12 +612,12 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 		struct zs_ipcache_key k;
 		struct zs_ipcache_val v = { 0 }, cur;
 
-		if (new_ipcache(c, &o->prefix))
+		if (zs_compiled_ipcache_exact(c, &o->prefix))
 			continue;
 		zs_ipcache_key_make(&k, &o->prefix);
 		v.identity[og] = o->identity;
 		v.cidr[og] = o->cidr;
-		new_enclosing(c, &o->prefix, &v.identity[ng], &v.cidr[ng]);
+		enclosing(&o->prefix, find_new, c, &v.identity[ng], &v.cidr[ng]);
 		bool had_cur = w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, &k, &cur) == 0;
 		err = put_ipcache(w, &undo, &k, &v, had_cur ? &cur : NULL);
 		if (err) {
