@@ -252,30 +252,65 @@ static int cmp_po(const void *a, const void *b)
 	return cmp_names(x->ns, x->name, y->ns, y->name);
 }
 
-json_t *zs_objects_to_json(const struct zs_objects *o)
+static json_t *make_config(const void *obj)
 {
-	json_t *a = json_array();
+	const struct zs_objects *o = obj;
+	json_t *c = header("Config", meta("default", NULL, NULL));
+
+	json_object_set_new(c, "spec", json_pack("{s:s}", "posture",
+						 o->posture == ZS_POSTURE_KUBERNETES ? "kubernetes" : "deny"));
+	return c;
+}
+
+static json_t *make_ns(const void *o) { return zs_namespace_to_json(o); }
+static json_t *make_wl(const void *o) { return zs_workload_to_json(o); }
+static json_t *make_po(const void *o) { return zs_policy_to_json(o); }
+
+/* One object: how to make its JSON, and where its kept text lives (NULL: nowhere). */
+typedef void objects_visit_fn(void *ctx, json_t *(*make)(const void *), const void *obj,
+			      char **kept);
+
+/*
+ * Every object in the stable order the state file and `get` show: the
+ * config, namespaces, then workloads and policies sorted by namespace/name.
+ */
+static void objects_each(struct zs_objects *o, objects_visit_fn *visit, void *ctx)
+{
 	const void **tmp = zs_xcalloc(o->workloads.n + o->policies.n + 1, sizeof(*tmp));
 
-	if (o->has_config) {
-		json_t *c = header("Config", meta("default", NULL, NULL));
-		json_object_set_new(c, "spec", json_pack("{s:s}", "posture",
-							 o->posture == ZS_POSTURE_KUBERNETES ? "kubernetes" : "deny"));
-		json_array_append_new(a, c);
-	}
+	if (o->has_config)
+		visit(ctx, make_config, o, NULL);
 	for (size_t i = 0; i < o->namespaces.n; i++)
-		json_array_append_new(a, zs_namespace_to_json(&o->namespaces.v[i]));
+		visit(ctx, make_ns, &o->namespaces.v[i], &o->namespaces.v[i].json);
 	for (size_t i = 0; i < o->workloads.n; i++)
 		tmp[i] = &o->workloads.v[i];
 	qsort(tmp, o->workloads.n, sizeof(*tmp), cmp_wl);
-	for (size_t i = 0; i < o->workloads.n; i++)
-		json_array_append_new(a, zs_workload_to_json(tmp[i]));
+	for (size_t i = 0; i < o->workloads.n; i++) {
+		struct zs_workload *w = (struct zs_workload *)tmp[i];
+		visit(ctx, make_wl, w, &w->json);
+	}
 	for (size_t i = 0; i < o->policies.n; i++)
 		tmp[i] = &o->policies.v[i];
 	qsort(tmp, o->policies.n, sizeof(*tmp), cmp_po);
-	for (size_t i = 0; i < o->policies.n; i++)
-		json_array_append_new(a, zs_policy_to_json(tmp[i]));
+	for (size_t i = 0; i < o->policies.n; i++) {
+		struct zs_policy *p = (struct zs_policy *)tmp[i];
+		visit(ctx, make_po, p, &p->json);
+	}
 	free(tmp);
+}
+
+static void append_json(void *ctx, json_t *(*make)(const void *), const void *obj, char **kept)
+{
+	(void)kept;
+	json_array_append_new(ctx, make(obj));
+}
+
+json_t *zs_objects_to_json(const struct zs_objects *o)
+{
+	json_t *a = json_array();
+
+	/* Only reads: the kept texts are for zs_objects_state_json. */
+	objects_each((struct zs_objects *)o, append_json, a);
 	return a;
 }
 
@@ -291,75 +326,52 @@ static void buf_put(char **out, size_t *len, size_t *cap, const char *s, size_t 
 	(*out)[*len] = '\0';
 }
 
-/* An object's compact JSON, made once and kept on it (see `json` in model.h). */
-static const char *cached(char **slot, json_t *(*make)(const void *), const void *obj)
-{
-	if (!*slot) {
-		json_t *v = make(obj);
-		*slot = json_dumps(v, JSON_COMPACT);
-		json_decref(v);
-	}
-	return *slot;
-}
+struct state_text {
+	char *out;
+	size_t len, cap;
+	bool first, ok;
+};
 
-/* One array element, after a comma unless it is the first; NULL (no memory) clears *ok. */
-static void put_item(char **out, size_t *len, size_t *cap, bool *first, bool *ok, const char *t)
+/* One array element: the object's kept text (made once, see `json` in model.h). */
+static void append_text(void *ctx, json_t *(*make)(const void *), const void *obj, char **kept)
 {
-	if (!t || !*ok) {
-		*ok = false;
+	struct state_text *st = ctx;
+	char *made = NULL;
+	const char *t = kept ? *kept : NULL;
+
+	if (!t) {
+		json_t *v = make(obj);
+		made = json_dumps(v, JSON_COMPACT);
+		json_decref(v);
+		t = made;
+		if (kept) {
+			*kept = made; /* the object keeps it */
+			made = NULL;
+		}
+	}
+	if (!t) {
+		st->ok = false; /* no memory */
 		return;
 	}
-	if (!*first)
-		buf_put(out, len, cap, ",", 1);
-	buf_put(out, len, cap, t, strlen(t));
-	*first = false;
+	if (!st->first)
+		buf_put(&st->out, &st->len, &st->cap, ",", 1);
+	buf_put(&st->out, &st->len, &st->cap, t, strlen(t));
+	st->first = false;
+	free(made);
 }
-
-static json_t *make_ns(const void *o) { return zs_namespace_to_json(o); }
-static json_t *make_wl(const void *o) { return zs_workload_to_json(o); }
-static json_t *make_po(const void *o) { return zs_policy_to_json(o); }
 
 char *zs_objects_state_json(struct zs_objects *o)
 {
-	struct zs_workload **wl = zs_xcalloc(o->workloads.n + 1, sizeof(*wl));
-	struct zs_policy **po = zs_xcalloc(o->policies.n + 1, sizeof(*po));
-	size_t len = 0, cap = 0;
-	char *out = NULL;
-	bool first = true, ok = true;
+	struct state_text st = { .first = true, .ok = true };
 
-	buf_put(&out, &len, &cap, "[", 1);
-	if (o->has_config) {
-		json_t *c = header("Config", meta("default", NULL, NULL));
-		json_object_set_new(c, "spec", json_pack("{s:s}", "posture",
-							 o->posture == ZS_POSTURE_KUBERNETES ? "kubernetes" : "deny"));
-		char *t = json_dumps(c, JSON_COMPACT);
-		if (t)
-			buf_put(&out, &len, &cap, t, strlen(t));
-		ok = t != NULL;
-		free(t);
-		json_decref(c);
-		first = false;
-	}
-	for (size_t i = 0; i < o->namespaces.n; i++)
-		put_item(&out, &len, &cap, &first, &ok, cached(&o->namespaces.v[i].json, make_ns, &o->namespaces.v[i]));
-	for (size_t i = 0; i < o->workloads.n; i++)
-		wl[i] = &o->workloads.v[i];
-	qsort(wl, o->workloads.n, sizeof(*wl), cmp_wl);
-	for (size_t i = 0; i < o->workloads.n; i++)
-		put_item(&out, &len, &cap, &first, &ok, cached(&wl[i]->json, make_wl, wl[i]));
-	for (size_t i = 0; i < o->policies.n; i++)
-		po[i] = &o->policies.v[i];
-	qsort(po, o->policies.n, sizeof(*po), cmp_po);
-	for (size_t i = 0; i < o->policies.n; i++)
-		put_item(&out, &len, &cap, &first, &ok, cached(&po[i]->json, make_po, po[i]));
-	free(wl);
-	free(po);
-	if (!ok) { /* an object could not be serialized: no partial state */
-		free(out);
+	buf_put(&st.out, &st.len, &st.cap, "[", 1);
+	objects_each(o, append_text, &st);
+	if (!st.ok) { /* an object could not be serialized: no partial state */
+		free(st.out);
 		return NULL;
 	}
-	buf_put(&out, &len, &cap, "]", 1);
-	return out;
+	buf_put(&st.out, &st.len, &st.cap, "]", 1);
+	return st.out;
 }
 
 char *zs_objects_to_text(const struct zs_objects *o)

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -460,6 +461,54 @@ static void test_merge_replaces(void **state)
 	zs_objects_free(&o);
 }
 
+/* The state file's text (kept per object) is the objects' JSON, also after a change. */
+static void assert_state_text_fresh(struct zs_objects *o)
+{
+	json_t *a = zs_objects_to_json(o);
+	char *want = json_dumps(a, JSON_COMPACT), *got = zs_objects_state_json(o);
+
+	assert_non_null(got);
+	assert_string_equal(got, want);
+	free(got);
+	free(want);
+	json_decref(a);
+}
+
+static void test_state_text_follows_changes(void **state)
+{
+	static const char first[] = "apiVersion: zeroseg.io/v1\nkind: Config\nspec: {posture: kubernetes}\n---\n"
+				    "apiVersion: zeroseg.io/v1\nkind: Namespace\nmetadata: {name: n, labels: {team: x}}\n---\n"
+				    "apiVersion: zeroseg.io/v1\nkind: Workload\n"
+				    "metadata: {name: b, namespace: n, labels: {app: b}}\n"
+				    "spec: {interface: if-b, addresses: [10.0.0.2]}\n---\n"
+				    "apiVersion: zeroseg.io/v1\nkind: Workload\n"
+				    "metadata: {name: a, namespace: n, labels: {app: a}}\n"
+				    "spec: {interface: if-a, addresses: [10.0.0.1]}\n---\n"
+				    "apiVersion: zeroseg.io/v1\nkind: Policy\n"
+				    "metadata: {name: p, namespace: n}\nspec: {selector: {}, ingress: []}\n";
+	static const char second[] = "apiVersion: zeroseg.io/v1\nkind: Workload\n"
+				     "metadata: {name: a, namespace: n, labels: {app: a2}}\n"
+				     "spec: {interface: if-a, addresses: [10.0.0.9]}\n";
+	struct zs_objects o, copy;
+	struct zs_diags d = { 0 };
+	(void)state;
+
+	zs_objects_init(&o);
+	assert_int_equal(parse(first, &o, &d), 0);
+	assert_state_text_fresh(&o); /* made and kept */
+	assert_state_text_fresh(&o); /* from what was kept */
+	zs_objects_copy(&o, &copy); /* a transaction's copy keeps the texts */
+	assert_int_equal(zs_parse_buffer("second.yaml", second, strlen(second), &copy, &d), 0);
+	assert_state_text_fresh(&copy); /* the replaced workload is made anew */
+	char *text = zs_objects_state_json(&copy);
+	assert_non_null(strstr(text, "10.0.0.9"));
+	assert_null(strstr(text, "10.0.0.1\""));
+	free(text);
+	zs_objects_free(&copy);
+	zs_objects_free(&o);
+	zs_diags_free(&d);
+}
+
 /* ---- zs_validate ---------------------------------------------------------- */
 
 static void test_validate_duplicate_interface(void **state)
@@ -667,6 +716,7 @@ int main(void)
 		cmocka_unit_test(test_parse_refs_errors),
 		cmocka_unit_test(test_objects_copy),
 		cmocka_unit_test(test_merge_replaces),
+		cmocka_unit_test(test_state_text_follows_changes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
