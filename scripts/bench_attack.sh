@@ -118,7 +118,7 @@ ba_dropped() { # KIND HOSTNS DIR
 # around it; sets BA_G (Gbit/s), BA_FSENT and BA_FMS (datagrams the flood sent,
 # in ms). Not in a subshell: the flood's pid is in lib.sh's list while it runs.
 ba_tcp_once() {
-	local c=$1 a=$2 d=$3 flood=$4 fpid='' out
+	local c=$1 a=$2 d=$3 flood=$4 fpid=''
 	BA_G='' BA_FSENT=0 BA_FMS=0
 	if [ "$flood" = 1 ]; then
 		ip netns exec "$a" timeout -k 2 $((BA_SECONDS + 20)) \
@@ -127,9 +127,7 @@ ba_tcp_once() {
 		ZS_PIDS+=("$fpid")
 		sleep 0.2
 	fi
-	out=$(ip netns exec "$c" timeout -k 2 $((BA_SECONDS + 15)) \
-		iperf3 -c "$BA_S" -p "$BA_PORT" -t "$BA_SECONDS" -f m 2>&1) || {
-		echo "iperf3 tcp: $out" | tail -3 >&2
+	BA_G=$(bt_tcp "$c" "$BA_SECONDS" "$BA_S" "$BA_PORT") || {
 		[ -z "$fpid" ] || bt_stop "$fpid"
 		return 1
 	}
@@ -139,9 +137,7 @@ ba_tcp_once() {
 		cat "$d/flood.out" >>"$d/flood.log"
 		[ "${BA_FSENT:-0}" -gt 0 ] || { echo "flood: $(cat "$d/flood.out")" >&2; return 1; }
 	fi
-	BA_G=$(awk '/receiver/ {
-		for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") printf "%.2f\n", $i / 1000 }' <<<"$out")
-	[ -n "$BA_G" ] || { echo "iperf3 tcp: no receiver line: $out" | tail -3 >&2; return 1; }
+	[ -n "$BA_G" ] || { echo "iperf3 tcp: no receiver line" >&2; return 1; }
 }
 
 # ba_run KIND: one configuration in fresh namespaces, BA_REPS pairs of runs,

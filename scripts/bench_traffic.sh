@@ -119,10 +119,12 @@ bt_gen_nft() { # linear|set N
 
 # ---- measurements -----------------------------------------------------------------
 
-# bt_tcp CLIENTNS SECONDS: TCP goodput at the receiver, Gbit/s.
+# bt_tcp CLIENTNS SECONDS [SERVER PORT]: TCP goodput at the receiver, Gbit/s
+# (server $BT_S:$BT_PORT unless given).
 bt_tcp() {
 	local out
-	out=$(ip netns exec "$1" timeout -k 2 $(($2 + 15)) iperf3 -c "$BT_S" -p "$BT_PORT" -t "$2" -f m 2>&1) ||
+	out=$(ip netns exec "$1" timeout -k 2 $(($2 + 15)) iperf3 -c "${3:-$BT_S}" -p "${4:-$BT_PORT}" \
+		-t "$2" -f m 2>&1) ||
 		{ echo "iperf3 tcp: $out" | tail -3 >&2; return 1; }
 	awk '/receiver/ { for (i = 1; i < NF; i++) if ($(i + 1) == "Mbits/sec") printf "%.2f\n", $i / 1000 }' <<<"$out"
 }
