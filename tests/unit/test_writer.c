@@ -405,17 +405,24 @@ static void assert_endpoint(struct fake *f, uint32_t ifindex, uint32_t identity)
 	assert_int_equal(ep.flags, ZS_EP_READY);
 }
 
-static void assert_ipcache(struct fake *f, const char *addr, uint32_t identity, uint32_t ifindex)
+/* The ipcache entry of one address (a full-length prefix): 0 or -ENOENT. */
+static int ipcache_get(struct fake *f, const char *addr, struct zs_ipcache_val *v)
 {
 	struct zs_prefix p;
 	struct zs_ipcache_key k = { 0 };
-	struct zs_ipcache_val v;
 
 	assert_int_equal(zs_prefix_parse(addr, &p, false), 0);
 	k.prefixlen = 32 + (p.family == 4 ? 32 : 128);
 	k.family = p.family;
 	memcpy(k.addr, p.addr, 16);
-	if (fake_lookup(f, ZS_MAP_IPCACHE, &k, &v))
+	return fake_lookup(f, ZS_MAP_IPCACHE, &k, v);
+}
+
+static void assert_ipcache(struct fake *f, const char *addr, uint32_t identity, uint32_t ifindex)
+{
+	struct zs_ipcache_val v;
+
+	if (ipcache_get(f, addr, &v))
 		fail_msg("no ipcache entry for %s", addr);
 	assert_int_equal(v.identity[0], identity);
 	assert_int_equal(v.identity[1], identity);
@@ -772,18 +779,14 @@ static void test_removed_address_unbound_at_flip(void **state)
 
 	assert_int_equal(zs_writer_apply(&w, &s2.c, err, sizeof(err)), 0);
 	assert_true(w.pending);
-	struct zs_prefix p;
-	struct zs_ipcache_key k = { .prefixlen = 64, .family = 4 };
 	struct zs_ipcache_val v;
-	assert_int_equal(zs_prefix_parse("10.77.0.66", &p, false), 0);
-	memcpy(k.addr, p.addr, 16);
-	assert_int_equal(fake_lookup(&f, ZS_MAP_IPCACHE, &k, &v), 0);
+	assert_int_equal(ipcache_get(&f, "10.77.0.66", &v), 0);
 	assert_int_equal(v.ifindex, 0);
 	assert_int_equal(v.identity[(w.revision & 1) ^ 1], ghost); /* the old generation's view */
 	assert_int_equal(v.identity[w.revision & 1], ZS_ID_WORLD);  /* the new one's */
 
 	assert_int_equal(zs_writer_settle(&w), 0);
-	assert_int_equal(fake_lookup(&f, ZS_MAP_IPCACHE, &k, &v), -ENOENT);
+	assert_int_equal(ipcache_get(&f, "10.77.0.66", &v), -ENOENT);
 	zs_writer_free(&w);
 	state_free(&s);
 	state_free(&s2);
