@@ -10,8 +10,13 @@ CLANG ?= clang
 BPFTOOL ?= bpftool
 ARCH_INC := /usr/include/$(shell $(CC) -dumpmachine)
 
+# CFLAGS is the user's (optimisation, debug, sanitizers); the project's own
+# flags are kept apart so that `make CFLAGS=...` cannot drop them.
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -D_FORTIFY_SOURCE=2 -I$(BUILD) -I.
+ZS_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -D_FORTIFY_SOURCE=2 \
+	-Werror=implicit-function-declaration \
+	-I$(BUILD) -Iuserspace -I. -MMD -MP
+ALL_CFLAGS = $(ZS_CFLAGS) $(CFLAGS)
 LDLIBS := -lbpf -lelf -lz -lmnl -ljansson -lyaml -lmicrohttpd -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(ARCH_INC) -Wall -Werror
 
@@ -27,11 +32,16 @@ endif
 .PHONY: all clean test test-unit test-bpf test-e2e demo install bench bench-quick deps
 
 BPF_HDRS := bpf/abi.h $(wildcard bpf/lib/*.h)
-LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+# The controller: every part of userspace/ is the library, except the CLI,
+# which is the binary's entry point (userspace/cli/main.c holds main()).
+LIB_SRCS := $(filter-out userspace/cli/%,$(wildcard userspace/*/*.c))
 LIB_OBJS := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
-HDRS := $(wildcard userspace/*.h) bpf/abi.h $(BUILD)/tc.skel.h
+CLI_OBJS := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(wildcard userspace/cli/*.c))
+# Every object waits for the skeleton (datapath/ includes it); header
+# changes are tracked by the compiler's own dependency files (-MMD -MP).
+SKEL := $(BUILD)/tc.skel.h
 
-all: $(BUILD)/zeroseg $(BUILD)/zs-probe
+all: $(BUILD)/zeroseg
 
 $(BUILD)/tc.bpf.o: bpf/tc.bpf.c $(BPF_HDRS)
 	@mkdir -p $(@D)
@@ -42,37 +52,38 @@ $(BUILD)/tc.skel.h: $(BUILD)/tc.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name zs_tc > $@
 
-$(BUILD)/obj/%.o: userspace/%.c $(HDRS)
+$(BUILD)/obj/%.o: userspace/%.c | $(SKEL)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libzeroseg.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/zeroseg: $(BUILD)/obj/main.o $(BUILD)/libzeroseg.a
+$(BUILD)/zeroseg: $(CLI_OBJS) $(BUILD)/libzeroseg.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDLIBS)
 
+# The traffic tool of the tests, the demo and the benchmarks (not installed).
 $(BUILD)/zs-probe: tests/tools/zs-probe.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@
 
 # ---- tests ------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libzeroseg.a $(HDRS)
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libzeroseg.a
 	@mkdir -p $(@D)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libzeroseg.a $(HDRS)
+$(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libzeroseg.a
 	@mkdir -p $(@D)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
 
 test: test-unit test-bpf test-e2e
 	@echo "make test: all tiers passed"
@@ -83,19 +94,19 @@ test-unit: $(UNIT_TESTS)
 test-bpf: $(BPF_TESTS)
 	$(Q)set -e; for t in $^; do echo "== $$t"; $$t; done
 
-test-e2e: all
+test-e2e: all $(BUILD)/zs-probe
 	$(Q)set -e; for t in tests/e2e/test_*.sh; do echo "== $$t"; bash $$t; done
 
-demo:
+demo: all $(BUILD)/zs-probe
 	$(Q)bash scripts/demo.sh
 
 # ---- benchmarks (as root; scripts/bench.sh runs the sections) --------------
 BENCH_PROGS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
 
-$(BUILD)/bench/%: tests/bench/%.c tests/bench/bench_util.h $(BUILD)/libzeroseg.a $(HDRS)
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libzeroseg.a
 	@mkdir -p $(@D)
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS)
 
 # The same tc program reporting every packet of a denied flow (no 1 s rate
 # limit), so PROG_TEST_RUN repeats make events: tests/bench/bench_events.c.
@@ -127,10 +138,10 @@ $(BUILD)/bench/empty_newflow.bpf.o: tests/bench/empty_tc.bpf.c bpf/lib/bench.h
 $(BUILD)/bench/bench_packet: $(BUILD)/bench/empty_tc.bpf.o $(BUILD)/bench/tc_newflow.bpf.o \
 	$(BUILD)/bench/empty_newflow.bpf.o
 
-bench: all $(BENCH_PROGS)
+bench: all $(BUILD)/zs-probe $(BENCH_PROGS)
 	$(Q)bash scripts/bench.sh
 
-bench-quick: all $(BENCH_PROGS)
+bench-quick: all $(BUILD)/zs-probe $(BENCH_PROGS)
 	$(Q)bash scripts/bench.sh --quick
 
 deps:
@@ -144,3 +155,5 @@ install: all
 
 clean:
 	$(Q)rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

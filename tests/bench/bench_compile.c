@@ -37,10 +37,10 @@
 #include <bpf/libbpf.h>
 
 #include "bench_util.h"
-#include "userspace/compile.h"
-#include "userspace/datapath.h"
-#include "userspace/parse.h"
-#include "userspace/serial.h"
+#include "policy/compile.h"
+#include "datapath/datapath.h"
+#include "policy/parse.h"
+#include "policy/serial.h"
 
 #define REPLICAS 10     /* workloads per app (one identity) */
 #define PORT_BASE 1024

@@ -56,12 +56,12 @@
 #include <unistd.h>
 
 #include "bpf/abi.h"
-#include "userspace/compile.h"
-#include "userspace/datapath.h"
-#include "userspace/flows.h"
-#include "userspace/jsonl.h"
-#include "userspace/parse.h"
-#include "userspace/writer.h"
+#include "policy/compile.h"
+#include "datapath/datapath.h"
+#include "telemetry/flows.h"
+#include "telemetry/jsonl.h"
+#include "policy/parse.h"
+#include "datapath/writer.h"
 #include "bench_util.h"
 
 #define TARGET_EPS 1000000.0 /* events per second the path must keep up with */

@@ -73,9 +73,9 @@
 #include <bpf/libbpf.h>
 
 #include "bench_util.h"
-#include "userspace/compile.h"
-#include "userspace/datapath.h"
-#include "userspace/parse.h"
+#include "policy/compile.h"
+#include "datapath/datapath.h"
+#include "policy/parse.h"
 
 #define PEERS 100
 #define FILLER_PORT 10000

@@ -61,7 +61,7 @@
 #include <unistd.h>
 
 #include "bench_util.h"
-#include "userspace/util.h"
+#include "util/util.h"
 
 #define MAGIC 0x7a737267u /* "zsrg": ours, not a stray datagram */
 #define MAX_REPS 1000

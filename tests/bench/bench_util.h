@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "userspace/datapath.h"
-#include "userspace/writer.h"
+#include "datapath/datapath.h"
+#include "datapath/writer.h"
 
 #define ZS_BENCH_UNUSED __attribute__((unused))
 

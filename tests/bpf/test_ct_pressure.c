@@ -46,10 +46,10 @@
 #include <cmocka.h>
 
 #include "bpf/abi.h"
-#include "userspace/compile.h"
-#include "userspace/datapath.h"
-#include "userspace/parse.h"
-#include "userspace/writer.h"
+#include "policy/compile.h"
+#include "datapath/datapath.h"
+#include "policy/parse.h"
+#include "datapath/writer.h"
 
 #define CT_MAX 1024
 #define FLOWS 4096

@@ -41,9 +41,9 @@
 #include <linux/tcp.h>
 #include <linux/udp.h>
 
-#include "userspace/datapath.h"
-#include "userspace/flows.h"
-#include "userspace/parse.h"
+#include "datapath/datapath.h"
+#include "telemetry/flows.h"
+#include "policy/parse.h"
 
 #define A_IP "10.1.0.1"
 #define B_IP "10.1.0.2"

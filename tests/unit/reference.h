@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "bpf/abi.h"
-#include "userspace/identity.h"
-#include "userspace/model.h"
+#include "policy/identity.h"
+#include "policy/model.h"
 
 struct ref_who {
 	const struct zs_workload *w; /* NULL: host or world */

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "bpf/abi.h"
-#include "userspace/compile.h"
+#include "policy/compile.h"
 
 #define TCP 6
 #define UDP 17

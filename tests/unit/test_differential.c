@@ -18,8 +18,8 @@
 #include <cmocka.h>
 
 #include "reference.h"
-#include "userspace/compile.h"
-#include "userspace/parse.h"
+#include "policy/compile.h"
+#include "policy/parse.h"
 
 static uint64_t rng;
 

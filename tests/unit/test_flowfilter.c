@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "userspace/flowfilter.h"
+#include "telemetry/flowfilter.h"
 
 /* A new allowed TCP flow shop/web (10.77.0.11) -> shop/api:8080 (10.77.0.12). */
 static const char web_to_api[] =

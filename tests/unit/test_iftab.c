@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "userspace/datapath.h"
+#include "datapath/datapath.h"
 
 static void test_snapshot_answers_as_the_kernel(void **state)
 {

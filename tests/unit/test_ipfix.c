@@ -36,8 +36,8 @@
 
 #include <cmocka.h>
 
-#include "userspace/ipfix.h"
-#include "userspace/util.h"
+#include "telemetry/ipfix.h"
+#include "util/util.h"
 
 #define PEN ZS_IPFIX_PEN_EXAMPLE
 #define T0 1700000000000000000ull /* 2023-11-14T22:13:20Z, in ns */

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "userspace/flows.h"
-#include "userspace/lifecycle.h"
+#include "telemetry/flows.h"
+#include "telemetry/lifecycle.h"
 
 #define SEC 1000000000ull
 #define T0 (1000 * SEC) /* CLOCK_MONOTONIC of the first scan */

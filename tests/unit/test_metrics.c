@@ -25,9 +25,9 @@
 
 #include <cmocka.h>
 
-#include "userspace/flows.h"
-#include "userspace/metrics.h"
-#include "userspace/util.h"
+#include "telemetry/flows.h"
+#include "telemetry/metrics.h"
+#include "util/util.h"
 
 static void fill(struct zs_metrics_snapshot *s)
 {

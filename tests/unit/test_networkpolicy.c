@@ -15,9 +15,9 @@
 
 #include <cmocka.h>
 
-#include "userspace/compile.h"
-#include "userspace/parse.h"
-#include "userspace/serial.h"
+#include "policy/compile.h"
+#include "policy/parse.h"
+#include "policy/serial.h"
 
 #define HEAD                                    \
 	"apiVersion: networking.k8s.io/v1\n"    \

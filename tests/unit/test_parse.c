@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "userspace/parse.h"
-#include "userspace/serial.h"
+#include "policy/parse.h"
+#include "policy/serial.h"
 
 #define FILE_NAME "t.yaml"
 

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "userspace/writer.h"
+#include "datapath/writer.h"
 
 /* ---- the fake maps ------------------------------------------------------ */
 

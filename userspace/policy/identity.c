@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+/* Identity allocation and label selector matching. */
+#include "policy/identity.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpf/abi.h"
+
+static bool labels_equal(const zs_labels_t *a, const zs_labels_t *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].key, b->v[i].key) || strcmp(a->v[i].value, b->v[i].value))
+			return false;
+	return true;
+}
+
+static void labels_copy(zs_labels_t *dst, const zs_labels_t *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		zs_labels_set(dst, src->v[i].key, src->v[i].value);
+}
+
+void zs_identities_free(struct zs_identities *ids)
+{
+	for (size_t i = 0; i < ids->v.n; i++) {
+		free(ids->v.v[i].ns);
+		zs_labels_free(&ids->v.v[i].labels);
+	}
+	free(ids->v.v);
+	memset(ids, 0, sizeof(*ids));
+}
+
+const struct zs_identity *zs_identity_find(const struct zs_identities *ids, uint32_t id)
+{
+	size_t lo = 0, hi = ids->v.n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (ids->v.v[mid].id == id)
+			return &ids->v.v[mid];
+		if (ids->v.v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static struct zs_identity *insert_at(struct zs_identities *ids, uint32_t id)
+{
+	size_t pos = 0;
+
+	while (pos < ids->v.n && ids->v.v[pos].id < id)
+		pos++;
+	ZS_VEC_PUSH(&ids->v);
+	memmove(&ids->v.v[pos + 1], &ids->v.v[pos], (ids->v.n - 1 - pos) * sizeof(ids->v.v[0]));
+	memset(&ids->v.v[pos], 0, sizeof(ids->v.v[0]));
+	ids->v.v[pos].id = id;
+	return &ids->v.v[pos];
+}
+
+static uint32_t identity_get(struct zs_identities *ids, const char *ns, const zs_labels_t *labels,
+			     uint32_t want)
+{
+	for (size_t i = 0; i < ids->v.n; i++) {
+		struct zs_identity *id = &ids->v.v[i];
+		if (!strcmp(id->ns, ns) && labels_equal(&id->labels, labels)) {
+			id->used = true;
+			return id->id;
+		}
+	}
+	/* The lowest free number: the list is sorted, so the first gap. */
+	for (size_t i = 0; i < ids->v.n; i++) {
+		if (ids->v.v[i].id < want)
+			continue;
+		if (ids->v.v[i].id != want)
+			break;
+		want++;
+	}
+	struct zs_identity *id = insert_at(ids, want);
+	id->ns = zs_xstrdup(ns);
+	labels_copy(&id->labels, labels);
+	id->used = true;
+	return want;
+}
+
+uint32_t zs_identity_get(struct zs_identities *ids, const char *ns, const zs_labels_t *labels)
+{
+	return identity_get(ids, ns, labels, ZS_ID_FIRST_WORKLOAD);
+}
+
+uint32_t zs_identity_get_cidr(struct zs_identities *ids, const struct zs_prefix *p)
+{
+	zs_labels_t l = { 0 };
+	char buf[64];
+	uint32_t id;
+
+	zs_labels_set(&l, ZS_CIDR_LABEL, zs_prefix_str(p, buf, sizeof(buf)));
+	id = identity_get(ids, "", &l, ZS_ID_FIRST_CIDR);
+	zs_labels_free(&l);
+	return id;
+}
+
+int zs_identity_restore(struct zs_identities *ids, uint32_t num, const char *ns,
+			const zs_labels_t *labels)
+{
+	bool cidr = !*ns;
+
+	if (num < ZS_ID_FIRST_WORKLOAD || (num >= ZS_ID_FIRST_CIDR) != cidr ||
+	    zs_identity_find(ids, num))
+		return -EEXIST;
+	for (size_t i = 0; i < ids->v.n; i++)
+		if (!strcmp(ids->v.v[i].ns, ns) && labels_equal(&ids->v.v[i].labels, labels))
+			return -EEXIST;
+	struct zs_identity *id = insert_at(ids, num);
+	id->ns = zs_xstrdup(ns);
+	labels_copy(&id->labels, labels);
+	return 0;
+}
+
+void zs_identities_mark_unused(struct zs_identities *ids)
+{
+	for (size_t i = 0; i < ids->v.n; i++)
+		ids->v.v[i].used = false;
+}
+
+void zs_identities_release_unused(struct zs_identities *ids)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < ids->v.n; i++) {
+		if (ids->v.v[i].used) {
+			ids->v.v[out++] = ids->v.v[i];
+		} else {
+			free(ids->v.v[i].ns);
+			zs_labels_free(&ids->v.v[i].labels);
+		}
+	}
+	ids->v.n = out;
+}
+
+static bool value_in(const struct zs_requirement *r, const char *v)
+{
+	for (size_t i = 0; i < r->nvalues; i++)
+		if (!strcmp(r->values[i], v))
+			return true;
+	return false;
+}
+
+bool zs_selector_matches(const struct zs_selector *s, const zs_labels_t *labels)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct zs_requirement *r = &s->req[i];
+		const char *v = zs_labels_get(labels, r->key);
+		bool ok;
+
+		switch (r->op) {
+		case ZS_SEL_IN:
+			ok = v && value_in(r, v);
+			break;
+		case ZS_SEL_NOT_IN:
+			ok = !v || !value_in(r, v);
+			break;
+		case ZS_SEL_EXISTS:
+			ok = v != NULL;
+			break;
+		case ZS_SEL_DOES_NOT_EXIST:
+		default:
+			ok = v == NULL;
+			break;
+		}
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+void zs_namespace_labels(const struct zs_objects *o, const char *ns, zs_labels_t *out)
+{
+	for (size_t i = 0; i < o->namespaces.n; i++)
+		if (!strcmp(o->namespaces.v[i].name, ns))
+			labels_copy(out, &o->namespaces.v[i].labels);
+	zs_labels_set(out, "kubernetes.io/metadata.name", ns);
+}
+
+void zs_identities_clone(const struct zs_identities *src, struct zs_identities *dst)
+{
+	memset(dst, 0, sizeof(*dst));
+	for (size_t i = 0; i < src->v.n; i++) {
+		struct zs_identity *d = ZS_VEC_PUSH(&dst->v);
+		d->id = src->v.v[i].id;
+		d->ns = zs_xstrdup(src->v.v[i].ns);
+		labels_copy(&d->labels, &src->v.v[i].labels);
+		d->used = src->v.v[i].used;
+	}
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Identities: one u32 per distinct label set, namespace included. Workloads
+ * with the same labels share one, so policy size grows with identities, not
+ * workloads. Numbers are persisted with the state, stable across restarts,
+ * and reused only after release (no workload has the label set any more).
+ */
+#ifndef ZS_IDENTITY_H
+#define ZS_IDENTITY_H
+
+#include "policy/model.h"
+
+struct zs_identity {
+	uint32_t id;
+	char *ns;
+	zs_labels_t labels;
+	bool used; /* scratch: referenced by the current objects */
+};
+
+/* Sorted by id. */
+struct zs_identities {
+	ZS_VEC(struct zs_identity) v;
+};
+
+void zs_identities_free(struct zs_identities *ids);
+/* Finds the identity of (ns, labels); allocates the lowest free number if new. */
+uint32_t zs_identity_get(struct zs_identities *ids, const char *ns, const zs_labels_t *labels);
+/*
+ * The identity of a policy CIDR (from ZS_ID_FIRST_CIDR up): stored as the
+ * namespace "" with the one label ZS_CIDR_LABEL = the prefix.
+ */
+#define ZS_CIDR_LABEL "zeroseg.io/cidr"
+uint32_t zs_identity_get_cidr(struct zs_identities *ids, const struct zs_prefix *p);
+const struct zs_identity *zs_identity_find(const struct zs_identities *ids, uint32_t id);
+/* Restores a persisted identity; -EEXIST if the number or label set is taken. */
+int zs_identity_restore(struct zs_identities *ids, uint32_t id, const char *ns,
+			const zs_labels_t *labels);
+/* Drops identities not marked used since the last zs_identities_mark_unused(). */
+void zs_identities_mark_unused(struct zs_identities *ids);
+void zs_identities_release_unused(struct zs_identities *ids);
+
+/* Label selector matching (Kubernetes semantics). */
+bool zs_selector_matches(const struct zs_selector *s, const zs_labels_t *labels);
+/* The labels a namespaceSelector sees: the Namespace object's plus
+ * kubernetes.io/metadata.name, as Kubernetes sets it. */
+void zs_namespace_labels(const struct zs_objects *o, const char *ns, zs_labels_t *out);
+void zs_identities_clone(const struct zs_identities *src, struct zs_identities *dst);
+#endif /* ZS_IDENTITY_H */

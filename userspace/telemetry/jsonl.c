@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+/* JSON lines sink with rotation; see jsonl.h. */
+#define _GNU_SOURCE
+#include "telemetry/jsonl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/util.h"
+
+static int reopen(struct zs_jsonl *s)
+{
+	struct stat st;
+
+	s->f = fopen(s->path, "ae");
+	if (!s->f)
+		return -errno;
+	s->size = fstat(fileno(s->f), &st) ? 0 : (uint64_t)st.st_size;
+	return 0;
+}
+
+int zs_jsonl_open(struct zs_jsonl *s, const char *path, uint64_t max_bytes, unsigned keep)
+{
+	memset(s, 0, sizeof(*s));
+	s->max_bytes = max_bytes;
+	s->keep = keep;
+	if (!strcmp(path, "-")) {
+		s->f = stdout;
+		return 0;
+	}
+	s->path = zs_xstrdup(path);
+	return reopen(s);
+}
+
+/* FILE.(keep-1) -> FILE.keep ... FILE -> FILE.1, then a fresh FILE. */
+static void rotate(struct zs_jsonl *s)
+{
+	if (s->f)
+		fclose(s->f);
+	s->f = NULL;
+	s->size = 0;
+	for (unsigned i = s->keep; i > 0; i--) {
+		char *from = i > 1 ? zs_xasprintf("%s.%u", s->path, i - 1) : zs_xstrdup(s->path);
+		char *to = zs_xasprintf("%s.%u", s->path, i);
+		rename(from, to);
+		free(from);
+		free(to);
+	}
+	if (!s->keep)
+		unlink(s->path);
+	if (reopen(s))
+		pr_warn("flow log %s: cannot reopen after rotation: %s", s->path, strerror(errno));
+}
+
+#define JSONL_BUF (256u << 10)
+
+/* Writes the buffer out; what cannot be written is lost, counted by lines. */
+static void drain(struct zs_jsonl *s)
+{
+	size_t off = 0;
+
+	while (off < s->nbuf && s->f) {
+		ssize_t w = write(fileno(s->f), s->buf + off, s->nbuf - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	for (size_t i = off; i < s->nbuf; i++)
+		if (s->buf[i] == '\n') {
+			s->lost++;
+			s->written--;
+		}
+	s->nbuf = 0;
+}
+
+void zs_jsonl_write(struct zs_jsonl *s, const char *line, size_t len)
+{
+	if (s->path && s->max_bytes && s->size + len > s->max_bytes && s->size) {
+		drain(s);
+		rotate(s);
+	}
+	if (!s->f || len > JSONL_BUF) {
+		s->lost++;
+		return;
+	}
+	if (!s->buf)
+		s->buf = zs_xcalloc(JSONL_BUF, 1);
+	if (s->nbuf + len > JSONL_BUF)
+		drain(s);
+	memcpy(s->buf + s->nbuf, line, len);
+	s->nbuf += len;
+	s->size += len;
+	s->written++;
+}
+
+void zs_jsonl_flush(struct zs_jsonl *s)
+{
+	drain(s);
+	if (!s->f && s->path)
+		reopen(s); /* a failed reopen after rotation: try again, losses counted meanwhile */
+}
+
+void zs_jsonl_close(struct zs_jsonl *s)
+{
+	drain(s);
+	free(s->buf);
+	if (s->f && s->f != stdout)
+		fclose(s->f);
+	else if (s->f)
+		fflush(s->f);
+	free(s->path);
+	memset(s, 0, sizeof(*s));
+}
