@@ -39,18 +39,18 @@ LIB_OBJS := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 CLI_OBJS := $(patsubst userspace/%.c,$(BUILD)/obj/%.o,$(wildcard userspace/cli/*.c))
 # Every object waits for the skeleton (datapath/ includes it); header
 # changes are tracked by the compiler's own dependency files (-MMD -MP).
-SKEL := $(BUILD)/tc.skel.h
+SKEL := $(BUILD)/datapath.skel.h
 
 all: $(BUILD)/zeroseg
 
-$(BUILD)/tc.bpf.o: bpf/tc.bpf.c $(BPF_HDRS)
+$(BUILD)/datapath.bpf.o: bpf/datapath.bpf.c $(BPF_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/tc.skel.h: $(BUILD)/tc.bpf.o
+$(BUILD)/datapath.skel.h: $(BUILD)/datapath.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name zs_tc > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name zs_datapath > $@
 
 $(BUILD)/obj/%.o: userspace/%.c | $(SKEL)
 	@mkdir -p $(@D)
@@ -110,7 +110,7 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libzeroseg.a
 
 # The same tc program reporting every packet of a denied flow (no 1 s rate
 # limit), so PROG_TEST_RUN repeats make events: tests/bench/bench_events.c.
-$(BUILD)/bench/tc_events.bpf.o: bpf/tc.bpf.c $(BPF_HDRS)
+$(BUILD)/bench/tc_events.bpf.o: bpf/datapath.bpf.c $(BPF_HDRS)
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -DZS_DENY_REPORT_NS=0 -c $< -o $@
@@ -123,17 +123,17 @@ $(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-# Bench builds where every run is a new flow (bpf/lib/bench.h), for bench_packet's
+# Bench builds where every run is a new flow (tests/bench/bench_newflow.h), for bench_packet's
 # new-flow rows, and the empty program paying the same per-run counter.
-$(BUILD)/bench/tc_newflow.bpf.o: bpf/tc.bpf.c $(BPF_HDRS)
+$(BUILD)/bench/tc_newflow.bpf.o: bpf/datapath.bpf.c $(BPF_HDRS) tests/bench/bench_newflow.h
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -DZS_BENCH_NEW_FLOWS -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/bench -DZS_BENCH_NEW_FLOWS -c $< -o $@
 
-$(BUILD)/bench/empty_newflow.bpf.o: tests/bench/empty_tc.bpf.c bpf/lib/bench.h
+$(BUILD)/bench/empty_newflow.bpf.o: tests/bench/empty_tc.bpf.c tests/bench/bench_newflow.h
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -DZS_BENCH_NEW_FLOWS -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itests/bench -DZS_BENCH_NEW_FLOWS -c $< -o $@
 
 $(BUILD)/bench/bench_packet: $(BUILD)/bench/empty_tc.bpf.o $(BUILD)/bench/tc_newflow.bpf.o \
 	$(BUILD)/bench/empty_newflow.bpf.o

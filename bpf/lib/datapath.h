@@ -20,7 +20,9 @@
 #include "decide.h"
 #include "events.h"
 #include "frag.h"
-#include "bench.h"
+#ifdef ZS_BENCH_NEW_FLOWS
+#include "bench_newflow.h" /* bench builds only, from tests/bench (-Itests/bench) */
+#endif
 
 static __always_inline enum zs_action zs_drop(__u32 reason, __u32 bytes)
 {
@@ -298,7 +300,7 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 	if (err < 0)
 		return zs_drop(-err, c->len);
 #ifdef ZS_BENCH_NEW_FLOWS
-	p.sport = zs_bench_sport(); /* bench build: every run a new flow (lib/bench.h) */
+	p.sport = zs_bench_sport(); /* bench build: every run a new flow (tests/bench/bench_newflow.h) */
 #endif
 
 	if (p.kind == ZS_PKT_FLOW && !p.frag) {

@@ -3,7 +3,7 @@
  * Telemetry benchmark: flow events from the real tc program, through the ring
  * buffer, to the sinks the daemon uses, and what a slow sink costs.
  *
- * The program is bpf/tc.bpf.c built with -DZS_DENY_REPORT_NS=0 (the Makefile's
+ * The program is bpf/datapath.bpf.c built with -DZS_DENY_REPORT_NS=0 (the Makefile's
  * build/bench/tc_events.bpf.o): a denied flow's every packet is then reported,
  * so each bpf_prog_test_run_opts() repeat of one denied TCP SYN goes down the
  * real deny path and either submits a ZS_EV_FLOW_DENIED event or counts

@@ -27,7 +27,7 @@
  *   new allowed          x NEW     a SYN a -> b:80 run NEW times through the
  *   new denied           x NEW     bench build of the program
  *                                  (build/bench/tc_newflow.bpf.o, -DZS_BENCH_NEW_FLOWS,
- *                                  bpf/lib/bench.h) where each run takes the next
+ *                                  tests/bench/bench_newflow.h) where each run takes the next
  *                                  source port: NEW new flows in a row, as in a
  *                                  flood of connections, caches warm. Conntrack is
  *                                  emptied and the ring drained between runs.

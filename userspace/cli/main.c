@@ -20,6 +20,8 @@
 
 #include "policy/compile.h"
 #include "daemon/daemon.h"
+#include "proto/client.h"
+#include "proto/proto.h"
 #include "telemetry/flowfilter.h"
 #include "telemetry/flows.h"
 #include "policy/parse.h"
@@ -32,78 +34,20 @@ static const char *g_socket = ZS_DEFAULT_SOCKET;
 
 /* ---- talking to the daemon -------------------------------------------- */
 
-static int connect_daemon(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", g_socket);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 /* Sends `req`; calls `line` for each JSON line of the answer. */
-static int request(json_t *req, int (*line)(json_t *msg, void *arg), void *arg)
+static int request(json_t *req, zs_client_line_fn line, void *arg)
 {
-	char *s = json_dumps(req, JSON_COMPACT);
-	size_t len = strlen(s), off = 0, cap = 65536, n = 0;
-	char *buf;
-	int fd = connect_daemon(), rc = 0;
+	enum zs_client_stage stage;
+	int rc = zs_client_request(g_socket, req, line, arg, &stage);
 
-	if (fd < 0) {
-		fprintf(stderr, "zeroseg: cannot reach the daemon at %s: %s\n", g_socket, strerror(-fd));
-		free(s);
+	if (rc < 0) {
+		if (stage == ZS_CLIENT_CONNECT)
+			fprintf(stderr, "zeroseg: cannot reach the daemon at %s: %s\n", g_socket, strerror(-rc));
+		else
+			fprintf(stderr, "zeroseg: sending to the daemon: %s\n", strerror(-rc));
 		return 2;
 	}
-	while (off < len) {
-		ssize_t w = send(fd, s + off, len - off, MSG_NOSIGNAL);
-		if (w <= 0) {
-			fprintf(stderr, "zeroseg: sending to the daemon: %s\n", strerror(errno));
-			free(s);
-			close(fd);
-			return 2;
-		}
-		off += (size_t)w;
-	}
-	free(s);
-	shutdown(fd, SHUT_WR);
-	buf = malloc(cap);
-	for (;;) {
-		ssize_t r = recv(fd, buf + n, cap - n, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		char *nl;
-		while ((nl = memchr(buf, '\n', n))) {
-			json_error_t jerr;
-			json_t *msg = json_loadb(buf, (size_t)(nl - buf), 0, &jerr);
-			size_t used = (size_t)(nl - buf) + 1;
-			memmove(buf, nl + 1, n - used);
-			n -= used;
-			if (msg) {
-				rc = line(msg, arg);
-				json_decref(msg);
-				if (rc < 0)
-					goto out;
-			}
-		}
-		if (n == cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-		}
-	}
-out:
-	free(buf);
-	close(fd);
-	return rc < 0 ? 0 : rc;
+	return rc;
 }
 
 static int print_errors(json_t *msg)

@@ -38,7 +38,6 @@
 #include "datapath/writer.h"
 
 #define ZS_RECENT_FLOWS 2048
-#define ZS_MAX_REQUEST (256u << 20)
 
 struct daemon {
 	const struct zs_daemon_opts *opts;

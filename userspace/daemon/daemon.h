@@ -12,7 +12,8 @@
 
 #include <stddef.h>
 
-#define ZS_DEFAULT_SOCKET "/run/zeroseg/zeroseg.sock"
+#include "proto/proto.h" /* ZS_DEFAULT_SOCKET */
+
 #define ZS_DEFAULT_STATE "/var/lib/zeroseg"
 #define ZS_DEFAULT_BPFFS "/sys/fs/bpf/zeroseg"
 

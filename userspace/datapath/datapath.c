@@ -19,7 +19,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 
-#include "tc.skel.h"
+#include "datapath.skel.h"
 
 #define ZS_TC_HANDLE 0x7a73 /* "zs" */
 #define ZS_TC_PRIO 1
@@ -115,7 +115,7 @@ int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_op
 			return err;
 		}
 	}
-	dp->skel = zs_tc__open_opts(&opts);
+	dp->skel = zs_datapath__open_opts(&opts);
 	if (!dp->skel)
 		return -errno;
 	if (!pin_dir) {
@@ -136,12 +136,12 @@ int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_op
 	}
 	if (ct_max)
 		bpf_map__set_max_entries(dp->skel->maps.zs_ct, ct_max);
-	err = zs_tc__load(dp->skel);
+	err = zs_datapath__load(dp->skel);
 	if (err) {
 		pr_warn("loading the datapath failed (%s)%s%s", strerror(-err),
 			pin_dir ? "; if the pinned maps are from another version, remove " : "",
 			pin_dir ? pin_dir : "");
-		zs_tc__destroy(dp->skel);
+		zs_datapath__destroy(dp->skel);
 		dp->skel = NULL;
 		return err;
 	}
@@ -166,7 +166,7 @@ int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_op
 void zs_dp_close(struct zs_dp *dp)
 {
 	if (dp->skel)
-		zs_tc__destroy(dp->skel);
+		zs_datapath__destroy(dp->skel);
 	memset(dp, 0, sizeof(*dp));
 }
 

@@ -11,7 +11,7 @@
 
 #include "datapath/writer.h"
 
-struct zs_tc;
+struct zs_datapath;
 
 /*
  * A snapshot of the host's interfaces (one netlink dump through
@@ -32,7 +32,7 @@ unsigned zs_iftab_index(const struct zs_iftab *t, const char *name);
 const char *zs_iftab_name(const struct zs_iftab *t, unsigned ifindex);
 
 struct zs_dp {
-	struct zs_tc *skel;
+	struct zs_datapath *skel;
 	/* Set for the length of a transaction: the writer's name lookups use it
 	 * (an interface newer than the snapshot comes with a netlink event). */
 	const struct zs_iftab *iftab;

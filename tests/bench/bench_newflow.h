@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Bench builds only (-DZS_BENCH_NEW_FLOWS, tests/bench/bench_packet.c): the
+ * Bench builds only (-DZS_BENCH_NEW_FLOWS -Itests/bench, tests/bench/bench_packet.c): the
  * new-flow path measured with BPF_PROG_TEST_RUN repeats, which run one
  * packet again and again. Each run takes the next source port, so each is a
  * flow of its own; the empty program the figures are compared with pays the
  * same counter. Never in the datapath users run.
  */
-#ifndef ZS_BENCH_H
-#define ZS_BENCH_H
+#ifndef ZS_BENCH_NEWFLOW_H
+#define ZS_BENCH_NEWFLOW_H
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -25,4 +25,4 @@ static __always_inline __be16 zs_bench_sport(void)
 }
 #endif
 
-#endif /* ZS_BENCH_H */
+#endif /* ZS_BENCH_NEWFLOW_H */

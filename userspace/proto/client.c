@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+/* The control protocol's client; see client.h. */
+#define _GNU_SOURCE
+#include "proto/client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "util/base.h"
+
+static int client_connect(const char *socket_path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", socket_path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int client_send(int fd, const char *s, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t w = send(fd, s + off, len - off, MSG_NOSIGNAL);
+		if (w <= 0)
+			return w < 0 ? -errno : -EPIPE;
+		off += (size_t)w;
+	}
+	shutdown(fd, SHUT_WR);
+	return 0;
+}
+
+/* Reads JSON lines until the daemon closes or `line` asks to stop. */
+static int client_read(int fd, zs_client_line_fn line, void *arg)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = zs_xcalloc(cap, 1);
+	int rc = 0;
+
+	for (;;) {
+		ssize_t r = recv(fd, buf + n, cap - n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		char *nl;
+		while ((nl = memchr(buf, '\n', n))) {
+			json_error_t jerr;
+			json_t *msg = json_loadb(buf, (size_t)(nl - buf), 0, &jerr);
+			size_t used = (size_t)(nl - buf) + 1;
+			memmove(buf, nl + 1, n - used);
+			n -= used;
+			if (msg) {
+				rc = line(msg, arg);
+				json_decref(msg);
+				if (rc < 0)
+					goto out;
+			}
+		}
+		if (n == cap) {
+			cap *= 2;
+			buf = zs_xrealloc(buf, cap, 1);
+		}
+	}
+out:
+	free(buf);
+	return rc < 0 ? 0 : rc;
+}
+
+int zs_client_request(const char *socket_path, json_t *req, zs_client_line_fn line, void *arg,
+		      enum zs_client_stage *stage)
+{
+	char *s = json_dumps(req, JSON_COMPACT);
+	int fd, err;
+
+	*stage = ZS_CLIENT_CONNECT;
+	fd = client_connect(socket_path);
+	if (fd < 0) {
+		free(s);
+		return fd;
+	}
+	*stage = ZS_CLIENT_SEND;
+	err = client_send(fd, s, strlen(s));
+	free(s);
+	if (!err)
+		err = client_read(fd, line, arg);
+	close(fd);
+	return err;
+}

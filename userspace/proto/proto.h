@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control protocol between the daemon and its clients (the CLI, and any
+ * future client such as a CNI plugin), defined once.
+ *
+ * A client connects to the daemon's Unix socket, sends one JSON object and
+ * shuts down its writing side; the daemon answers with JSON lines (one
+ * answer, or a stream for `flows --follow`) and closes. Every request names
+ * its verb in ZS_K_VERB; every answer carries ZS_K_OK and, when it failed,
+ * ZS_K_ERRORS (a list of strings a person reads).
+ */
+#ifndef ZS_PROTO_H
+#define ZS_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define ZS_DEFAULT_SOCKET "/run/zeroseg/zeroseg.sock"
+/* The largest request the daemon reads (a whole policy directory fits). */
+#define ZS_MAX_REQUEST (256u << 20)
+
+/* The verbs; their wire names are in zs_verb_names (proto.c). */
+enum zs_verb {
+	ZS_VERB_UNKNOWN = 0,
+	ZS_VERB_APPLY,   /* files -> revision */
+	ZS_VERB_DELETE,  /* files, or kind + namespace + name -> revision */
+	ZS_VERB_DIFF,    /* files -> object and map-entry changes */
+	ZS_VERB_GET,     /* what -> objects */
+	ZS_VERB_EXPLAIN, /* from, to, proto, port -> both sides' decisions */
+	ZS_VERB_STATUS,  /* -> the daemon's state and counters */
+	ZS_VERB_FLOWS,   /* follow, last -> flow records, streamed */
+	ZS_VERB_MAX,
+};
+
+/* Keys of requests and answers. */
+#define ZS_K_VERB "cmd"
+#define ZS_K_OK "ok"
+#define ZS_K_ERRORS "errors"
+#define ZS_K_FILES "files"     /* [{name, content}] */
+#define ZS_K_FILE_NAME "name"
+#define ZS_K_FILE_CONTENT "content"
+#define ZS_K_KIND "kind"
+#define ZS_K_NAMESPACE "namespace"
+#define ZS_K_NAME "name"
+#define ZS_K_WHAT "what"
+#define ZS_K_FROM "from"
+#define ZS_K_TO "to"
+#define ZS_K_PROTO "proto"
+#define ZS_K_PORT "port"
+#define ZS_K_FOLLOW "follow"
+#define ZS_K_LAST "last"
+#define ZS_K_REVISION "revision"
+
+const char *zs_verb_name(enum zs_verb v);
+/* ZS_VERB_UNKNOWN for NULL or a name no verb has. */
+enum zs_verb zs_verb_parse(const char *name);
+
+#endif /* ZS_PROTO_H */
