@@ -32,7 +32,12 @@ int zs_jsonl_open(struct zs_jsonl *s, const char *path, uint64_t max_bytes, unsi
 		return 0;
 	}
 	s->path = zs_xstrdup(path);
-	return reopen(s);
+	int err = reopen(s);
+	if (err) {
+		free(s->path); /* nothing to close after a failed open */
+		s->path = NULL;
+	}
+	return err;
 }
 
 /* FILE.(keep-1) -> FILE.keep ... FILE -> FILE.1, then a fresh FILE. */
