@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for the flow record fan-out (userspace/telemetry/sink.h), with
- * fake sinks that log what they are handed: each record reaches every sink
- * once, with the one line the fan-out encoded; losses are summed; a failing
- * sink does not stop the others; the `lost` line.
+ * Unit tests for the flow record sinks (userspace/telemetry/sink.h): the
+ * fan-out with fake sinks that log what they are handed (each record reaches
+ * every sink once, with the one line the fan-out encoded; losses summed; a
+ * failing sink does not stop the others; the `lost` line), and the
+ * recent-flows ring (the last N in order across wraparound, replay of the
+ * last N) with its followers over socketpairs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,9 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "telemetry/recent.h"
 #include "telemetry/sink.h"
 #include "util/util.h"
 
@@ -235,6 +241,159 @@ static void test_fanout_report_loss(void **state)
 	zs_fanout_close(&fo);
 }
 
+/* ---- the recent-flows ring and its followers ------------------------------ */
+
+static void emit_text(struct zs_sink *s, const char *text)
+{
+	s->ops->emit(s, NULL, text, strlen(text));
+}
+
+static void assert_lines(const struct zs_recent *r, const char *const *want, size_t n)
+{
+	size_t len;
+
+	assert_int_equal(zs_recent_count(r), n);
+	for (size_t i = 0; i < n; i++) {
+		const char *line = zs_recent_line(r, i, &len);
+		assert_non_null(line);
+		assert_int_equal(len, strlen(want[i]));
+		assert_memory_equal(line, want[i], len);
+	}
+	assert_null(zs_recent_line(r, n, &len));
+}
+
+static void test_recent_last_n_in_order(void **state)
+{
+	(void)state;
+	struct zs_recent *r;
+	char *big = zs_xcalloc(3001, 1);
+
+	assert_int_equal(zs_recent_open(&r, 4), 0);
+	struct zs_sink *s = zs_recent_sink(r);
+	assert_int_equal(zs_recent_count(r), 0);
+	emit_text(s, "a\n");
+	emit_text(s, "bb\n");
+	emit_text(s, "ccc\n");
+	assert_lines(r, (const char *const[]){ "a\n", "bb\n", "ccc\n" }, 3);
+
+	/* Past the capacity the oldest go, the rest stay in order. */
+	emit_text(s, "d\n");
+	emit_text(s, "e\n");
+	emit_text(s, "f\n");
+	assert_lines(r, (const char *const[]){ "ccc\n", "d\n", "e\n", "f\n" }, 4);
+
+	/* Slots are reused: a long line in a short one's slot, then a short one again. */
+	memset(big, 'x', 2999);
+	big[2999] = '\n';
+	emit_text(s, big);
+	emit_text(s, "h\n");
+	emit_text(s, "i\n");
+	emit_text(s, "j\n");
+	emit_text(s, "k\n"); /* into the long line's slot */
+	assert_lines(r, (const char *const[]){ "h\n", "i\n", "j\n", "k\n" }, 4);
+	emit_text(s, big);
+	assert_lines(r, (const char *const[]){ "i\n", "j\n", "k\n", big }, 4);
+	assert_int_equal(zs_sink_lost(s), 0);
+	free(big);
+	s->ops->close(s);
+}
+
+/* Everything readable on fd now, as a string. */
+static char *drain(int fd)
+{
+	static char buf[65536];
+	size_t n = 0;
+	ssize_t got;
+
+	while (n < sizeof(buf) - 1 &&
+	       (got = recv(fd, buf + n, sizeof(buf) - 1 - n, MSG_DONTWAIT)) > 0)
+		n += (size_t)got;
+	buf[n] = '\0';
+	return buf;
+}
+
+static void test_recent_replay(void **state)
+{
+	(void)state;
+	struct zs_recent *r;
+	int sv[2];
+
+	assert_int_equal(zs_recent_open(&r, 3), 0);
+	struct zs_sink *s = zs_recent_sink(r);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(zs_recent_replay(r, sv[0], 0), 0);
+	assert_string_equal(drain(sv[1]), "");
+	for (const char *const *t = (const char *const[]){ "1\n", "2\n", "3\n", "4\n", NULL }; *t; t++)
+		emit_text(s, *t);
+	assert_int_equal(zs_recent_replay(r, sv[0], 0), 0);
+	assert_string_equal(drain(sv[1]), "2\n3\n4\n");
+	assert_int_equal(zs_recent_replay(r, sv[0], 2), 0);
+	assert_string_equal(drain(sv[1]), "3\n4\n");
+	assert_int_equal(zs_recent_replay(r, sv[0], 3), 0);
+	assert_string_equal(drain(sv[1]), "2\n3\n4\n");
+	assert_int_equal(zs_recent_replay(r, sv[0], 99), 0);
+	assert_string_equal(drain(sv[1]), "2\n3\n4\n");
+	close(sv[1]);
+	assert_int_equal(zs_recent_replay(r, sv[0], 0), -EPIPE); /* and no SIGPIPE */
+	close(sv[0]);
+	s->ops->close(s);
+}
+
+static void test_recent_followers(void **state)
+{
+	(void)state;
+	struct zs_recent *r;
+	int a[2], b[2];
+
+	assert_int_equal(zs_recent_open(&r, 0), 0);
+	struct zs_sink *s = zs_recent_sink(r);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+	emit_text(s, "before\n");
+	assert_int_equal(zs_recent_follow(r, a[0]), 0);
+	assert_int_equal(zs_recent_follow(r, b[0]), 0);
+	assert_int_equal(zs_recent_followers(r), 2);
+	assert_true(fcntl(a[0], F_GETFL) & O_NONBLOCK);
+
+	/* New lines only, to each follower, and kept in the ring too. */
+	emit_text(s, "one\n");
+	emit_text(s, "two\n");
+	assert_string_equal(drain(a[1]), "one\ntwo\n");
+	assert_string_equal(drain(b[1]), "one\ntwo\n");
+	assert_int_equal(zs_recent_count(r), 3);
+
+	/* A follower that does not read loses lines (counted); the other gets them all. */
+	int small = 4096;
+	setsockopt(a[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	char line[512];
+	memset(line, 'y', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	size_t got = 0, sent;
+	for (sent = 0; sent < 400; sent++) {
+		s->ops->emit(s, NULL, line, sizeof(line));
+		got += strlen(drain(b[1]));
+	}
+	assert_int_equal(got, sent * sizeof(line));
+	uint64_t lost = zs_sink_lost(s);
+	assert_true(lost > 0 && lost < sent);
+	assert_int_equal(zs_recent_count(r), ZS_RECENT_FLOWS < 403 ? ZS_RECENT_FLOWS : 403);
+
+	/* A follower that hung up: its lines are lost, never a SIGPIPE; unfollow closes it. */
+	close(b[1]);
+	assert_int_equal(s->ops->emit(s, NULL, "x\n", 2), -EAGAIN);
+	assert_int_equal(zs_sink_lost(s), lost + 2);
+	zs_recent_unfollow(r, b[0]);
+	assert_int_equal(zs_recent_followers(r), 1);
+	assert_int_equal(fcntl(b[0], F_GETFD), -1);
+	zs_recent_unfollow(r, a[1]); /* not a follower: left open */
+	assert_true(fcntl(a[1], F_GETFD) >= 0);
+
+	/* Close closes the followers still there. */
+	s->ops->close(s);
+	assert_int_equal(fcntl(a[0], F_GETFD), -1);
+	close(a[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +402,9 @@ int main(void)
 		cmocka_unit_test(test_fanout_losses_summed),
 		cmocka_unit_test(test_fanout_flush_tick_and_full),
 		cmocka_unit_test(test_fanout_report_loss),
+		cmocka_unit_test(test_recent_last_n_in_order),
+		cmocka_unit_test(test_recent_replay),
+		cmocka_unit_test(test_recent_followers),
 	};
 	return cmocka_run_group_tests_name("sink", tests, NULL, NULL);
 }
