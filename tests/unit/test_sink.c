@@ -3,12 +3,15 @@
  * Unit tests for the flow record sinks (userspace/telemetry/sink.h): the
  * fan-out with fake sinks that log what they are handed (each record reaches
  * every sink once, with the one line the fan-out encoded; losses summed; a
- * failing sink does not stop the others; the `lost` line), and the
- * recent-flows ring (the last N in order across wraparound, replay of the
- * last N) with its followers over socketpairs.
+ * failing sink does not stop the others; the `lost` line), the recent-flows
+ * ring (the last N in order across wraparound, replay of the last N) and its
+ * followers over socketpairs, and the real sinks behind the interface: the
+ * JSON lines file, IPFIX to a UDP socket this test owns.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +24,8 @@
 
 #include <cmocka.h>
 
+#include "telemetry/ipfix.h"
+#include "telemetry/jsonl.h"
 #include "telemetry/recent.h"
 #include "telemetry/sink.h"
 #include "util/util.h"
@@ -394,6 +399,87 @@ static void test_recent_followers(void **state)
 	close(a[1]);
 }
 
+/* ---- the real sinks behind the interface ---------------------------------- */
+
+static void test_jsonl_sink(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/zs-test-sink-XXXXXX";
+	int fd = mkstemp(path);
+	struct zs_sink *s;
+	struct zs_fanout fo;
+	struct zs_flow_rec r = sample(ZS_REC_NEW, 5432);
+	char want[2 * ZS_FANOUT_LINE_MAX], *got;
+	size_t wlen, glen;
+
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(zs_jsonl_sink_open(&s, "/nonexistent/dir/flows.jsonl", 0, 0), -ENOENT);
+	assert_int_equal(zs_jsonl_sink_open(&s, path, 0, 0), 0);
+	zs_fanout_init(&fo, 0);
+	assert_int_equal(zs_fanout_add(&fo, s), 0);
+	assert_int_equal(zs_fanout_emit(&fo, &r), 0);
+	assert_true(zs_fanout_report_loss(&fo, 1, T0));
+	wlen = zs_flow_rec_json(&r, want, sizeof(want));
+	wlen += (size_t)snprintf(want + wlen, sizeof(want) - wlen,
+				 "{\"time\":\"2023-11-14T22:13:20.000000000Z\",\"type\":\"lost\",\"events\":1,"
+				 "\"records\":0,\"events_total\":1,\"records_total\":0}\n");
+	/* Buffered until a flush. */
+	assert_int_equal(zs_read_file(path, &got, &glen), 0);
+	assert_int_equal(glen, 0);
+	free(got);
+	zs_fanout_flush(&fo);
+	assert_int_equal(zs_read_file(path, &got, &glen), 0);
+	assert_int_equal(glen, wlen);
+	assert_memory_equal(got, want, wlen);
+	free(got);
+	assert_int_equal(zs_fanout_lost(&fo), 0);
+	zs_fanout_close(&fo);
+	unlink(path);
+}
+
+static void test_ipfix_sink(void **state)
+{
+	(void)state;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	struct timeval tv = { .tv_sec = 2 };
+	int rx = socket(AF_INET, SOCK_DGRAM, 0);
+	char where[64];
+	uint8_t buf[2048];
+	struct zs_ipfix *x;
+	struct zs_ipfix_stats st;
+	struct zs_fanout fo;
+	struct zs_flow_rec r = sample(ZS_REC_NEW, 5432);
+
+	assert_true(rx >= 0);
+	assert_int_equal(bind(rx, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(getsockname(rx, (struct sockaddr *)&a, &alen), 0);
+	assert_int_equal(setsockopt(rx, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	snprintf(where, sizeof(where), "127.0.0.1:%u", ntohs(a.sin_port));
+	assert_int_equal(zs_ipfix_open(&x, where, ZS_IPFIX_PEN_EXAMPLE, 9), 0);
+	zs_fanout_init(&fo, 0);
+	assert_int_equal(zs_fanout_add(&fo, zs_ipfix_sink(x)), 0);
+
+	assert_int_equal(zs_fanout_emit(&fo, &r), 0);
+	zs_fanout_emit_line(&fo, "{\"type\":\"lost\"}\n", 16); /* no record: not exported */
+	zs_fanout_flush(&fo); /* not a tick: IPFIX keeps filling the message */
+	assert_true(recv(rx, buf, sizeof(buf), MSG_DONTWAIT) < 0 && errno == EAGAIN);
+	zs_fanout_tick(&fo, T0);
+	ssize_t n = recv(rx, buf, sizeof(buf), 0);
+	assert_true(n > 16);
+	assert_int_equal(buf[0] << 8 | buf[1], ZS_IPFIX_VERSION);
+	assert_int_equal(buf[2] << 8 | buf[3], n);
+	assert_int_equal((uint32_t)buf[4] << 24 | buf[5] << 16 | buf[6] << 8 | buf[7], T0 / 1000000000ull);
+	assert_int_equal(buf[15], 9); /* the observation domain */
+	zs_ipfix_stats(x, &st);
+	assert_int_equal(st.sent_records, 1);
+	assert_int_equal(st.sent_messages, 1);
+	assert_int_equal(zs_fanout_lost(&fo), 0);
+	zs_fanout_close(&fo);
+	close(rx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -405,6 +491,8 @@ int main(void)
 		cmocka_unit_test(test_recent_last_n_in_order),
 		cmocka_unit_test(test_recent_replay),
 		cmocka_unit_test(test_recent_followers),
+		cmocka_unit_test(test_jsonl_sink),
+		cmocka_unit_test(test_ipfix_sink),
 	};
 	return cmocka_run_group_tests_name("sink", tests, NULL, NULL);
 }

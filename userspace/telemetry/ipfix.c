@@ -428,6 +428,7 @@ static void flow_delta(struct flow_slot *tab, size_t buckets, uint64_t tick,
 /* ---- the exporter ----------------------------------------------------------- */
 
 struct zs_ipfix {
+	struct zs_sink sink; /* the exporter as a flow record sink (zs_ipfix_sink) */
 	int fd;
 	struct sockaddr_storage to;
 	socklen_t to_len;
@@ -619,4 +620,45 @@ void zs_ipfix_close(struct zs_ipfix *x)
 	free(x->flows);
 	free(x->m.buf);
 	free(x);
+}
+
+/* ---- the exporter as a sink ------------------------------------------------ */
+
+static int sink_emit(struct zs_sink *s, const struct zs_flow_rec *rec, const char *line, size_t len)
+{
+	(void)line;
+	(void)len;
+	if (!rec)
+		return 0; /* a line that is no flow record (`lost`): nothing to export */
+	return zs_ipfix_export(ZS_SINK_OF(s, struct zs_ipfix, sink), rec, zs_now_ns(CLOCK_REALTIME));
+}
+
+/* Once a second: what is buffered goes out (between ticks, only full messages). */
+static void sink_tick(struct zs_sink *s, uint64_t now_ns)
+{
+	zs_ipfix_flush(ZS_SINK_OF(s, struct zs_ipfix, sink), now_ns);
+}
+
+static uint64_t sink_lost(const struct zs_sink *s)
+{
+	return ZS_SINK_OF(s, const struct zs_ipfix, sink)->st.lost_records;
+}
+
+static void sink_close(struct zs_sink *s)
+{
+	zs_ipfix_close(ZS_SINK_OF(s, struct zs_ipfix, sink));
+}
+
+static const struct zs_sink_ops ipfix_sink_ops = {
+	.name = "ipfix",
+	.emit = sink_emit,
+	.tick = sink_tick,
+	.lost = sink_lost,
+	.close = sink_close,
+};
+
+struct zs_sink *zs_ipfix_sink(struct zs_ipfix *x)
+{
+	x->sink.ops = &ipfix_sink_ops;
+	return &x->sink;
 }

@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "telemetry/flows.h"
+#include "telemetry/sink.h"
 
 #ifndef ZS_IPFIX_TEMPLATE_REFRESH_S
 #define ZS_IPFIX_TEMPLATE_REFRESH_S 60
@@ -159,5 +160,13 @@ void zs_ipfix_stats(const struct zs_ipfix *x, struct zs_ipfix_stats *st);
 
 /* Flushes (stamped with the wall clock), closes the socket, frees. NULL is fine. */
 void zs_ipfix_close(struct zs_ipfix *x);
+
+/*
+ * The exporter as a flow record sink (sink.h): emit exports the record
+ * (lines that are no record are ignored), tick flushes, lost() is
+ * `lost_records`, and close is zs_ipfix_close(): the sink owns `x` once it
+ * is added to a fan-out. Between ticks only full messages are sent.
+ */
+struct zs_sink *zs_ipfix_sink(struct zs_ipfix *x);
 
 #endif /* ZS_IPFIX_H */

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "telemetry/sink.h"
+
 struct zs_jsonl {
 	FILE *f;            /* the open file (its own buffering is not used) */
 	char *buf;          /* records waiting for write(2) */
@@ -27,5 +29,13 @@ int zs_jsonl_open(struct zs_jsonl *s, const char *path, uint64_t max_bytes, unsi
 void zs_jsonl_write(struct zs_jsonl *s, const char *line, size_t len);
 void zs_jsonl_flush(struct zs_jsonl *s);
 void zs_jsonl_close(struct zs_jsonl *s);
+
+/*
+ * The file as a flow record sink (sink.h), opened as zs_jsonl_open() does:
+ * emit writes the line (the `lost` line too), flush and tick write the
+ * buffer out (and retry a failed reopen), lost() is `lost`, close closes
+ * the file and frees the sink. 0 or -errno (nothing to close then).
+ */
+int zs_jsonl_sink_open(struct zs_sink **out, const char *path, uint64_t max_bytes, unsigned keep);
 
 #endif /* ZS_JSONL_H */
