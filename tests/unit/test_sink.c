@@ -6,7 +6,7 @@
  * failing sink does not stop the others; the `lost` line), the recent-flows
  * ring (the last N in order across wraparound, replay of the last N) and its
  * followers over socketpairs, and the real sinks behind the interface: the
- * JSON lines file, IPFIX to a UDP socket this test owns.
+ * JSON lines file, IPFIX to a UDP socket this test owns, the metrics counters.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,6 +26,7 @@
 
 #include "telemetry/ipfix.h"
 #include "telemetry/jsonl.h"
+#include "telemetry/metrics.h"
 #include "telemetry/recent.h"
 #include "telemetry/sink.h"
 #include "util/util.h"
@@ -480,6 +481,36 @@ static void test_ipfix_sink(void **state)
 	close(rx);
 }
 
+static void test_metrics_sink(void **state)
+{
+	(void)state;
+	struct zs_metrics_snapshot snap;
+	struct zs_sink *s;
+	struct zs_fanout fo;
+	struct zs_flow_rec r = sample(ZS_REC_NEW, 5432);
+
+	zs_metrics_snapshot_init(&snap, "test");
+	assert_int_equal(zs_metrics_sink_open(&s, &snap), 0);
+	zs_fanout_init(&fo, 0);
+	assert_int_equal(zs_fanout_add(&fo, s), 0);
+	zs_fanout_emit(&fo, &r);
+	r.type = ZS_REC_END; /* totals: less what the previous record had */
+	r.bytes[0] = 1000, r.bytes[1] = 500, r.prev_bytes[0] = 60;
+	zs_fanout_emit(&fo, &r);
+	r.type = ZS_REC_NEW, r.verdict = ZS_VERDICT_DENY, r.egress = 0, r.bytes[0] = 80;
+	zs_fanout_emit(&fo, &r);
+	zs_fanout_emit_line(&fo, "{\"type\":\"lost\"}\n", 16); /* no record: not counted */
+
+	assert_int_equal(snap.records[ZS_REC_NEW], 2);
+	assert_int_equal(snap.records[ZS_REC_END], 1);
+	assert_int_equal(snap.flows[ZS_VERDICT_ALLOW][ZS_DIR_EGRESS], 1);
+	assert_int_equal(snap.flows[ZS_VERDICT_DENY][ZS_DIR_INGRESS], 1);
+	assert_int_equal(snap.flow_bytes[ZS_VERDICT_ALLOW][ZS_DIR_EGRESS], 60 + 1440);
+	assert_int_equal(snap.flow_bytes[ZS_VERDICT_DENY][ZS_DIR_INGRESS], 80);
+	assert_int_equal(fo.records, 3);
+	zs_fanout_close(&fo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -493,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_recent_followers),
 		cmocka_unit_test(test_jsonl_sink),
 		cmocka_unit_test(test_ipfix_sink),
+		cmocka_unit_test(test_metrics_sink),
 	};
 	return cmocka_run_group_tests_name("sink", tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "bpf/abi.h"
+#include "telemetry/sink.h"
 
 /* The maps whose occupancy is reported (label map="..."). */
 enum zs_metrics_map {
@@ -89,6 +90,21 @@ struct zs_metrics_snapshot {
  * --ct-max is given), the start time (now), the version.
  */
 void zs_metrics_snapshot_init(struct zs_metrics_snapshot *s, const char *version);
+
+/*
+ * One flow record in the snapshot's flow counters: `records` by type,
+ * `flows` for NEW, and `flow_bytes` (UPDATE and END carry totals, so the
+ * previous record's are taken off; NEW and DENIED count what they saw).
+ */
+void zs_metrics_count_record(struct zs_metrics_snapshot *s, const struct zs_flow_rec *r);
+
+/*
+ * Those counters as a flow record sink (sink.h): every record the fan-out
+ * emits is counted into `*snap`, which stays the caller's (it publishes it
+ * with zs_metrics_publish). The sink never loses; close frees only the
+ * sink. Always 0.
+ */
+int zs_metrics_sink_open(struct zs_sink **out, struct zs_metrics_snapshot *snap);
 
 /*
  * Renders `s` in the Prometheus text format 0.0.4 into a malloc'd buffer
