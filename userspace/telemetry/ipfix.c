@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "telemetry/sink.h"
 #include "util/util.h"
 
 #define HDR_LEN 16

@@ -35,7 +35,8 @@
 #include <stdint.h>
 
 #include "telemetry/flows.h"
-#include "telemetry/sink.h"
+
+struct zs_sink; /* telemetry/sink.h */
 
 #ifndef ZS_IPFIX_TEMPLATE_REFRESH_S
 #define ZS_IPFIX_TEMPLATE_REFRESH_S 60

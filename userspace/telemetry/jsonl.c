@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "telemetry/sink.h"
 #include "util/util.h"
 
 static int reopen(struct zs_jsonl *s)

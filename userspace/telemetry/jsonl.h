@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "telemetry/sink.h"
+struct zs_sink; /* telemetry/sink.h */
 
 struct zs_jsonl {
 	FILE *f;            /* the open file (its own buffering is not used) */

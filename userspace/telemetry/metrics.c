@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "telemetry/flows.h"
+#include "telemetry/sink.h"
 #include "util/util.h"
 
 #define ZS_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"

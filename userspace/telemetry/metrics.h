@@ -26,7 +26,9 @@
 #include <stdint.h>
 
 #include "bpf/abi.h"
-#include "telemetry/sink.h"
+
+struct zs_flow_rec; /* telemetry/flows.h */
+struct zs_sink;     /* telemetry/sink.h */
 
 /* The maps whose occupancy is reported (label map="..."). */
 enum zs_metrics_map {

@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "telemetry/sink.h"
 #include "util/util.h"
 
 /* A slot's buffer is never smaller: most lines fit the first one it gets. */

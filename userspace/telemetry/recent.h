@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#include "telemetry/sink.h"
+struct zs_sink; /* telemetry/sink.h */
 
 /* Lines kept (`zeroseg flows` says "the last 2048"). */
 #ifndef ZS_RECENT_FLOWS

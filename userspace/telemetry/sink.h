@@ -77,8 +77,9 @@ struct zs_fanout {
 };
 
 /*
- * An empty fan-out. `events_lost` is the datapath's lost-event count now:
- * losses from before this daemon started are not reported as its own.
+ * An empty fan-out (a zeroed struct zs_fanout is one too: closing it does
+ * nothing). `events_lost` is the datapath's lost-event count now: losses
+ * from before this daemon started are not reported as its own.
  */
 void zs_fanout_init(struct zs_fanout *fo, uint64_t events_lost);
 /* Takes ownership of `s` (closed by zs_fanout_close). 0, or -ENOSPC when full. */
