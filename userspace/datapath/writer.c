@@ -455,8 +455,6 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 	bool *changed = zs_xcalloc(c->subjects.n, sizeof(*changed));
 	struct zs_w_endpoint *neps = zs_xcalloc(c->endpoints.n, sizeof(*neps));
 	struct zs_w_ipcache *nips = zs_xcalloc(c->ipcache.n, sizeof(*nips));
-	bool *ep_dirty = zs_xcalloc(c->endpoints.n + 1, sizeof(*ep_dirty));
-	bool *ip_dirty = zs_xcalloc(c->ipcache.n + 1, sizeof(*ip_dirty));
 	unsigned *ep_ifindex = zs_xcalloc(c->endpoints.n + 1, sizeof(*ep_ifindex));
 	size_t nneps = 0, to_write = 0, foreign = w->policy_entries;
 	undo_t undo = { 0 };
@@ -557,7 +555,7 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 			nneps++;
 			continue;
 		}
-		ep_dirty[nneps++] = true;
+		nneps++;
 		err = put(w, &undo, ZS_MAP_ENDPOINTS, &ifindex, &v);
 		if (err) {
 			snprintf(errbuf, errlen, "endpoints map: write failed: %s", strerror(-err));
@@ -577,7 +575,6 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 		if (!first && old && old->identity == ci->identity && old->cidr == ci->cidr &&
 		    old->ifindex == nips[i].ifindex)
 			continue;
-		ip_dirty[i] = true;
 		zs_ipcache_key_make(&k, &ci->prefix);
 		v.identity[ng] = ci->identity;
 		v.cidr[ng] = ci->cidr;
@@ -680,8 +677,6 @@ out:
 	free(changed);
 	free(neps);
 	free(nips);
-	free(ep_dirty);
-	free(ip_dirty);
 	free(ep_ifindex);
 	return err;
 }
