@@ -120,10 +120,16 @@ static int cmp_w_ipcache(const void *a, const void *b)
 			     &((const struct zs_w_ipcache *)b)->prefix);
 }
 
-static struct zs_w_subject *old_subject(struct zs_writer *w, uint32_t id)
+static struct zs_w_subject *find_subject(struct zs_w_subject *v, size_t n, uint32_t id)
 {
 	struct zs_w_subject key = { .identity = id };
-	return bsearch(&key, w->subjects.v, w->subjects.n, sizeof(key), cmp_w_subject);
+	return bsearch(&key, v, n, sizeof(key), cmp_w_subject);
+}
+
+/* old_*: what the maps hold now (the writer's state before this apply). */
+static struct zs_w_subject *old_subject(struct zs_writer *w, uint32_t id)
+{
+	return find_subject(w->subjects.v, w->subjects.n, id);
 }
 
 static struct zs_w_endpoint *old_endpoint(struct zs_writer *w, uint32_t ifindex)
@@ -266,16 +272,26 @@ int zs_writer_init(struct zs_writer *w, const struct zs_map_ops *ops, void *ctx)
 	return 0;
 }
 
-void zs_writer_free(struct zs_writer *w)
+static void free_subjects(struct zs_w_subject *v, size_t n)
 {
-	for (size_t i = 0; i < w->prev.subjects.n; i++)
-		free(w->prev.subjects.v[i].e);
-	free(w->prev.subjects.v);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].e);
+	free(v);
+}
+
+/* Frees the state before the last flip (empty when nothing is pending). */
+static void free_prev(struct zs_writer *w)
+{
+	free_subjects(w->prev.subjects.v, w->prev.subjects.n);
 	free(w->prev.endpoints.v);
 	free(w->prev.ipcache.v);
-	for (size_t i = 0; i < w->subjects.n; i++)
-		free(w->subjects.v[i].e);
-	free(w->subjects.v);
+	memset(&w->prev, 0, sizeof(w->prev));
+}
+
+void zs_writer_free(struct zs_writer *w)
+{
+	free_prev(w);
+	free_subjects(w->subjects.v, w->subjects.n);
 	free(w->endpoints.v);
 	free(w->ipcache.v);
 	memset(w, 0, sizeof(*w));
@@ -294,6 +310,39 @@ static bool handle_live(const uint32_t *live, size_t n, uint32_t h)
 	return bsearch(&h, live, n, sizeof(h), cmp_u32) != NULL;
 }
 
+union sweep_key {
+	struct zs_policy_key pk;
+	struct zs_handle_key hk;
+	struct zs_ipcache_key ik;
+	uint32_t ifindex;
+};
+
+/* Whether `key` of map `m` is ours: `live` holds our handles, sorted. */
+static bool sweep_keeps(struct zs_writer *w, enum zs_map m, const union sweep_key *key,
+			const uint32_t *live, size_t nlive)
+{
+	switch (m) {
+	case ZS_MAP_POLICY:
+		return handle_live(live, nlive, key->pk.handle);
+	case ZS_MAP_HANDLES: {
+		uint32_t h;
+		return w->ops->lookup(w->ctx, ZS_MAP_HANDLES, &key->hk, &h) == 0 &&
+		       handle_live(live, nlive, h) && old_subject(w, key->hk.identity) &&
+		       old_subject(w, key->hk.identity)->handle == h;
+	}
+	case ZS_MAP_ENDPOINTS:
+		return old_endpoint(w, key->ifindex) != NULL;
+	case ZS_MAP_IPCACHE: {
+		struct zs_prefix p = { .family = (uint8_t)key->ik.family,
+				       .len = (uint8_t)(key->ik.prefixlen - 32) };
+		memcpy(p.addr, key->ik.addr, 16);
+		return old_ipcache(w, &p) != NULL;
+	}
+	default:
+		return false;
+	}
+}
+
 /*
  * `foreign`: policy entries the maps held before this (first) apply. When
  * there were none the policy map holds only what we just wrote, and its walk
@@ -301,13 +350,8 @@ static bool handle_live(const uint32_t *live, size_t n, uint32_t h)
  */
 static void sweep(struct zs_writer *w, size_t foreign)
 {
-	union {
-		struct zs_policy_key pk;
-		struct zs_handle_key hk;
-		struct zs_ipcache_key ik;
-		uint32_t ifindex;
-	} key, next;
-	ZS_VEC(typeof(key)) dead = { 0 };
+	union sweep_key key, next;
+	ZS_VEC(union sweep_key) dead = { 0 };
 	static const enum zs_map maps[] = { ZS_MAP_POLICY, ZS_MAP_HANDLES, ZS_MAP_ENDPOINTS,
 					    ZS_MAP_IPCACHE };
 	size_t nlive = w->subjects.n, stuck = 0;
@@ -325,33 +369,8 @@ static void sweep(struct zs_writer *w, size_t foreign)
 		memset(&key, 0, sizeof(key));
 		for (err = w->ops->next_key(w->ctx, maps[m], NULL, &next); !err;
 		     err = w->ops->next_key(w->ctx, maps[m], &key, &next)) {
-			bool live = false;
 			key = next;
-			switch (maps[m]) {
-			case ZS_MAP_POLICY:
-				live = handle_live(live_handles, nlive, key.pk.handle);
-				break;
-			case ZS_MAP_HANDLES: {
-				uint32_t h;
-				live = w->ops->lookup(w->ctx, ZS_MAP_HANDLES, &key.hk, &h) == 0 &&
-				       handle_live(live_handles, nlive, h) && old_subject(w, key.hk.identity) &&
-				       old_subject(w, key.hk.identity)->handle == h;
-				break;
-			}
-			case ZS_MAP_ENDPOINTS:
-				live = old_endpoint(w, key.ifindex) != NULL;
-				break;
-			case ZS_MAP_IPCACHE: {
-				struct zs_prefix p = { .family = (uint8_t)key.ik.family,
-						       .len = (uint8_t)(key.ik.prefixlen - 32) };
-				memcpy(p.addr, key.ik.addr, 16);
-				live = old_ipcache(w, &p) != NULL;
-				break;
-			}
-			default:
-				break;
-			}
-			if (!live)
+			if (!sweep_keeps(w, maps[m], &key, live_handles, nlive))
 				*ZS_VEC_PUSH(&dead) = key;
 		}
 		for (size_t i = 0; i < dead.n; i++)
@@ -368,20 +387,17 @@ static void sweep(struct zs_writer *w, size_t foreign)
 
 /* ---- settle: after a flip, once no packet uses the old generation ---- */
 
-int zs_writer_settle(struct zs_writer *w)
+/*
+ * Handles: the old generation `og` gets each subject's handle where it
+ * differs; a gone subject's slot goes, and every handle no longer in use
+ * takes its policy entries with it.
+ */
+static void settle_handles(struct zs_writer *w, uint32_t og)
 {
-	uint32_t og = (w->revision & 1) ^ 1;
-
-	if (!w->pending)
-		return 0;
-	/* Packets that read the old revision run to completion first. */
-	if (w->ops->quiesce)
-		w->ops->quiesce(w->ctx);
 	for (size_t i = 0; i < w->subjects.n; i++) {
 		const struct zs_w_subject *s = &w->subjects.v[i];
-		struct zs_w_subject key = { .identity = s->identity };
-		const struct zs_w_subject *p = bsearch(&key, w->prev.subjects.v, w->prev.subjects.n,
-						       sizeof(key), cmp_w_subject);
+		const struct zs_w_subject *p = find_subject(w->prev.subjects.v, w->prev.subjects.n,
+							    s->identity);
 		if (!p || p->handle != s->handle) {
 			struct zs_handle_key hk = { .gen = og, .identity = s->identity };
 			w->ops->update(w->ctx, ZS_MAP_HANDLES, &hk, &s->handle);
@@ -400,6 +416,11 @@ int zs_writer_settle(struct zs_writer *w)
 			w->policy_entries -= p->n < w->policy_entries ? p->n : w->policy_entries;
 		}
 	}
+}
+
+/* Endpoints: both generations the same where they differ; gone ones deleted. */
+static void settle_endpoints(struct zs_writer *w)
+{
 	for (size_t i = 0; i < w->endpoints.n; i++) {
 		const struct zs_w_endpoint *e = &w->endpoints.v[i];
 		const struct zs_w_endpoint *p = bsearch(e, w->prev.endpoints.v, w->prev.endpoints.n,
@@ -413,6 +434,11 @@ int zs_writer_settle(struct zs_writer *w)
 	for (size_t i = 0; i < w->prev.endpoints.n; i++)
 		if (!old_endpoint(w, w->prev.endpoints.v[i].ifindex))
 			w->ops->del(w->ctx, ZS_MAP_ENDPOINTS, &w->prev.endpoints.v[i].ifindex);
+}
+
+/* The ipcache: both generations the same where they differ; gone prefixes deleted. */
+static void settle_ipcache(struct zs_writer *w)
+{
 	for (size_t i = 0; i < w->ipcache.n; i++) {
 		const struct zs_w_ipcache *e = &w->ipcache.v[i];
 		const struct zs_w_ipcache *p = bsearch(e, w->prev.ipcache.v, w->prev.ipcache.n,
@@ -432,12 +458,19 @@ int zs_writer_settle(struct zs_writer *w)
 			zs_ipcache_key_make(&k, &w->prev.ipcache.v[i].prefix);
 			w->ops->del(w->ctx, ZS_MAP_IPCACHE, &k);
 		}
-	for (size_t i = 0; i < w->prev.subjects.n; i++)
-		free(w->prev.subjects.v[i].e);
-	free(w->prev.subjects.v);
-	free(w->prev.endpoints.v);
-	free(w->prev.ipcache.v);
-	memset(&w->prev, 0, sizeof(w->prev));
+}
+
+int zs_writer_settle(struct zs_writer *w)
+{
+	if (!w->pending)
+		return 0;
+	/* Packets that read the old revision run to completion first. */
+	if (w->ops->quiesce)
+		w->ops->quiesce(w->ctx);
+	settle_handles(w, (w->revision & 1) ^ 1);
+	settle_endpoints(w);
+	settle_ipcache(w);
+	free_prev(w);
 	w->pending = false;
 	return 0;
 }
@@ -638,11 +671,7 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 	 * uses is deleted then, not now.
 	 */
 	w->policy_entries += to_write;
-	for (size_t i = 0; i < w->prev.subjects.n; i++)
-		free(w->prev.subjects.v[i].e);
-	free(w->prev.subjects.v);
-	free(w->prev.endpoints.v);
-	free(w->prev.ipcache.v);
+	free_prev(w);
 	/* The vectors move: same element types, same layout. */
 	memcpy(&w->prev.subjects, &w->subjects, sizeof(w->subjects));
 	memcpy(&w->prev.endpoints, &w->endpoints, sizeof(w->endpoints));
