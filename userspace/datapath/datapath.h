@@ -3,33 +3,20 @@
  * The datapath from userspace: load the tc object with its maps pinned under
  * a bpffs directory (adopting pins an earlier daemon left), attach and detach
  * the programs on interfaces, and the real map ops for the writer.
+ *
+ * skel.c: open, load, pins, bpffs; attach.c: tc and XDP; map_ops.c: the
+ * writer's ops on the loaded maps, with quiesce.c's wait; iftab.h: the
+ * interface snapshot a transaction resolves names with.
  */
 #ifndef ZS_DATAPATH_H
 #define ZS_DATAPATH_H
 
-#include <net/if.h>
+#include <stdbool.h>
 
+#include "datapath/iftab.h"
 #include "datapath/writer.h"
 
 struct zs_datapath;
-
-/*
- * A snapshot of the host's interfaces (one netlink dump through
- * if_nameindex), for the many name <-> index questions of one transaction:
- * one lookup per workload instead of one syscall each.
- */
-struct zs_iftab {
-	struct if_nameindex *all; /* as if_nameindex() returned it */
-	struct if_nameindex *by_name, *by_index; /* sorted copies */
-	size_t n;
-};
-
-int zs_iftab_load(struct zs_iftab *t);
-void zs_iftab_free(struct zs_iftab *t);
-/* 0 when there is no such interface in the snapshot. */
-unsigned zs_iftab_index(const struct zs_iftab *t, const char *name);
-/* NULL when there is no such interface in the snapshot. */
-const char *zs_iftab_name(const struct zs_iftab *t, unsigned ifindex);
 
 struct zs_dp {
 	struct zs_datapath *skel;

@@ -1,5 +1,12 @@
 // SPDX-License-Identifier: MIT
-/* The atomic map writer; see writer.h for the sequence. */
+/*
+ * The atomic map writer (writer.h has the sequence). An apply runs its steps
+ * in order, each a function named for it: check_capacity, stage_subjects (1),
+ * point_inactive (2: handles, endpoints, ipcache, dropped prefixes), flip (3)
+ * and keep_state (4), with an undo log that rolls back any failure before the
+ * flip. zs_writer_settle retires the old generation later; on the first
+ * apply, sweep deletes what an earlier daemon left and this one does not know.
+ */
 #include "datapath/writer.h"
 
 #include <arpa/inet.h>
@@ -120,10 +127,16 @@ static int cmp_w_ipcache(const void *a, const void *b)
 			     &((const struct zs_w_ipcache *)b)->prefix);
 }
 
-static struct zs_w_subject *old_subject(struct zs_writer *w, uint32_t id)
+static struct zs_w_subject *find_subject(struct zs_w_subject *v, size_t n, uint32_t id)
 {
 	struct zs_w_subject key = { .identity = id };
-	return bsearch(&key, w->subjects.v, w->subjects.n, sizeof(key), cmp_w_subject);
+	return bsearch(&key, v, n, sizeof(key), cmp_w_subject);
+}
+
+/* old_*: what the maps hold now (the writer's state before this apply). */
+static struct zs_w_subject *old_subject(struct zs_writer *w, uint32_t id)
+{
+	return find_subject(w->subjects.v, w->subjects.n, id);
 }
 
 static struct zs_w_endpoint *old_endpoint(struct zs_writer *w, uint32_t ifindex)
@@ -266,16 +279,26 @@ int zs_writer_init(struct zs_writer *w, const struct zs_map_ops *ops, void *ctx)
 	return 0;
 }
 
-void zs_writer_free(struct zs_writer *w)
+static void free_subjects(struct zs_w_subject *v, size_t n)
 {
-	for (size_t i = 0; i < w->prev.subjects.n; i++)
-		free(w->prev.subjects.v[i].e);
-	free(w->prev.subjects.v);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].e);
+	free(v);
+}
+
+/* Frees the state before the last flip (empty when nothing is pending). */
+static void free_prev(struct zs_writer *w)
+{
+	free_subjects(w->prev.subjects.v, w->prev.subjects.n);
 	free(w->prev.endpoints.v);
 	free(w->prev.ipcache.v);
-	for (size_t i = 0; i < w->subjects.n; i++)
-		free(w->subjects.v[i].e);
-	free(w->subjects.v);
+	memset(&w->prev, 0, sizeof(w->prev));
+}
+
+void zs_writer_free(struct zs_writer *w)
+{
+	free_prev(w);
+	free_subjects(w->subjects.v, w->subjects.n);
 	free(w->endpoints.v);
 	free(w->ipcache.v);
 	memset(w, 0, sizeof(*w));
@@ -294,6 +317,39 @@ static bool handle_live(const uint32_t *live, size_t n, uint32_t h)
 	return bsearch(&h, live, n, sizeof(h), cmp_u32) != NULL;
 }
 
+union sweep_key {
+	struct zs_policy_key pk;
+	struct zs_handle_key hk;
+	struct zs_ipcache_key ik;
+	uint32_t ifindex;
+};
+
+/* Whether `key` of map `m` is ours: `live` holds our handles, sorted. */
+static bool sweep_keeps(struct zs_writer *w, enum zs_map m, const union sweep_key *key,
+			const uint32_t *live, size_t nlive)
+{
+	switch (m) {
+	case ZS_MAP_POLICY:
+		return handle_live(live, nlive, key->pk.handle);
+	case ZS_MAP_HANDLES: {
+		uint32_t h;
+		return w->ops->lookup(w->ctx, ZS_MAP_HANDLES, &key->hk, &h) == 0 &&
+		       handle_live(live, nlive, h) && old_subject(w, key->hk.identity) &&
+		       old_subject(w, key->hk.identity)->handle == h;
+	}
+	case ZS_MAP_ENDPOINTS:
+		return old_endpoint(w, key->ifindex) != NULL;
+	case ZS_MAP_IPCACHE: {
+		struct zs_prefix p = { .family = (uint8_t)key->ik.family,
+				       .len = (uint8_t)(key->ik.prefixlen - 32) };
+		memcpy(p.addr, key->ik.addr, 16);
+		return old_ipcache(w, &p) != NULL;
+	}
+	default:
+		return false;
+	}
+}
+
 /*
  * `foreign`: policy entries the maps held before this (first) apply. When
  * there were none the policy map holds only what we just wrote, and its walk
@@ -301,13 +357,8 @@ static bool handle_live(const uint32_t *live, size_t n, uint32_t h)
  */
 static void sweep(struct zs_writer *w, size_t foreign)
 {
-	union {
-		struct zs_policy_key pk;
-		struct zs_handle_key hk;
-		struct zs_ipcache_key ik;
-		uint32_t ifindex;
-	} key, next;
-	ZS_VEC(typeof(key)) dead = { 0 };
+	union sweep_key key, next;
+	ZS_VEC(union sweep_key) dead = { 0 };
 	static const enum zs_map maps[] = { ZS_MAP_POLICY, ZS_MAP_HANDLES, ZS_MAP_ENDPOINTS,
 					    ZS_MAP_IPCACHE };
 	size_t nlive = w->subjects.n, stuck = 0;
@@ -325,33 +376,8 @@ static void sweep(struct zs_writer *w, size_t foreign)
 		memset(&key, 0, sizeof(key));
 		for (err = w->ops->next_key(w->ctx, maps[m], NULL, &next); !err;
 		     err = w->ops->next_key(w->ctx, maps[m], &key, &next)) {
-			bool live = false;
 			key = next;
-			switch (maps[m]) {
-			case ZS_MAP_POLICY:
-				live = handle_live(live_handles, nlive, key.pk.handle);
-				break;
-			case ZS_MAP_HANDLES: {
-				uint32_t h;
-				live = w->ops->lookup(w->ctx, ZS_MAP_HANDLES, &key.hk, &h) == 0 &&
-				       handle_live(live_handles, nlive, h) && old_subject(w, key.hk.identity) &&
-				       old_subject(w, key.hk.identity)->handle == h;
-				break;
-			}
-			case ZS_MAP_ENDPOINTS:
-				live = old_endpoint(w, key.ifindex) != NULL;
-				break;
-			case ZS_MAP_IPCACHE: {
-				struct zs_prefix p = { .family = (uint8_t)key.ik.family,
-						       .len = (uint8_t)(key.ik.prefixlen - 32) };
-				memcpy(p.addr, key.ik.addr, 16);
-				live = old_ipcache(w, &p) != NULL;
-				break;
-			}
-			default:
-				break;
-			}
-			if (!live)
+			if (!sweep_keeps(w, maps[m], &key, live_handles, nlive))
 				*ZS_VEC_PUSH(&dead) = key;
 		}
 		for (size_t i = 0; i < dead.n; i++)
@@ -368,20 +394,17 @@ static void sweep(struct zs_writer *w, size_t foreign)
 
 /* ---- settle: after a flip, once no packet uses the old generation ---- */
 
-int zs_writer_settle(struct zs_writer *w)
+/*
+ * Handles: the old generation `og` gets each subject's handle where it
+ * differs; a gone subject's slot goes, and every handle no longer in use
+ * takes its policy entries with it.
+ */
+static void settle_handles(struct zs_writer *w, uint32_t og)
 {
-	uint32_t og = (w->revision & 1) ^ 1;
-
-	if (!w->pending)
-		return 0;
-	/* Packets that read the old revision run to completion first. */
-	if (w->ops->quiesce)
-		w->ops->quiesce(w->ctx);
 	for (size_t i = 0; i < w->subjects.n; i++) {
 		const struct zs_w_subject *s = &w->subjects.v[i];
-		struct zs_w_subject key = { .identity = s->identity };
-		const struct zs_w_subject *p = bsearch(&key, w->prev.subjects.v, w->prev.subjects.n,
-						       sizeof(key), cmp_w_subject);
+		const struct zs_w_subject *p = find_subject(w->prev.subjects.v, w->prev.subjects.n,
+							    s->identity);
 		if (!p || p->handle != s->handle) {
 			struct zs_handle_key hk = { .gen = og, .identity = s->identity };
 			w->ops->update(w->ctx, ZS_MAP_HANDLES, &hk, &s->handle);
@@ -400,6 +423,11 @@ int zs_writer_settle(struct zs_writer *w)
 			w->policy_entries -= p->n < w->policy_entries ? p->n : w->policy_entries;
 		}
 	}
+}
+
+/* Endpoints: both generations the same where they differ; gone ones deleted. */
+static void settle_endpoints(struct zs_writer *w)
+{
 	for (size_t i = 0; i < w->endpoints.n; i++) {
 		const struct zs_w_endpoint *e = &w->endpoints.v[i];
 		const struct zs_w_endpoint *p = bsearch(e, w->prev.endpoints.v, w->prev.endpoints.n,
@@ -413,6 +441,11 @@ int zs_writer_settle(struct zs_writer *w)
 	for (size_t i = 0; i < w->prev.endpoints.n; i++)
 		if (!old_endpoint(w, w->prev.endpoints.v[i].ifindex))
 			w->ops->del(w->ctx, ZS_MAP_ENDPOINTS, &w->prev.endpoints.v[i].ifindex);
+}
+
+/* The ipcache: both generations the same where they differ; gone prefixes deleted. */
+static void settle_ipcache(struct zs_writer *w)
+{
 	for (size_t i = 0; i < w->ipcache.n; i++) {
 		const struct zs_w_ipcache *e = &w->ipcache.v[i];
 		const struct zs_w_ipcache *p = bsearch(e, w->prev.ipcache.v, w->prev.ipcache.n,
@@ -432,220 +465,274 @@ int zs_writer_settle(struct zs_writer *w)
 			zs_ipcache_key_make(&k, &w->prev.ipcache.v[i].prefix);
 			w->ops->del(w->ctx, ZS_MAP_IPCACHE, &k);
 		}
-	for (size_t i = 0; i < w->prev.subjects.n; i++)
-		free(w->prev.subjects.v[i].e);
-	free(w->prev.subjects.v);
-	free(w->prev.endpoints.v);
-	free(w->prev.ipcache.v);
-	memset(&w->prev, 0, sizeof(w->prev));
+}
+
+int zs_writer_settle(struct zs_writer *w)
+{
+	if (!w->pending)
+		return 0;
+	/* Packets that read the old revision run to completion first. */
+	if (w->ops->quiesce)
+		w->ops->quiesce(w->ctx);
+	settle_handles(w, (w->revision & 1) ^ 1);
+	settle_endpoints(w);
+	settle_ipcache(w);
+	free_prev(w);
 	w->pending = false;
 	return 0;
 }
 
 /* ---- apply ------------------------------------------------------------- */
 
-int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errbuf, size_t errlen)
+/* One apply under way: the state it builds, what it wrote, where errors go. */
+struct apply {
+	const struct zs_compiled *c;
+	uint32_t new_rev, ng, og; /* the new revision, its generation, the one before */
+	bool first;               /* nothing written yet: write everything, then sweep */
+	bool *changed;            /* per compiled subject: gets a fresh handle */
+	size_t to_write;          /* the policy entries those take */
+	struct zs_w_subject *ns;  /* per compiled subject */
+	unsigned *ep_ifindex;     /* per compiled endpoint; 0: no such interface yet */
+	struct zs_w_endpoint *neps; /* the endpoints whose interface exists */
+	size_t nneps;
+	struct zs_w_ipcache *nips; /* per compiled ipcache entry */
+	undo_t undo;
+	char *errbuf;
+	size_t errlen;
+};
+
+static int write_failed(struct apply *a, const char *map, int err)
 {
-	/* The previous apply's old generation goes first: this one writes into it. */
-	zs_writer_settle(w);
+	snprintf(a->errbuf, a->errlen, "%s map: write failed: %s", map, strerror(-err));
+	return err;
+}
 
-	uint32_t new_rev = w->revision + 1, ng = new_rev & 1, og = w->revision & 1;
-	bool first = w->subjects.n == 0 && w->endpoints.n == 0 && w->ipcache.n == 0;
-	struct zs_w_subject *ns = zs_xcalloc(c->subjects.n, sizeof(*ns));
-	bool *changed = zs_xcalloc(c->subjects.n, sizeof(*changed));
-	struct zs_w_endpoint *neps = zs_xcalloc(c->endpoints.n, sizeof(*neps));
-	struct zs_w_ipcache *nips = zs_xcalloc(c->ipcache.n, sizeof(*nips));
-	bool *ep_dirty = zs_xcalloc(c->endpoints.n + 1, sizeof(*ep_dirty));
-	bool *ip_dirty = zs_xcalloc(c->ipcache.n + 1, sizeof(*ip_dirty));
-	unsigned *ep_ifindex = zs_xcalloc(c->endpoints.n + 1, sizeof(*ep_ifindex));
-	size_t nneps = 0, to_write = 0, foreign = w->policy_entries;
-	undo_t undo = { 0 };
-	int err = 0;
+/* 0. Capacity, before anything changes; marks the subjects that changed. */
+static int check_capacity(struct zs_writer *w, struct apply *a)
+{
+	const struct zs_compiled *c = a->c;
+	size_t in_use = w->policy_entries;
 
-	/* 0. Capacity, before anything changes. */
 	for (size_t i = 0; i < c->subjects.n; i++) {
 		struct zs_w_subject *old = old_subject(w, c->subjects.v[i].identity);
-		changed[i] = first || !old || !same_entries(old, &c->subjects.v[i]);
-		if (changed[i])
-			to_write += c->subjects.v[i].n;
+		a->changed[i] = a->first || !old || !same_entries(old, &c->subjects.v[i]);
+		if (a->changed[i])
+			a->to_write += c->subjects.v[i].n;
 	}
-	if (w->policy_entries + to_write > ZS_MAX_POLICY) {
-		snprintf(errbuf, errlen,
+	if (in_use + a->to_write > ZS_MAX_POLICY) {
+		snprintf(a->errbuf, a->errlen,
 			 "policy map: %zu entries needed (%zu in use while the new ones are written), capacity %u: over by %zu",
-			 w->policy_entries + to_write, w->policy_entries, ZS_MAX_POLICY,
-			 w->policy_entries + to_write - ZS_MAX_POLICY);
-		err = -E2BIG;
-		goto out;
+			 in_use + a->to_write, in_use, ZS_MAX_POLICY, in_use + a->to_write - ZS_MAX_POLICY);
+		return -E2BIG;
 	}
-	if (c->ipcache.n > ZS_MAX_IPCACHE || c->endpoints.n > ZS_MAX_ENDPOINTS ||
-	    c->subjects.n * 2 > ZS_MAX_HANDLES) {
-		snprintf(errbuf, errlen, "%s: %zu needed, capacity %u",
-			 c->ipcache.n > ZS_MAX_IPCACHE ? "ipcache" :
-			 c->endpoints.n > ZS_MAX_ENDPOINTS ? "endpoints" : "handles",
-			 c->ipcache.n > ZS_MAX_IPCACHE ? c->ipcache.n :
-			 c->endpoints.n > ZS_MAX_ENDPOINTS ? c->endpoints.n : c->subjects.n * 2,
-			 c->ipcache.n > ZS_MAX_IPCACHE ? ZS_MAX_IPCACHE :
-			 c->endpoints.n > ZS_MAX_ENDPOINTS ? ZS_MAX_ENDPOINTS : ZS_MAX_HANDLES);
-		err = -E2BIG;
-		goto out;
+	const char *map = NULL;
+	size_t need = 0;
+	unsigned cap = 0;
+	if (c->ipcache.n > ZS_MAX_IPCACHE)
+		map = "ipcache", need = c->ipcache.n, cap = ZS_MAX_IPCACHE;
+	else if (c->endpoints.n > ZS_MAX_ENDPOINTS)
+		map = "endpoints", need = c->endpoints.n, cap = ZS_MAX_ENDPOINTS;
+	else if (c->subjects.n * 2 > ZS_MAX_HANDLES)
+		map = "handles", need = c->subjects.n * 2, cap = ZS_MAX_HANDLES;
+	if (map) {
+		snprintf(a->errbuf, a->errlen, "%s: %zu needed, capacity %u", map, need, cap);
+		return -E2BIG;
 	}
+	return 0;
+}
 
-	/* 1. Fresh handles for changed subjects, entries written in full. */
+/* 1. Fresh handles for changed subjects, entries written in full. */
+static int stage_subjects(struct zs_writer *w, struct apply *a)
+{
+	const struct zs_compiled *c = a->c;
+
 	for (size_t i = 0; i < c->subjects.n; i++) {
 		const struct zs_subject *s = &c->subjects.v[i];
-		struct zs_w_subject *old = old_subject(w, s->identity);
-		ns[i].identity = s->identity;
-		ns[i].n = s->n;
-		if (!changed[i]) {
-			ns[i].handle = old->handle;
+		struct zs_w_subject *ns = &a->ns[i];
+		ns->identity = s->identity;
+		ns->n = s->n;
+		if (!a->changed[i]) {
+			ns->handle = old_subject(w, s->identity)->handle;
 			continue;
 		}
-		ns[i].handle = w->next_handle++;
+		ns->handle = w->next_handle++;
 		/* New keys: undo is deleting them. */
 		for (size_t j = 0; j < s->n; j++) {
-			struct undo *x = ZS_VEC_PUSH(&undo);
+			struct undo *x = ZS_VEC_PUSH(&a->undo);
 			x->map = ZS_MAP_POLICY;
-			zs_policy_key_make(&x->key.pk, ns[i].handle, &s->e[j]);
+			zs_policy_key_make(&x->key.pk, ns->handle, &s->e[j]);
 		}
-		err = write_entries(w, ns[i].handle, s->e, s->n);
-		if (err) {
-			snprintf(errbuf, errlen, "policy map: write failed: %s", strerror(-err));
-			goto fail;
-		}
+		int err = write_entries(w, ns->handle, s->e, s->n);
+		if (err)
+			return write_failed(a, "policy", err);
 	}
+	return 0;
+}
 
-	/* 2. Point the inactive generation at the new state. */
+/* 2a. The inactive generation's handle slots: changed subjects in, gone ones out. */
+static int point_handles(struct zs_writer *w, struct apply *a)
+{
+	const struct zs_compiled *c = a->c;
+
 	for (size_t i = 0; i < c->subjects.n; i++) {
-		if (!changed[i])
+		if (!a->changed[i])
 			continue;
-		struct zs_handle_key hk = { .gen = ng, .identity = ns[i].identity };
-		err = put(w, &undo, ZS_MAP_HANDLES, &hk, &ns[i].handle);
-		if (err) {
-			snprintf(errbuf, errlen, "handles map: write failed: %s", strerror(-err));
-			goto fail;
-		}
+		struct zs_handle_key hk = { .gen = a->ng, .identity = a->ns[i].identity };
+		int err = put(w, &a->undo, ZS_MAP_HANDLES, &hk, &a->ns[i].handle);
+		if (err)
+			return write_failed(a, "handles", err);
 	}
 	for (size_t i = 0; i < w->subjects.n; i++) {
 		if (zs_compiled_subject(c, w->subjects.v[i].identity))
 			continue;
-		struct zs_handle_key hk = { .gen = ng, .identity = w->subjects.v[i].identity };
-		struct undo *x = ZS_VEC_PUSH(&undo);
+		struct zs_handle_key hk = { .gen = a->ng, .identity = w->subjects.v[i].identity };
+		struct undo *x = ZS_VEC_PUSH(&a->undo);
 		x->map = ZS_MAP_HANDLES;
 		x->key.hk = hk;
 		x->had_old = true;
 		x->old.handle = w->subjects.v[i].handle;
 		w->ops->del(w->ctx, ZS_MAP_HANDLES, &hk);
 	}
+	return 0;
+}
+
+/*
+ * 2b. Endpoints: the inactive generation's identity for each workload whose
+ * interface exists; the active one keeps what packets see now.
+ */
+static int point_endpoints(struct zs_writer *w, struct apply *a)
+{
+	const struct zs_compiled *c = a->c;
+
 	for (size_t i = 0; i < c->endpoints.n; i++) {
-		unsigned ifindex = w->ops->ifindex(w->ctx, c->endpoints.v[i].ifname);
-		ep_ifindex[i] = ifindex;
+		const struct zs_c_endpoint *ce = &c->endpoints.v[i];
+		unsigned ifindex = w->ops->ifindex(w->ctx, ce->ifname);
+		a->ep_ifindex[i] = ifindex;
 		if (!ifindex)
 			continue; /* not there yet: enrolled when the link appears */
 		struct zs_w_endpoint *old = old_endpoint(w, ifindex);
-		struct zs_endpoint v = { .flags = ZS_EP_READY };
-		v.identity[ng] = c->endpoints.v[i].identity;
-		struct zs_endpoint cur;
-		if (old)
-			v.identity[og] = old->identity;
-		else if (w->ops->lookup(w->ctx, ZS_MAP_ENDPOINTS, &ifindex, &cur) == 0)
-			v.identity[og] = cur.identity[og]; /* after a restart: what the maps say */
-		else
-			v.identity[og] = c->endpoints.v[i].identity;
-		neps[nneps].ifindex = ifindex;
-		neps[nneps].identity = c->endpoints.v[i].identity;
-		if (!first && old && old->identity == c->endpoints.v[i].identity) {
-			nneps++;
+		a->neps[a->nneps].ifindex = ifindex;
+		a->neps[a->nneps++].identity = ce->identity;
+		if (!a->first && old && old->identity == ce->identity)
 			continue;
-		}
-		ep_dirty[nneps++] = true;
-		err = put(w, &undo, ZS_MAP_ENDPOINTS, &ifindex, &v);
-		if (err) {
-			snprintf(errbuf, errlen, "endpoints map: write failed: %s", strerror(-err));
-			goto fail;
-		}
+		struct zs_endpoint v = { .flags = ZS_EP_READY }, cur;
+		v.identity[a->ng] = ce->identity;
+		if (old)
+			v.identity[a->og] = old->identity;
+		else if (w->ops->lookup(w->ctx, ZS_MAP_ENDPOINTS, &ifindex, &cur) == 0)
+			v.identity[a->og] = cur.identity[a->og]; /* after a restart: what the maps say */
+		else
+			v.identity[a->og] = ce->identity;
+		int err = put(w, &a->undo, ZS_MAP_ENDPOINTS, &ifindex, &v);
+		if (err)
+			return write_failed(a, "endpoints", err);
 	}
+	return 0;
+}
+
+/* 2c. The ipcache: each new or changed prefix, for the inactive generation. */
+static int point_ipcache(struct zs_writer *w, struct apply *a)
+{
+	const struct zs_compiled *c = a->c;
+
 	for (size_t i = 0; i < c->ipcache.n; i++) {
 		const struct zs_c_ipcache *ci = &c->ipcache.v[i];
-		struct zs_w_ipcache *old = old_ipcache(w, &ci->prefix);
+		struct zs_w_ipcache *old = old_ipcache(w, &ci->prefix), *nip = &a->nips[i];
 		struct zs_ipcache_key k;
 		struct zs_ipcache_val v = { 0 }, cur;
 
-		nips[i].prefix = ci->prefix;
-		nips[i].identity = ci->identity;
-		nips[i].cidr = ci->cidr;
-		nips[i].ifindex = ci->ifname ? ifindex_of(w, c, ep_ifindex, ci->ifname) : 0;
-		if (!first && old && old->identity == ci->identity && old->cidr == ci->cidr &&
-		    old->ifindex == nips[i].ifindex)
+		nip->prefix = ci->prefix;
+		nip->identity = ci->identity;
+		nip->cidr = ci->cidr;
+		nip->ifindex = ci->ifname ? ifindex_of(w, c, a->ep_ifindex, ci->ifname) : 0;
+		if (!a->first && old && old->identity == ci->identity && old->cidr == ci->cidr &&
+		    old->ifindex == nip->ifindex)
 			continue;
-		ip_dirty[i] = true;
 		zs_ipcache_key_make(&k, &ci->prefix);
-		v.identity[ng] = ci->identity;
-		v.cidr[ng] = ci->cidr;
+		v.identity[a->ng] = ci->identity;
+		v.cidr[a->ng] = ci->cidr;
 		/* The old generation keeps what it saw; a new address is unknown to it. */
 		bool had_cur = w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, &k, &cur) == 0;
 		if (old) {
-			v.identity[og] = old->identity;
-			v.cidr[og] = old->cidr;
+			v.identity[a->og] = old->identity;
+			v.cidr[a->og] = old->cidr;
 		} else if (had_cur) {
-			v.identity[og] = cur.identity[og];
-			v.cidr[og] = cur.cidr[og];
+			v.identity[a->og] = cur.identity[a->og];
+			v.cidr[a->og] = cur.cidr[a->og];
 		} else {
 			/* New here: the old generation keeps seeing what its LPM saw. */
-			enclosing(&ci->prefix, find_old, w, &v.identity[og], &v.cidr[og]);
+			enclosing(&ci->prefix, find_old, w, &v.identity[a->og], &v.cidr[a->og]);
 		}
-		v.ifindex = nips[i].ifindex;
-		err = put_ipcache(w, &undo, &k, &v, had_cur ? &cur : NULL);
-		if (err) {
-			snprintf(errbuf, errlen, "ipcache map: write failed: %s", strerror(-err));
-			goto fail;
-		}
+		v.ifindex = nip->ifindex;
+		int err = put_ipcache(w, &a->undo, &k, &v, had_cur ? &cur : NULL);
+		if (err)
+			return write_failed(a, "ipcache", err);
 	}
+	return 0;
+}
 
-	/*
-	 * A prefix the new state drops stays in the map until settle (the old
-	 * generation may still read it), but loses its interface binding now and
-	 * shows the new generation what it will see once gone: no packet of the
-	 * new revision may take the address as still bound to its old workload.
-	 */
+/*
+ * 2d. A prefix the new state drops stays in the map until settle (the old
+ * generation may still read it), but loses its interface binding now and
+ * shows the new generation what it will see once gone: no packet of the
+ * new revision may take the address as still bound to its old workload.
+ */
+static int unbind_dropped(struct zs_writer *w, struct apply *a)
+{
 	for (size_t i = 0; i < w->ipcache.n; i++) {
 		const struct zs_w_ipcache *o = &w->ipcache.v[i];
 		struct zs_ipcache_key k;
 		struct zs_ipcache_val v = { 0 }, cur;
 
-		if (zs_compiled_ipcache_exact(c, &o->prefix))
+		if (zs_compiled_ipcache_exact(a->c, &o->prefix))
 			continue;
 		zs_ipcache_key_make(&k, &o->prefix);
-		v.identity[og] = o->identity;
-		v.cidr[og] = o->cidr;
-		enclosing(&o->prefix, find_new, c, &v.identity[ng], &v.cidr[ng]);
+		v.identity[a->og] = o->identity;
+		v.cidr[a->og] = o->cidr;
+		enclosing(&o->prefix, find_new, a->c, &v.identity[a->ng], &v.cidr[a->ng]);
 		bool had_cur = w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, &k, &cur) == 0;
-		err = put_ipcache(w, &undo, &k, &v, had_cur ? &cur : NULL);
-		if (err) {
-			snprintf(errbuf, errlen, "ipcache map: write failed: %s", strerror(-err));
-			goto fail;
-		}
+		int err = put_ipcache(w, &a->undo, &k, &v, had_cur ? &cur : NULL);
+		if (err)
+			return write_failed(a, "ipcache", err);
 	}
+	return 0;
+}
 
-	/* 3. The flip. */
+/* 2. Point the inactive generation at the new state (2a-2d). */
+static int point_inactive(struct zs_writer *w, struct apply *a)
+{
+	int err = point_handles(w, a);
+
+	if (!err)
+		err = point_endpoints(w, a);
+	if (!err)
+		err = point_ipcache(w, a);
+	if (!err)
+		err = unbind_dropped(w, a);
+	return err;
+}
+
+/* 3. The flip: one write of the revision moves every packet over. */
+static int flip(struct zs_writer *w, struct apply *a)
+{
 	uint32_t zero = 0;
-	struct zs_config cfg = { .revision = new_rev };
-	err = w->ops->update(w->ctx, ZS_MAP_CONFIG, &zero, &cfg);
-	if (err) {
-		snprintf(errbuf, errlen, "config map: write failed: %s", strerror(-err));
-		goto fail;
-	}
+	struct zs_config cfg = { .revision = a->new_rev };
+	int err = w->ops->update(w->ctx, ZS_MAP_CONFIG, &zero, &cfg);
 
-	/*
-	 * 4. The old state stays until no packet can still be using it (see
-	 * zs_writer_settle): the other generation is synced and what nothing
-	 * uses is deleted then, not now.
-	 */
-	w->policy_entries += to_write;
-	for (size_t i = 0; i < w->prev.subjects.n; i++)
-		free(w->prev.subjects.v[i].e);
-	free(w->prev.subjects.v);
-	free(w->prev.endpoints.v);
-	free(w->prev.ipcache.v);
+	return err ? write_failed(a, "config", err) : 0;
+}
+
+/*
+ * 4. The old state stays until no packet can still be using it (see
+ * zs_writer_settle): the other generation is synced and what nothing uses
+ * is deleted then, not now. It waits as w->prev; the new state is w's own.
+ */
+static void keep_state(struct zs_writer *w, struct apply *a)
+{
+	const struct zs_compiled *c = a->c;
+
+	w->policy_entries += a->to_write;
+	free_prev(w);
 	/* The vectors move: same element types, same layout. */
 	memcpy(&w->prev.subjects, &w->subjects, sizeof(w->subjects));
 	memcpy(&w->prev.endpoints, &w->endpoints, sizeof(w->endpoints));
@@ -655,33 +742,66 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 	memset(&w->ipcache, 0, sizeof(w->ipcache));
 	for (size_t i = 0; i < c->subjects.n; i++) {
 		struct zs_w_subject *s = ZS_VEC_PUSH(&w->subjects);
-		*s = ns[i];
+		*s = a->ns[i];
 		s->e = zs_xcalloc(c->subjects.v[i].n, sizeof(*s->e));
 		memcpy(s->e, c->subjects.v[i].e, c->subjects.v[i].n * sizeof(*s->e));
 	}
-	qsort(neps, nneps, sizeof(*neps), cmp_w_endpoint);
-	for (size_t i = 0; i < nneps; i++)
-		*ZS_VEC_PUSH(&w->endpoints) = neps[i];
+	qsort(a->neps, a->nneps, sizeof(*a->neps), cmp_w_endpoint);
+	for (size_t i = 0; i < a->nneps; i++)
+		*ZS_VEC_PUSH(&w->endpoints) = a->neps[i];
 	for (size_t i = 0; i < c->ipcache.n; i++)
-		*ZS_VEC_PUSH(&w->ipcache) = nips[i];
+		*ZS_VEC_PUSH(&w->ipcache) = a->nips[i];
 	w->pending = true;
-	w->revision = new_rev;
-	if (first) {
+	w->revision = a->new_rev;
+}
+
+int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errbuf, size_t errlen)
+{
+	/* The previous apply's old generation goes first: this one writes into it. */
+	zs_writer_settle(w);
+
+	struct apply a = {
+		.c = c,
+		.new_rev = w->revision + 1,
+		.ng = (w->revision + 1) & 1,
+		.og = w->revision & 1,
+		.first = w->subjects.n == 0 && w->endpoints.n == 0 && w->ipcache.n == 0,
+		.changed = zs_xcalloc(c->subjects.n, sizeof(*a.changed)),
+		.ns = zs_xcalloc(c->subjects.n, sizeof(*a.ns)),
+		.ep_ifindex = zs_xcalloc(c->endpoints.n + 1, sizeof(*a.ep_ifindex)),
+		.neps = zs_xcalloc(c->endpoints.n, sizeof(*a.neps)),
+		.nips = zs_xcalloc(c->ipcache.n, sizeof(*a.nips)),
+		.errbuf = errbuf,
+		.errlen = errlen,
+	};
+	size_t foreign = w->policy_entries;
+	int err;
+
+	err = check_capacity(w, &a);
+	if (err)
+		goto out;
+	err = stage_subjects(w, &a);
+	if (!err)
+		err = point_inactive(w, &a);
+	if (!err)
+		err = flip(w, &a);
+	if (err)
+		goto err_rollback;
+	keep_state(w, &a);
+	if (a.first) {
 		zs_writer_settle(w);
 		sweep(w, foreign);
 	}
 	goto out;
 
-fail:
-	rollback(w, &undo);
+err_rollback:
+	rollback(w, &a.undo);
 out:
-	free(undo.v);
-	free(ns);
-	free(changed);
-	free(neps);
-	free(nips);
-	free(ep_dirty);
-	free(ip_dirty);
-	free(ep_ifindex);
+	free(a.undo.v);
+	free(a.ns);
+	free(a.changed);
+	free(a.neps);
+	free(a.nips);
+	free(a.ep_ifindex);
 	return err;
 }

@@ -2,7 +2,7 @@
 /*
  * The map writer: moves the datapath from one compiled state to the next,
  * atomically. Map access goes through an ops table so unit tests replace it
- * with an in-memory fake; the real one (bpfmaps.c) talks to pinned maps.
+ * with an in-memory fake; the real one (zs_dp_map_ops, map_ops.c) talks to the loaded maps.
  *
  * One apply:
  *   1. subjects whose entries changed get a fresh handle, written in full;
