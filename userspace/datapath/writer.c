@@ -8,6 +8,7 @@
  * apply, sweep deletes what an earlier daemon left and this one does not know.
  */
 #include "datapath/writer.h"
+#include "datapath/writer_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -114,41 +115,41 @@ static int cmp_w_subject(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_w_endpoint(const void *a, const void *b)
+int zs_w_cmp_endpoint(const void *a, const void *b)
 {
 	uint32_t x = ((const struct zs_w_endpoint *)a)->ifindex;
 	uint32_t y = ((const struct zs_w_endpoint *)b)->ifindex;
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_w_ipcache(const void *a, const void *b)
+int zs_w_cmp_ipcache(const void *a, const void *b)
 {
 	return zs_prefix_cmp(&((const struct zs_w_ipcache *)a)->prefix,
 			     &((const struct zs_w_ipcache *)b)->prefix);
 }
 
-static struct zs_w_subject *find_subject(struct zs_w_subject *v, size_t n, uint32_t id)
+struct zs_w_subject *zs_w_find_subject(struct zs_w_subject *v, size_t n, uint32_t id)
 {
 	struct zs_w_subject key = { .identity = id };
 	return bsearch(&key, v, n, sizeof(key), cmp_w_subject);
 }
 
 /* old_*: what the maps hold now (the writer's state before this apply). */
-static struct zs_w_subject *old_subject(struct zs_writer *w, uint32_t id)
+struct zs_w_subject *zs_w_old_subject(struct zs_writer *w, uint32_t id)
 {
-	return find_subject(w->subjects.v, w->subjects.n, id);
+	return zs_w_find_subject(w->subjects.v, w->subjects.n, id);
 }
 
-static struct zs_w_endpoint *old_endpoint(struct zs_writer *w, uint32_t ifindex)
+struct zs_w_endpoint *zs_w_old_endpoint(struct zs_writer *w, uint32_t ifindex)
 {
 	struct zs_w_endpoint key = { .ifindex = ifindex };
-	return bsearch(&key, w->endpoints.v, w->endpoints.n, sizeof(key), cmp_w_endpoint);
+	return bsearch(&key, w->endpoints.v, w->endpoints.n, sizeof(key), zs_w_cmp_endpoint);
 }
 
-static struct zs_w_ipcache *old_ipcache(struct zs_writer *w, const struct zs_prefix *p)
+struct zs_w_ipcache *zs_w_old_ipcache(struct zs_writer *w, const struct zs_prefix *p)
 {
 	struct zs_w_ipcache key = { .prefix = *p };
-	return bsearch(&key, w->ipcache.v, w->ipcache.n, sizeof(key), cmp_w_ipcache);
+	return bsearch(&key, w->ipcache.v, w->ipcache.n, sizeof(key), zs_w_cmp_ipcache);
 }
 
 /*
@@ -174,7 +175,7 @@ static void enclosing(const struct zs_prefix *p,
 
 static bool find_old(const void *set, const struct zs_prefix *q, uint32_t *identity, uint32_t *cidr)
 {
-	const struct zs_w_ipcache *o = old_ipcache((struct zs_writer *)set, q);
+	const struct zs_w_ipcache *o = zs_w_old_ipcache((struct zs_writer *)set, q);
 
 	if (o) {
 		*identity = o->identity;
@@ -236,7 +237,7 @@ static int write_entries(struct zs_writer *w, uint32_t handle, const struct zs_p
 	return 0;
 }
 
-static void delete_entries(struct zs_writer *w, uint32_t handle, const struct zs_pentry *e, size_t n)
+void zs_w_delete_entries(struct zs_writer *w, uint32_t handle, const struct zs_pentry *e, size_t n)
 {
 	struct zs_policy_key k;
 
@@ -287,7 +288,7 @@ static void free_subjects(struct zs_w_subject *v, size_t n)
 }
 
 /* Frees the state before the last flip (empty when nothing is pending). */
-static void free_prev(struct zs_writer *w)
+void zs_w_free_prev(struct zs_writer *w)
 {
 	free_subjects(w->prev.subjects.v, w->prev.subjects.n);
 	free(w->prev.endpoints.v);
@@ -297,189 +298,11 @@ static void free_prev(struct zs_writer *w)
 
 void zs_writer_free(struct zs_writer *w)
 {
-	free_prev(w);
+	zs_w_free_prev(w);
 	free_subjects(w->subjects.v, w->subjects.n);
 	free(w->endpoints.v);
 	free(w->ipcache.v);
 	memset(w, 0, sizeof(*w));
-}
-
-/* ---- sweeping what an earlier daemon left and we do not know ---------- */
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static bool handle_live(const uint32_t *live, size_t n, uint32_t h)
-{
-	return bsearch(&h, live, n, sizeof(h), cmp_u32) != NULL;
-}
-
-union sweep_key {
-	struct zs_policy_key pk;
-	struct zs_handle_key hk;
-	struct zs_ipcache_key ik;
-	uint32_t ifindex;
-};
-
-/* Whether `key` of map `m` is ours: `live` holds our handles, sorted. */
-static bool sweep_keeps(struct zs_writer *w, enum zs_map m, const union sweep_key *key,
-			const uint32_t *live, size_t nlive)
-{
-	switch (m) {
-	case ZS_MAP_POLICY:
-		return handle_live(live, nlive, key->pk.handle);
-	case ZS_MAP_HANDLES: {
-		uint32_t h;
-		return w->ops->lookup(w->ctx, ZS_MAP_HANDLES, &key->hk, &h) == 0 &&
-		       handle_live(live, nlive, h) && old_subject(w, key->hk.identity) &&
-		       old_subject(w, key->hk.identity)->handle == h;
-	}
-	case ZS_MAP_ENDPOINTS:
-		return old_endpoint(w, key->ifindex) != NULL;
-	case ZS_MAP_IPCACHE: {
-		struct zs_prefix p = { .family = (uint8_t)key->ik.family,
-				       .len = (uint8_t)(key->ik.prefixlen - 32) };
-		memcpy(p.addr, key->ik.addr, 16);
-		return old_ipcache(w, &p) != NULL;
-	}
-	default:
-		return false;
-	}
-}
-
-/*
- * `foreign`: policy entries the maps held before this (first) apply. When
- * there were none the policy map holds only what we just wrote, and its walk
- * (about 1.5 us a key on an LPM trie: 150 ms at 100k entries) is skipped.
- */
-static void sweep(struct zs_writer *w, size_t foreign)
-{
-	union sweep_key key, next;
-	ZS_VEC(union sweep_key) dead = { 0 };
-	static const enum zs_map maps[] = { ZS_MAP_POLICY, ZS_MAP_HANDLES, ZS_MAP_ENDPOINTS,
-					    ZS_MAP_IPCACHE };
-	size_t nlive = w->subjects.n, stuck = 0;
-	uint32_t *live_handles = zs_xcalloc(nlive + 1, sizeof(*live_handles));
-
-	for (size_t i = 0; i < nlive; i++)
-		live_handles[i] = w->subjects.v[i].handle;
-	qsort(live_handles, nlive, sizeof(*live_handles), cmp_u32);
-
-	for (size_t m = 0; m < ZS_ARRAY_SIZE(maps); m++) {
-		int err;
-		if (maps[m] == ZS_MAP_POLICY && !foreign)
-			continue;
-		dead.n = 0;
-		memset(&key, 0, sizeof(key));
-		for (err = w->ops->next_key(w->ctx, maps[m], NULL, &next); !err;
-		     err = w->ops->next_key(w->ctx, maps[m], &key, &next)) {
-			key = next;
-			if (!sweep_keeps(w, maps[m], &key, live_handles, nlive))
-				*ZS_VEC_PUSH(&dead) = key;
-		}
-		for (size_t i = 0; i < dead.n; i++)
-			if (w->ops->del(w->ctx, maps[m], &dead.v[i]) && maps[m] == ZS_MAP_POLICY)
-				stuck++;
-	}
-	free(dead.v);
-	free(live_handles);
-	/* What is left: our entries (every handle is fresh) and what would not go. */
-	w->policy_entries = stuck;
-	for (size_t i = 0; i < w->subjects.n; i++)
-		w->policy_entries += w->subjects.v[i].n;
-}
-
-/* ---- settle: after a flip, once no packet uses the old generation ---- */
-
-/*
- * Handles: the old generation `og` gets each subject's handle where it
- * differs; a gone subject's slot goes, and every handle no longer in use
- * takes its policy entries with it.
- */
-static void settle_handles(struct zs_writer *w, uint32_t og)
-{
-	for (size_t i = 0; i < w->subjects.n; i++) {
-		const struct zs_w_subject *s = &w->subjects.v[i];
-		const struct zs_w_subject *p = find_subject(w->prev.subjects.v, w->prev.subjects.n,
-							    s->identity);
-		if (!p || p->handle != s->handle) {
-			struct zs_handle_key hk = { .gen = og, .identity = s->identity };
-			w->ops->update(w->ctx, ZS_MAP_HANDLES, &hk, &s->handle);
-		}
-	}
-	for (size_t i = 0; i < w->prev.subjects.n; i++) {
-		const struct zs_w_subject *p = &w->prev.subjects.v[i];
-		const struct zs_w_subject *now = old_subject(w, p->identity);
-		if (!now) {
-			struct zs_handle_key hk = { .gen = og, .identity = p->identity };
-			w->ops->del(w->ctx, ZS_MAP_HANDLES, &hk);
-		}
-		/* An unchanged subject keeps its handle; any other old handle is dead. */
-		if (!now || now->handle != p->handle) {
-			delete_entries(w, p->handle, p->e, p->n);
-			w->policy_entries -= p->n < w->policy_entries ? p->n : w->policy_entries;
-		}
-	}
-}
-
-/* Endpoints: both generations the same where they differ; gone ones deleted. */
-static void settle_endpoints(struct zs_writer *w)
-{
-	for (size_t i = 0; i < w->endpoints.n; i++) {
-		const struct zs_w_endpoint *e = &w->endpoints.v[i];
-		const struct zs_w_endpoint *p = bsearch(e, w->prev.endpoints.v, w->prev.endpoints.n,
-							sizeof(*e), cmp_w_endpoint);
-		if (p && p->identity == e->identity)
-			continue;
-		struct zs_endpoint v = { .flags = ZS_EP_READY };
-		v.identity[0] = v.identity[1] = e->identity;
-		w->ops->update(w->ctx, ZS_MAP_ENDPOINTS, &e->ifindex, &v);
-	}
-	for (size_t i = 0; i < w->prev.endpoints.n; i++)
-		if (!old_endpoint(w, w->prev.endpoints.v[i].ifindex))
-			w->ops->del(w->ctx, ZS_MAP_ENDPOINTS, &w->prev.endpoints.v[i].ifindex);
-}
-
-/* The ipcache: both generations the same where they differ; gone prefixes deleted. */
-static void settle_ipcache(struct zs_writer *w)
-{
-	for (size_t i = 0; i < w->ipcache.n; i++) {
-		const struct zs_w_ipcache *e = &w->ipcache.v[i];
-		const struct zs_w_ipcache *p = bsearch(e, w->prev.ipcache.v, w->prev.ipcache.n,
-						       sizeof(*e), cmp_w_ipcache);
-		if (p && p->identity == e->identity && p->cidr == e->cidr && p->ifindex == e->ifindex)
-			continue;
-		struct zs_ipcache_key k;
-		struct zs_ipcache_val v = { .ifindex = e->ifindex };
-		zs_ipcache_key_make(&k, &e->prefix);
-		v.identity[0] = v.identity[1] = e->identity;
-		v.cidr[0] = v.cidr[1] = e->cidr;
-		w->ops->update(w->ctx, ZS_MAP_IPCACHE, &k, &v);
-	}
-	for (size_t i = 0; i < w->prev.ipcache.n; i++)
-		if (!old_ipcache(w, &w->prev.ipcache.v[i].prefix)) {
-			struct zs_ipcache_key k;
-			zs_ipcache_key_make(&k, &w->prev.ipcache.v[i].prefix);
-			w->ops->del(w->ctx, ZS_MAP_IPCACHE, &k);
-		}
-}
-
-int zs_writer_settle(struct zs_writer *w)
-{
-	if (!w->pending)
-		return 0;
-	/* Packets that read the old revision run to completion first. */
-	if (w->ops->quiesce)
-		w->ops->quiesce(w->ctx);
-	settle_handles(w, (w->revision & 1) ^ 1);
-	settle_endpoints(w);
-	settle_ipcache(w);
-	free_prev(w);
-	w->pending = false;
-	return 0;
 }
 
 /* ---- apply ------------------------------------------------------------- */
@@ -514,7 +337,7 @@ static int check_capacity(struct zs_writer *w, struct apply *a)
 	size_t in_use = w->policy_entries;
 
 	for (size_t i = 0; i < c->subjects.n; i++) {
-		struct zs_w_subject *old = old_subject(w, c->subjects.v[i].identity);
+		struct zs_w_subject *old = zs_w_old_subject(w, c->subjects.v[i].identity);
 		a->changed[i] = a->first || !old || !same_entries(old, &c->subjects.v[i]);
 		if (a->changed[i])
 			a->to_write += c->subjects.v[i].n;
@@ -552,7 +375,7 @@ static int stage_subjects(struct zs_writer *w, struct apply *a)
 		ns->identity = s->identity;
 		ns->n = s->n;
 		if (!a->changed[i]) {
-			ns->handle = old_subject(w, s->identity)->handle;
+			ns->handle = zs_w_old_subject(w, s->identity)->handle;
 			continue;
 		}
 		ns->handle = w->next_handle++;
@@ -610,7 +433,7 @@ static int point_endpoints(struct zs_writer *w, struct apply *a)
 		a->ep_ifindex[i] = ifindex;
 		if (!ifindex)
 			continue; /* not there yet: enrolled when the link appears */
-		struct zs_w_endpoint *old = old_endpoint(w, ifindex);
+		struct zs_w_endpoint *old = zs_w_old_endpoint(w, ifindex);
 		a->neps[a->nneps].ifindex = ifindex;
 		a->neps[a->nneps++].identity = ce->identity;
 		if (!a->first && old && old->identity == ce->identity)
@@ -637,7 +460,7 @@ static int point_ipcache(struct zs_writer *w, struct apply *a)
 
 	for (size_t i = 0; i < c->ipcache.n; i++) {
 		const struct zs_c_ipcache *ci = &c->ipcache.v[i];
-		struct zs_w_ipcache *old = old_ipcache(w, &ci->prefix), *nip = &a->nips[i];
+		struct zs_w_ipcache *old = zs_w_old_ipcache(w, &ci->prefix), *nip = &a->nips[i];
 		struct zs_ipcache_key k;
 		struct zs_ipcache_val v = { 0 }, cur;
 
@@ -732,7 +555,7 @@ static void keep_state(struct zs_writer *w, struct apply *a)
 	const struct zs_compiled *c = a->c;
 
 	w->policy_entries += a->to_write;
-	free_prev(w);
+	zs_w_free_prev(w);
 	/* The vectors move: same element types, same layout. */
 	memcpy(&w->prev.subjects, &w->subjects, sizeof(w->subjects));
 	memcpy(&w->prev.endpoints, &w->endpoints, sizeof(w->endpoints));
@@ -746,7 +569,7 @@ static void keep_state(struct zs_writer *w, struct apply *a)
 		s->e = zs_xcalloc(c->subjects.v[i].n, sizeof(*s->e));
 		memcpy(s->e, c->subjects.v[i].e, c->subjects.v[i].n * sizeof(*s->e));
 	}
-	qsort(a->neps, a->nneps, sizeof(*a->neps), cmp_w_endpoint);
+	qsort(a->neps, a->nneps, sizeof(*a->neps), zs_w_cmp_endpoint);
 	for (size_t i = 0; i < a->nneps; i++)
 		*ZS_VEC_PUSH(&w->endpoints) = a->neps[i];
 	for (size_t i = 0; i < c->ipcache.n; i++)
@@ -790,7 +613,7 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 	keep_state(w, &a);
 	if (a.first) {
 		zs_writer_settle(w);
-		sweep(w, foreign);
+		zs_w_sweep(w, foreign);
 	}
 	goto out;
 

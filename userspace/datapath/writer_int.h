@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the writer's two files share (writer.c: keys, state, apply;
+ * settle.c: settle and the first apply's sweep). Not for other parts.
+ */
+#ifndef ZS_DATAPATH_WRITER_INT_H
+#define ZS_DATAPATH_WRITER_INT_H
+
+#include "datapath/writer.h"
+
+/* Orders of the writer's endpoint and ipcache sets (by ifindex, by prefix). */
+int zs_w_cmp_endpoint(const void *a, const void *b);
+int zs_w_cmp_ipcache(const void *a, const void *b);
+
+/* The writer's state as the maps hold it now (before this apply), by key. */
+struct zs_w_subject *zs_w_find_subject(struct zs_w_subject *v, size_t n, uint32_t id);
+struct zs_w_subject *zs_w_old_subject(struct zs_writer *w, uint32_t id);
+struct zs_w_endpoint *zs_w_old_endpoint(struct zs_writer *w, uint32_t ifindex);
+struct zs_w_ipcache *zs_w_old_ipcache(struct zs_writer *w, const struct zs_prefix *p);
+void zs_w_delete_entries(struct zs_writer *w, uint32_t handle, const struct zs_pentry *e, size_t n);
+/* Frees the state before the last flip (empty when nothing is pending). */
+void zs_w_free_prev(struct zs_writer *w);
+/* Deletes map entries an earlier daemon left that the current state does not use. */
+void zs_w_sweep(struct zs_writer *w, size_t foreign);
+
+#endif /* ZS_DATAPATH_WRITER_INT_H */
