@@ -70,6 +70,27 @@ int fx_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_
 	return err;
 }
 
+int fx_parsed_setup(void **state)
+{
+	struct fx_parsed *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -1;
+	zs_objects_init(&t->o);
+	*state = t;
+	return 0;
+}
+
+int fx_parsed_teardown(void **state)
+{
+	struct fx_parsed *t = *state;
+
+	zs_diags_free(&t->d);
+	zs_objects_free(&t->o);
+	free(t);
+	return 0;
+}
+
 int fx_estate_init(struct fx_estate *e, const char *yaml)
 {
 	int err;

@@ -63,6 +63,19 @@ int fx_parse(struct zs_objects *o, const char *name, const char *yaml, size_t le
  */
 int fx_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_compiled *c);
 
+/*
+ * What a parser test works on: the objects a parse fills and the
+ * diagnostics it gives. fx_parsed_setup and fx_parsed_teardown are cmocka
+ * setup and teardown functions: *state is a fresh struct fx_parsed.
+ */
+struct fx_parsed {
+	struct zs_objects o;
+	struct zs_diags d;
+};
+
+int fx_parsed_setup(void **state);
+int fx_parsed_teardown(void **state);
+
 /* A fresh estate: yaml parsed (as "t.yaml") and compiled. Free it even on failure. */
 int fx_estate_init(struct fx_estate *e, const char *yaml);
 /* More objects into e->o (a later object replaces an earlier one of its name); not compiled. */
