@@ -475,7 +475,9 @@ static void test_deterministic(void **state)
 	struct zs_diags d = { 0 };
 	(void)state;
 
-	assert_int_equal(fx_estate_init(&a, WORKLOADS POLICIES "---\n" POLICY_ON_API("z", ALLOW_1_1000 DENY_80)), 0);
+	assert_int_equal(fx_estate_init(&a, WORKLOADS POLICIES "---\n"
+					     POLICY_ON_API("z", ALLOW_1_1000 DENY_80)),
+			 0);
 	/* Same objects, same identities. */
 	assert_int_equal(zs_compile(&a.o, &a.ids, &again, &d), 0);
 	assert_same_subjects(&a.c, &again);
@@ -484,7 +486,9 @@ static void test_deterministic(void **state)
 	/* Fresh identities, policies in another order. */
 	memset(&b, 0, sizeof(b));
 	zs_objects_init(&b.o);
-	assert_int_equal(fx_estate_load(&b, WORKLOADS "---\n" POLICY_ON_API("z", ALLOW_1_1000 DENY_80) POLICIES), 0);
+	assert_int_equal(fx_estate_load(&b, WORKLOADS "---\n"
+					     POLICY_ON_API("z", ALLOW_1_1000 DENY_80) POLICIES),
+			 0);
 	assert_int_equal(b.o.policies.n, 4);
 	assert_string_equal(b.o.policies.v[0].name, "z");
 	assert_int_equal(fx_estate_compile(&b), 0);

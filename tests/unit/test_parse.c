@@ -656,11 +656,14 @@ static void test_objects_copy(void **state)
 	zs_diags_free(&d);
 }
 
+/* A test on a fresh struct fx_parsed in *state. */
+#define PARSED(test) cmocka_unit_test_setup_teardown(test, fx_parsed_setup, fx_parsed_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_valid_multi_document, fx_parsed_setup, fx_parsed_teardown),
-		cmocka_unit_test_setup_teardown(test_selector_unknown_label_key_is_fine, fx_parsed_setup, fx_parsed_teardown),
+		PARSED(test_valid_multi_document),
+		PARSED(test_selector_unknown_label_key_is_fine),
 		cmocka_unit_test(test_error_unknown_field),
 		cmocka_unit_test(test_error_port_zero),
 		cmocka_unit_test(test_error_port_too_big),
@@ -673,14 +676,14 @@ int main(void)
 		cmocka_unit_test(test_error_missing_api_version),
 		cmocka_unit_test(test_error_unknown_kind),
 		cmocka_unit_test(test_error_match_expressions_operator),
-		cmocka_unit_test_setup_teardown(test_error_appends_nothing, fx_parsed_setup, fx_parsed_teardown),
-		cmocka_unit_test_setup_teardown(test_validate_duplicate_interface, fx_parsed_setup, fx_parsed_teardown),
-		cmocka_unit_test_setup_teardown(test_validate_duplicate_address, fx_parsed_setup, fx_parsed_teardown),
-		cmocka_unit_test_setup_teardown(test_validate_distinct_ok, fx_parsed_setup, fx_parsed_teardown),
+		PARSED(test_error_appends_nothing),
+		PARSED(test_validate_duplicate_interface),
+		PARSED(test_validate_duplicate_address),
+		PARSED(test_validate_distinct_ok),
 		cmocka_unit_test(test_parse_refs),
 		cmocka_unit_test(test_parse_refs_errors),
 		cmocka_unit_test(test_objects_copy),
-		cmocka_unit_test_setup_teardown(test_merge_replaces, fx_parsed_setup, fx_parsed_teardown),
+		PARSED(test_merge_replaces),
 		cmocka_unit_test(test_state_text_follows_changes),
 	};
 
