@@ -52,6 +52,8 @@ int fx_parse(struct zs_objects *o, const char *name, const char *yaml, size_t le
 	int err = zs_parse_buffer(name, yaml, len ? len : strlen(yaml), o, &d);
 
 	zs_diags_print(&d, stderr);
+	if (!err && d.msgs.n)
+		err = -EINVAL;
 	zs_diags_free(&d);
 	return err;
 }

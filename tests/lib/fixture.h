@@ -52,8 +52,9 @@ struct fx_estate {
 };
 
 /*
- * Parses `len` bytes of YAML (len 0: strlen) into o, as file `name`; 0, or
- * -errno with the diagnostics printed.
+ * Parses `len` bytes of YAML (len 0: strlen) into o, as file `name`; 0 only
+ * when it parses without a single diagnostic (those printed), else -EINVAL
+ * or the parser's error.
  */
 int fx_parse(struct zs_objects *o, const char *name, const char *yaml, size_t len);
 
