@@ -38,6 +38,34 @@ int pkt_family(const struct pkt *p)
 	return pkt_addr(p->src, a);
 }
 
+/* An IPv4 header without options at at: TTL 64, no fragment, id 0. */
+static void ip4_put(__u8 *at, __u8 proto, __u16 tot_len, const __u8 src[16], const __u8 dst[16])
+{
+	struct iphdr *ip = (struct iphdr *)at;
+
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->ttl = 64;
+	ip->protocol = proto;
+	ip->tot_len = htons(tot_len);
+	memcpy(&ip->saddr, src, 4);
+	memcpy(&ip->daddr, dst, 4);
+}
+
+/* An IPv6 header at at (its next header set by the caller when extensions follow). */
+static void ip6_put(__u8 *at, __u8 nexthdr, __u16 payload_len, __u8 hop, const __u8 src[16],
+		    const __u8 dst[16])
+{
+	struct ipv6hdr *ip6 = (struct ipv6hdr *)at;
+
+	ip6->version = 6;
+	ip6->hop_limit = hop;
+	ip6->nexthdr = nexthdr;
+	ip6->payload_len = htons(payload_len);
+	memcpy(&ip6->saddr, src, 16);
+	memcpy(&ip6->daddr, dst, 16);
+}
+
 /*
  * The packet an ICMP error quotes, at q: its IP header (the error's family)
  * and the first 8 bytes of its L4 header; returns the bytes kept (qlen).
@@ -62,24 +90,10 @@ static size_t quote_build(const struct pkt *p, __u8 *q)
 		*(__be16 *)(l4 + 2) = htons(p->qdport);
 		*(__be16 *)(l4 + 4) = htons(proto == IPPROTO_UDP ? 1400 : 0); /* UDP length */
 	}
-	if (v6) {
-		struct ipv6hdr *in = (struct ipv6hdr *)q;
-		in->version = 6;
-		in->hop_limit = 64;
-		in->nexthdr = proto;
-		in->payload_len = htons(1400);
-		memcpy(&in->saddr, s, 16);
-		memcpy(&in->daddr, d, 16);
-	} else {
-		struct iphdr *in = (struct iphdr *)q;
-		in->version = 4;
-		in->ihl = 5;
-		in->ttl = 64;
-		in->protocol = proto;
-		in->tot_len = htons(1420);
-		memcpy(&in->saddr, s, 4);
-		memcpy(&in->daddr, d, 4);
-	}
+	if (v6)
+		ip6_put(q, proto, 1400, 64, s, d);
+	else
+		ip4_put(q, proto, 1420, s, d);
 	return p->qlen ? p->qlen : hlen + 8;
 }
 
@@ -177,26 +191,18 @@ size_t pkt_build(const struct pkt *p, __u8 *buf, size_t cap)
 		size_t hlen = p->ihl > 5 ? p->ihl * 4u : 20;
 		size_t l4len = payload_build(p, scratch + off + hlen, p->frag_off & 0x1fff);
 
-		ip->version = 4;
+		ip4_put(scratch + off, p->proto, p->ip_len ? p->ip_len : hlen + l4len, src, dst);
 		ip->ihl = p->ihl ? p->ihl : 5;
-		ip->ttl = 64;
-		ip->protocol = p->proto;
-		ip->tot_len = htons(p->ip_len ? p->ip_len : hlen + l4len);
 		ip->id = htons(p->ip_id);
 		ip->frag_off = htons(p->frag_off);
-		memcpy(&ip->saddr, src, 4);
-		memcpy(&ip->daddr, dst, 4);
 		memcpy(ip + 1, p->opts, hlen - sizeof(*ip));
 		len = off + hlen + l4len;
 	} else {
 		struct ipv6hdr *ip6 = (struct ipv6hdr *)(scratch + off);
 		__u8 *nh = &ip6->nexthdr, *eh = scratch + off + sizeof(*ip6);
+		__u8 hop = p->hop ? p->hop : p->proto == IPPROTO_ICMPV6 ? 255 : 64;
 		int later = 0;
 
-		ip6->version = 6;
-		ip6->hop_limit = p->hop ? p->hop : p->proto == IPPROTO_ICMPV6 ? 255 : 64;
-		memcpy(&ip6->saddr, src, 16);
-		memcpy(&ip6->daddr, dst, 16);
 		/* Each extension header is 8 bytes: next header, length 0, then its fields. */
 		for (int i = 0; i < p->n_ext; i++, eh += 8) {
 			*nh = p->ext[i];
@@ -211,7 +217,9 @@ size_t pkt_build(const struct pkt *p, __u8 *buf, size_t cap)
 		}
 		*nh = p->proto;
 		size_t l4len = payload_build(p, eh, later);
-		ip6->payload_len = htons(p->ip_len ? p->ip_len : eh - (__u8 *)(ip6 + 1) + l4len);
+		size_t plen = p->ip_len ? p->ip_len : (size_t)(eh - (__u8 *)(ip6 + 1)) + l4len;
+
+		ip6_put(scratch + off, p->n_ext ? p->ext[0] : p->proto, (__u16)plen, hop, src, dst);
 		len = eh + l4len - scratch;
 	}
 	len += p->pad;
