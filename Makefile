@@ -78,7 +78,7 @@ BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test
 # fixtures, the packet builder).
 TEST_LIB_OBJS := $(patsubst tests/lib/%.c,$(BUILD)/testlib/%.o,$(wildcard tests/lib/*.c))
 
-$(BUILD)/testlib/%.o: tests/lib/%.c | $(SKEL)
+$(TEST_LIB_OBJS): $(BUILD)/testlib/%.o: tests/lib/%.c | $(SKEL)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
