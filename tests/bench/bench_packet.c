@@ -179,6 +179,27 @@ static void gen_filler(FILE *f, const char *dir, size_t j)
 		dir, j % PEERS, FILLER_PORT + 2 * (j / PEERS));
 }
 
+/*
+ * The policy of one side of the measured flow: `rules` rules in `dir`
+ * (egress or ingress, peers under `key`), fillers first, then the flow's own
+ * (peer app `peer`, TCP 80).
+ */
+static void gen_side(FILE *f, const char *name, const char *app, const char *dir, const char *key,
+		     size_t rules, const char *peer)
+{
+	fprintf(f,
+		"---\napiVersion: zeroseg.io/v1\nkind: Policy\n"
+		"metadata: {name: %s, namespace: bench}\n"
+		"spec:\n  selector: {matchLabels: {app: %s}}\n  %s:\n",
+		name, app, dir);
+	for (size_t j = 0; j + 1 < rules; j++)
+		gen_filler(f, key, j);
+	fprintf(f,
+		"    - %s: [{selector: {matchLabels: {app: %s}}}]\n"
+		"      ports: [{protocol: TCP, port: 80}]\n",
+		key, peer);
+}
+
 static void gen_policy(struct fx_text *t, size_t rules)
 {
 	size_t eg = rules / 2, in = rules - eg;
@@ -198,20 +219,8 @@ static void gen_policy(struct fx_text *t, size_t rules)
 			"metadata: {name: p%zu, namespace: bench, labels: {app: p%zu}}\n"
 			"spec: {addresses: [10.3.0.%zu]}\n",
 			k, k, k + 1);
-	fprintf(f, "---\napiVersion: zeroseg.io/v1\nkind: Policy\n"
-		   "metadata: {name: a-out, namespace: bench}\n"
-		   "spec:\n  selector: {matchLabels: {app: a}}\n  egress:\n");
-	for (size_t j = 0; j + 1 < eg; j++)
-		gen_filler(f, "to", j);
-	fprintf(f, "    - to: [{selector: {matchLabels: {app: b}}}]\n"
-		   "      ports: [{protocol: TCP, port: 80}]\n");
-	fprintf(f, "---\napiVersion: zeroseg.io/v1\nkind: Policy\n"
-		   "metadata: {name: b-in, namespace: bench}\n"
-		   "spec:\n  selector: {matchLabels: {app: b}}\n  ingress:\n");
-	for (size_t j = 0; j + 1 < in; j++)
-		gen_filler(f, "from", j);
-	fprintf(f, "    - from: [{selector: {matchLabels: {app: a}}}]\n"
-		   "      ports: [{protocol: TCP, port: 80}]\n");
+	gen_side(f, "a-out", "a", "egress", "to", eg, "b");
+	gen_side(f, "b-in", "b", "ingress", "from", in, "a");
 	fx_text_close(t);
 }
 
