@@ -74,16 +74,24 @@ $(BUILD)/zs-probe: tests/tools/zs-probe.c
 # ---- tests ------------------------------------------------------------------
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BPF_TESTS := $(patsubst tests/bpf/%.c,$(BUILD)/tests/%,$(wildcard tests/bpf/test_*.c))
+# What every test and benchmark program links: tests/lib/ (the pipeline
+# fixtures, the packet builder).
+TEST_LIB_OBJS := $(patsubst tests/lib/%.c,$(BUILD)/testlib/%.o,$(wildcard tests/lib/*.c))
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libzeroseg.a
+$(TEST_LIB_OBJS): $(BUILD)/testlib/%.o: tests/lib/%.c | $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(TEST_LIB_OBJS) $(BUILD)/libzeroseg.a
 	@mkdir -p $(@D)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(TEST_LIB_OBJS) -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/%: tests/bpf/%.c $(BUILD)/libzeroseg.a
+$(BUILD)/tests/%: tests/bpf/%.c $(TEST_LIB_OBJS) $(BUILD)/libzeroseg.a
 	@mkdir -p $(@D)
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(TEST_LIB_OBJS) -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
 
 test: test-unit test-bpf test-e2e
 	@echo "make test: all tiers passed"
@@ -103,10 +111,10 @@ demo: all $(BUILD)/zs-probe
 # ---- benchmarks (as root; scripts/bench.sh runs the sections) --------------
 BENCH_PROGS := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/bench_*.c))
 
-$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libzeroseg.a
+$(BUILD)/bench/%: tests/bench/%.c $(TEST_LIB_OBJS) $(BUILD)/libzeroseg.a
 	@mkdir -p $(@D)
 	$(call msg,BENCH,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) $< -o $@ $(BUILD)/libzeroseg.a $(LDLIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $< $(TEST_LIB_OBJS) -o $@ $(BUILD)/libzeroseg.a $(LDLIBS)
 
 # The same tc program reporting every packet of a denied flow (no 1 s rate
 # limit), so PROG_TEST_RUN repeats make events: tests/bench/bench_events.c.

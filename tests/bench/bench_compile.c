@@ -41,6 +41,7 @@
 #include "datapath/datapath.h"
 #include "policy/parse.h"
 #include "policy/serial.h"
+#include "tests/lib/fixture.h"
 
 #define REPLICAS 10     /* workloads per app (one identity) */
 #define PORT_BASE 1024
@@ -119,39 +120,7 @@ static double map_memlock(int fd)
 	return bytes;
 }
 
-/* Nearest-rank percentile of sorted samples. */
-static double percentile(const double *v, size_t n, double p)
-{
-	size_t rank = (size_t)(p / 100.0 * n + 0.999999);
-
-	if (!n)
-		return 0;
-	if (rank < 1)
-		rank = 1;
-	return v[(rank > n ? n : rank) - 1];
-}
-
 /* ---- the generator -------------------------------------------------------- */
-
-struct buf {
-	char *p;
-	size_t len;
-	FILE *f;
-};
-
-static void buf_open(struct buf *b)
-{
-	memset(b, 0, sizeof(*b));
-	b->f = open_memstream(&b->p, &b->len);
-	if (!b->f)
-		abort();
-}
-
-static void buf_close(struct buf *b)
-{
-	fclose(b->f);
-	b->f = NULL;
-}
 
 /* Rules of app `k` when `rules` are spread over `apps`. */
 static size_t rules_of(size_t rules, size_t apps, size_t k)
@@ -176,9 +145,9 @@ static void gen_policy_head(FILE *f, size_t k)
 		k, k);
 }
 
-static void gen_estate(struct buf *b, size_t rules, size_t workloads, size_t apps)
+static void gen_estate(struct fx_text *b, size_t rules, size_t workloads, size_t apps)
 {
-	buf_open(b);
+	fx_text_open(b);
 	for (size_t n = 0; n < workloads; n++) {
 		size_t a = n + 1; /* 10.0.0.1 up */
 		fprintf(b->f,
@@ -192,7 +161,7 @@ static void gen_estate(struct buf *b, size_t rules, size_t workloads, size_t app
 		for (size_t j = 0; j < rules_of(rules, apps, k); j++)
 			gen_rule(b->f, apps, k, j);
 	}
-	buf_close(b);
+	fx_text_close(b);
 }
 
 /*
@@ -204,23 +173,20 @@ static void gen_estate(struct buf *b, size_t rules, size_t workloads, size_t app
 static int add_rule(struct zs_objects *o, size_t apps, size_t k, size_t j, unsigned iter)
 {
 	struct zs_objects batch;
-	struct zs_diags d = { 0 };
 	struct zs_policy *old = NULL, *p;
 	char name[32];
-	struct buf b;
+	struct fx_text b;
 	int err;
 
-	buf_open(&b);
+	fx_text_open(&b);
 	gen_policy_head(b.f, k);
 	gen_rule(b.f, apps, k, j);
-	buf_close(&b);
+	fx_text_close(&b);
 	snprintf(name, sizeof(name), "<incr %u>", iter);
 	zs_objects_init(&batch);
-	err = zs_parse_buffer(name, b.p, b.len, &batch, &d);
-	free(b.p);
+	err = fx_parse(&batch, name, b.s, b.n);
+	fx_text_free(&b);
 	if (err) {
-		zs_diags_print(&d, stderr);
-		zs_diags_free(&d);
 		zs_objects_free(&batch);
 		return err;
 	}
@@ -253,19 +219,19 @@ static int add_rule(struct zs_objects *o, size_t apps, size_t k, size_t j, unsig
 static int emit(size_t rules, size_t workloads, const char *dir, unsigned n)
 {
 	size_t apps = workloads / REPLICAS;
-	struct buf b;
+	struct fx_text b;
 	char *path;
 	FILE *f;
 
 	gen_estate(&b, rules, workloads, apps);
 	path = zs_xasprintf("%s/estate.yaml", dir);
 	f = fopen(path, "w");
-	if (!f || fwrite(b.p, 1, b.len, f) != b.len || fclose(f)) {
+	if (!f || fwrite(b.s, 1, b.n, f) != b.n || fclose(f)) {
 		fprintf(stderr, "bench_compile: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
 	free(path);
-	free(b.p);
+	fx_text_free(&b);
 	for (unsigned i = 1; i <= n && i <= apps; i++) {
 		size_t k = (i * 7919u) % apps;
 		path = zs_xasprintf("%s/incr-%u.yaml", dir, i);
@@ -313,7 +279,7 @@ static void run_size(const struct opts *op, size_t rules, size_t workloads, stru
 	struct zs_dp dp;
 	char err[512] = "";
 	double t, *samples, *b2b;
-	struct buf b;
+	struct fx_text b;
 	size_t apps = workloads / REPLICAS, *extra;
 
 	r->rules = rules;
@@ -323,9 +289,9 @@ static void run_size(const struct opts *op, size_t rules, size_t workloads, stru
 	gen_estate(&b, rules, workloads, apps);
 	zs_objects_init(&o);
 	t = now_ms();
-	r->status = zs_parse_buffer("<bench>", b.p, b.len, &o, &d);
+	r->status = zs_parse_buffer("<bench>", b.s, b.n, &o, &d);
 	r->parse_ms = now_ms() - t;
-	free(b.p);
+	fx_text_free(&b);
 	if (r->status) {
 		snprintf(r->note, sizeof(r->note), "parse: %s", d.msgs.n ? d.msgs.v[0] : "failed");
 		return;

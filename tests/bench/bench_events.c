@@ -36,10 +36,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
 #include <linux/pkt_cls.h>
-#include <linux/tcp.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
@@ -63,6 +60,8 @@
 #include "policy/parse.h"
 #include "datapath/writer.h"
 #include "bench_util.h"
+#include "tests/lib/fixture.h"
+#include "tests/lib/pkt.h"
 
 #define TARGET_EPS 1000000.0 /* events per second the path must keep up with */
 #define JSONL_MAX_BYTES (100ull << 20) /* the daemon's default --flow-log-max-kb */
@@ -166,19 +165,18 @@ static uint64_t events_lost(const struct bench *b)
 /* One call: `repeat` runs of the denied packet. Returns 0 or -errno; *ns_per_run from the kernel. */
 static int run_packet(const struct bench *b, unsigned repeat, unsigned *ns_per_run)
 {
-	struct __sk_buff skb = { .ifindex = b->ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = b->pkt, .data_size_in = b->pkt_len,
-		    .ctx_in = &skb, .ctx_size_in = sizeof(skb), .repeat = repeat);
+	struct pkt_run r;
+	int err = pkt_run_tc(b->dp.from_ep_fd, b->pkt, b->pkt_len, b->ifindex, 0, repeat, &r);
 
-	if (bpf_prog_test_run_opts(b->dp.from_ep_fd, &opts))
-		return -errno;
-	if (opts.retval != TC_ACT_SHOT) {
+	if (err)
+		return err;
+	if (r.retval != TC_ACT_SHOT) {
 		fprintf(stderr, "bench_events: the denied packet got verdict %u, not TC_ACT_SHOT\n",
-			opts.retval);
+			r.retval);
 		return -EPROTO;
 	}
 	if (ns_per_run)
-		*ns_per_run = opts.duration;
+		*ns_per_run = r.duration;
 	return 0;
 }
 
@@ -369,26 +367,11 @@ out_log:
 
 /* ---- setup: the bench variant of the program, a policy written into its maps ---- */
 
+/* a:40000 -> b:22 SYN: a may reach b on 80 only, so default deny. */
 static void build_packet(struct bench *b)
 {
-	struct ethhdr *eth = (struct ethhdr *)b->pkt;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct tcphdr *th = (struct tcphdr *)(ip + 1);
-
-	memset(b->pkt, 0, sizeof(b->pkt));
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_TCP;
-	ip->tot_len = htons(sizeof(*ip) + sizeof(*th));
-	inet_pton(AF_INET, "10.2.0.1", &ip->saddr);
-	inet_pton(AF_INET, "10.2.0.2", &ip->daddr);
-	th->source = htons(40000);
-	th->dest = htons(22); /* a may reach b on 80 only: default deny */
-	th->doff = 5;
-	th->syn = 1;
-	b->pkt_len = sizeof(*eth) + sizeof(*ip) + sizeof(*th);
+	b->pkt_len = pkt_build(&(struct pkt)TCP("10.2.0.1", 40000, "10.2.0.2", 22, SYN), b->pkt,
+			       sizeof(b->pkt));
 }
 
 static int bench_open(struct bench *b, const char *path)
@@ -403,29 +386,18 @@ static int bench_open(struct bench *b, const char *path)
 	return 0;
 }
 
+/* The policy compiled into b->comp (kept: the flow records name its rules) and written. */
 static int bench_policy(struct bench *b)
 {
-	struct zs_objects o;
-	struct zs_diags d = { 0 };
-	struct zs_writer w;
-	char err[256] = "";
-	int rc = -EINVAL;
+	struct fx_estate e;
+	int rc = fx_estate_init(&e, policy);
 
-	zs_objects_init(&o);
-	if (zs_parse_buffer("bench.yaml", policy, strlen(policy), &o, &d) ||
-	    zs_compile(&o, &b->ids, &b->comp, &d)) {
-		zs_diags_print(&d, stderr);
-		goto out;
-	}
-	if (zs_writer_init(&w, &zs_dp_map_ops, &b->dp))
-		goto out;
-	rc = zs_writer_apply(&w, &b->comp, err, sizeof(err));
-	if (rc)
-		fprintf(stderr, "bench_events: writing the policy: %s\n", err);
-	zs_writer_free(&w);
-out:
-	zs_objects_free(&o);
-	zs_diags_free(&d);
+	if (!rc)
+		rc = fx_write(&e.c, &zs_dp_map_ops, &b->dp);
+	/* The compiled state and identities stay with the bench; the objects go. */
+	b->comp = e.c;
+	b->ids = e.ids;
+	zs_objects_free(&e.o);
 	return rc;
 }
 

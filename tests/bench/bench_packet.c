@@ -58,10 +58,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
 #include <linux/pkt_cls.h>
-#include <linux/tcp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -76,6 +73,8 @@
 #include "policy/compile.h"
 #include "datapath/datapath.h"
 #include "policy/parse.h"
+#include "tests/lib/fixture.h"
+#include "tests/lib/pkt.h"
 
 #define PEERS 100
 #define FILLER_PORT 10000
@@ -140,50 +139,33 @@ static double median(double *v, size_t n)
 	return n ? (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2) : 0;
 }
 
-/* ---- packets ------------------------------------------------------------- */
+/* ---- packets (tests/lib/pkt.h) ------------------------------------------ */
 
-struct pkt {
+struct frame {
 	__u8 buf[128];
 	size_t len;
 };
 
 /* TCP 10.2.0.1:sport -> 10.2.0.2:dport with `flags`, as a from a's eth0. */
-static void pkt_tcp(struct pkt *p, unsigned sport, unsigned dport, __u8 flags)
+static void frame_tcp(struct frame *f, unsigned sport, unsigned dport, __u8 flags)
 {
-	struct ethhdr *eth = (struct ethhdr *)p->buf;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct tcphdr *th = (struct tcphdr *)(ip + 1);
-
-	memset(p, 0, sizeof(*p));
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_TCP;
-	ip->tot_len = htons(sizeof(*ip) + sizeof(*th));
-	inet_pton(AF_INET, "10.2.0.1", &ip->saddr);
-	inet_pton(AF_INET, "10.2.0.2", &ip->daddr);
-	th->source = htons(sport);
-	th->dest = htons(dport);
-	th->doff = 5;
-	((__u8 *)th)[13] = flags;
-	p->len = sizeof(*eth) + sizeof(*ip) + sizeof(*th);
+	f->len = pkt_build(&(struct pkt)TCP("10.2.0.1", sport, "10.2.0.2", dport, flags), f->buf,
+			   sizeof(f->buf));
 }
 
 /* One BPF_PROG_TEST_RUN: 0 and *ns (the kernel's per-run average), or -errno. */
-static int run(int prog, const struct pkt *p, unsigned repeat, int want, double *ns)
+static int run(int prog, const struct frame *f, unsigned repeat, int want, double *ns)
 {
-	struct __sk_buff skb = { .ifindex = ifindex_a };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->buf, .data_size_in = p->len,
-		    .ctx_in = &skb, .ctx_size_in = sizeof(skb), .repeat = repeat);
+	struct pkt_run r;
+	int err = pkt_run_tc(prog, f->buf, f->len, ifindex_a, 0, repeat, &r);
 
-	if (bpf_prog_test_run_opts(prog, &o))
-		return -errno;
-	if ((int)o.retval != want) {
-		fprintf(stderr, "bench_packet: verdict %d, expected %d\n", (int)o.retval, want);
+	if (err)
+		return err;
+	if ((int)r.retval != want) {
+		fprintf(stderr, "bench_packet: verdict %d, expected %d\n", (int)r.retval, want);
 		return -EPROTO;
 	}
-	*ns = o.duration;
+	*ns = r.duration;
 	return 0;
 }
 
@@ -197,14 +179,34 @@ static void gen_filler(FILE *f, const char *dir, size_t j)
 		dir, j % PEERS, FILLER_PORT + 2 * (j / PEERS));
 }
 
-static char *gen_policy(size_t rules, size_t *len)
+/*
+ * The policy of one side of the measured flow: `rules` rules in `dir`
+ * (egress or ingress, peers under `key`), fillers first, then the flow's own
+ * (peer app `peer`, TCP 80).
+ */
+static void gen_side(FILE *f, const char *name, const char *app, const char *dir, const char *key,
+		     size_t rules, const char *peer)
+{
+	fprintf(f,
+		"---\napiVersion: zeroseg.io/v1\nkind: Policy\n"
+		"metadata: {name: %s, namespace: bench}\n"
+		"spec:\n  selector: {matchLabels: {app: %s}}\n  %s:\n",
+		name, app, dir);
+	for (size_t j = 0; j + 1 < rules; j++)
+		gen_filler(f, key, j);
+	fprintf(f,
+		"    - %s: [{selector: {matchLabels: {app: %s}}}]\n"
+		"      ports: [{protocol: TCP, port: 80}]\n",
+		key, peer);
+}
+
+static void gen_policy(struct fx_text *t, size_t rules)
 {
 	size_t eg = rules / 2, in = rules - eg;
-	char *text;
-	FILE *f = open_memstream(&text, len);
+	FILE *f;
 
-	if (!f)
-		abort();
+	fx_text_open(t);
+	f = t->f;
 	fprintf(f, "apiVersion: zeroseg.io/v1\nkind: Workload\n"
 		   "metadata: {name: a, namespace: bench, labels: {app: a}}\n"
 		   "spec: {interface: zb-a, addresses: [10.2.0.1]}\n"
@@ -217,57 +219,26 @@ static char *gen_policy(size_t rules, size_t *len)
 			"metadata: {name: p%zu, namespace: bench, labels: {app: p%zu}}\n"
 			"spec: {addresses: [10.3.0.%zu]}\n",
 			k, k, k + 1);
-	fprintf(f, "---\napiVersion: zeroseg.io/v1\nkind: Policy\n"
-		   "metadata: {name: a-out, namespace: bench}\n"
-		   "spec:\n  selector: {matchLabels: {app: a}}\n  egress:\n");
-	for (size_t j = 0; j + 1 < eg; j++)
-		gen_filler(f, "to", j);
-	fprintf(f, "    - to: [{selector: {matchLabels: {app: b}}}]\n"
-		   "      ports: [{protocol: TCP, port: 80}]\n");
-	fprintf(f, "---\napiVersion: zeroseg.io/v1\nkind: Policy\n"
-		   "metadata: {name: b-in, namespace: bench}\n"
-		   "spec:\n  selector: {matchLabels: {app: b}}\n  ingress:\n");
-	for (size_t j = 0; j + 1 < in; j++)
-		gen_filler(f, "from", j);
-	fprintf(f, "    - from: [{selector: {matchLabels: {app: a}}}]\n"
-		   "      ports: [{protocol: TCP, port: 80}]\n");
-	fclose(f);
-	return text;
+	gen_side(f, "a-out", "a", "egress", "to", eg, "b");
+	gen_side(f, "b-in", "b", "ingress", "from", in, "a");
+	fx_text_close(t);
 }
 
 /* Parses, compiles and writes R rules into dp; the number of policy entries. */
 static int load_policy(struct zs_dp *dp, size_t rules, size_t *entries)
 {
-	struct zs_objects o;
-	struct zs_diags d = { 0 };
-	struct zs_identities ids = { 0 };
-	struct zs_compiled c = { 0 };
-	struct zs_writer w;
-	char err[256] = "";
-	size_t len;
-	char *text = gen_policy(rules, &len);
+	struct fx_text t;
+	struct fx_estate e;
 	int ret;
 
-	zs_objects_init(&o);
-	ret = zs_parse_buffer("<bench>", text, len, &o, &d);
-	if (ret)
-		goto out;
-	ret = zs_compile(&o, &ids, &c, &d);
-	if (ret)
-		goto out;
-	*entries = c.total_entries;
-	zs_writer_init(&w, &zs_dp_map_ops, dp);
-	ret = zs_writer_apply(&w, &c, err, sizeof(err));
-	if (ret)
-		fprintf(stderr, "bench_packet: writing the policy: %s\n", err);
-	zs_writer_free(&w);
-out:
-	zs_diags_print(&d, stderr);
-	zs_compiled_free(&c);
-	zs_identities_free(&ids);
-	zs_objects_free(&o);
-	zs_diags_free(&d);
-	free(text);
+	gen_policy(&t, rules);
+	ret = fx_estate_init(&e, t.s);
+	if (!ret) {
+		*entries = e.c.total_entries;
+		ret = fx_write(&e.c, &zs_dp_map_ops, dp);
+	}
+	fx_estate_free(&e);
+	fx_text_free(&t);
 	return ret;
 }
 
@@ -285,11 +256,11 @@ static int drop_event(void *ctx, void *data, size_t size)
 static int run_calls(int prog, struct ring_buffer *rb, unsigned flows, unsigned sport_base,
 		     unsigned dport, __u8 flags, int want, double *samples, double *out)
 {
-	struct pkt p;
+	struct frame p;
 	int err;
 
 	for (unsigned i = 0; i < flows; i++) {
-		pkt_tcp(&p, sport_base ? sport_base + i : SPORT_EST_ALLOW, dport, flags);
+		frame_tcp(&p, sport_base ? sport_base + i : SPORT_EST_ALLOW, dport, flags);
 		err = run(prog, &p, 1, want, &samples[i]);
 		if (err)
 			return err;
@@ -330,7 +301,7 @@ struct size_ctx {
 	struct zs_dp dp, ndp;
 	struct bpf_object *nobj;
 	struct ring_buffer *rb, *nrb;
-	struct pkt est, deny, syn80, syn81;
+	struct frame est, deny, syn80, syn81;
 	double *reps[P_COUNT], *samples;
 	bool dp_open;
 };
@@ -361,14 +332,14 @@ static int size_setup(const struct opts *op, struct size_ctx *x, struct size_res
 		return -errno;
 
 	/* The two established flows: their first packets create the entries. */
-	pkt_tcp(&x->est, SPORT_EST_ALLOW, 80, 0x02);
-	pkt_tcp(&x->deny, SPORT_EST_DENY, 81, 0x02);
+	frame_tcp(&x->est, SPORT_EST_ALLOW, 80, 0x02);
+	frame_tcp(&x->deny, SPORT_EST_DENY, 81, 0x02);
 	if ((err = run(x->dp.from_ep_fd, &x->est, 1, TC_ACT_OK, &ns)) ||
 	    (err = run(x->dp.from_ep_fd, &x->deny, 1, TC_ACT_SHOT, &ns)))
 		return err;
-	pkt_tcp(&x->est, SPORT_EST_ALLOW, 80, 0x10);
-	pkt_tcp(&x->syn80, SPORT_NEW, 80, 0x02);
-	pkt_tcp(&x->syn81, SPORT_NEW, 81, 0x02);
+	frame_tcp(&x->est, SPORT_EST_ALLOW, 80, 0x10);
+	frame_tcp(&x->syn80, SPORT_NEW, 80, 0x02);
+	frame_tcp(&x->syn81, SPORT_NEW, 81, 0x02);
 	ring_buffer__consume(x->rb);
 	return 0;
 }

@@ -120,18 +120,6 @@ static void sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL);
 }
 
-/* Nearest-rank percentile of sorted samples. */
-static double percentile(const double *v, size_t n, double p)
-{
-	size_t rank = (size_t)(p / 100.0 * n + 0.999999);
-
-	if (!n)
-		return 0;
-	if (rank < 1)
-		rank = 1;
-	return v[(rank > n ? n : rank) - 1];
-}
-
 /* ---- the two threads ------------------------------------------------------ */
 
 /* A UDP socket in the namespace behind ns_fd (this thread only moves). */

@@ -21,6 +21,18 @@ static ZS_BENCH_UNUSED int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Nearest-rank percentile of sorted samples. */
+static ZS_BENCH_UNUSED double percentile(const double *v, size_t n, double p)
+{
+	size_t rank = (size_t)(p / 100.0 * n + 0.999999);
+
+	if (!n)
+		return 0;
+	if (rank < 1)
+		rank = 1;
+	return v[(rank > n ? n : rank) - 1];
+}
+
 /* libbpf's print callback: warnings only. */
 static ZS_BENCH_UNUSED int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
 {

@@ -28,10 +28,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/bpf.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
 #include <linux/pkt_cls.h>
-#include <linux/tcp.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <unistd.h>
@@ -50,6 +47,8 @@
 #include "datapath/datapath.h"
 #include "policy/parse.h"
 #include "datapath/writer.h"
+#include "tests/lib/fixture.h"
+#include "tests/lib/pkt.h"
 
 #define CT_MAX 1024
 #define FLOWS 4096
@@ -72,54 +71,33 @@ static const char policy[] =
 
 static struct zs_dp dp;
 
-/* An Ethernet + IPv4 + TCP frame into buf; its length. */
-static size_t tcp_frame(__u8 *buf, const char *src, unsigned sport, const char *dst, unsigned dport,
-			__u8 flags)
+/* Packet p through a tc program (or an XDP one) on `dev`; returns its verdict. */
+static int run_on(int prog, bool xdp, const char *dev, const struct pkt *p)
 {
-	struct ethhdr *eth = (struct ethhdr *)buf;
-	struct iphdr *ip = (struct iphdr *)(eth + 1);
-	struct tcphdr *th = (struct tcphdr *)(ip + 1);
-	size_t len = sizeof(*eth) + sizeof(*ip) + sizeof(*th);
+	__u8 buf[128];
+	size_t len = pkt_build(p, buf, sizeof(buf));
+	unsigned ifindex = if_nametoindex(dev);
+	struct pkt_run run;
 
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_TCP;
-	ip->tot_len = htons(sizeof(*ip) + sizeof(*th));
-	inet_pton(AF_INET, src, &ip->saddr);
-	inet_pton(AF_INET, dst, &ip->daddr);
-	th->source = htons(sport);
-	th->dest = htons(dport);
-	th->doff = 5;
-	((__u8 *)th)[13] = flags;
-	return len;
+	assert_int_not_equal(len, 0);
+	assert_int_equal(xdp ? pkt_run_xdp(prog, buf, len, ifindex, &run) :
+			       pkt_run_tc(prog, buf, len, ifindex, 0, 0, &run),
+			 0);
+	return (int)run.retval;
 }
 
-/* TCP a:sport -> b:dport (or back), through one tc hook; returns the TC verdict. */
+/* TCP src:sport -> dst:dport with `flags` through one tc hook on `dev`; returns the TC verdict. */
 static int send_tcp(int prog, const char *dev, const char *src, unsigned sport, const char *dst,
 		    unsigned dport, __u8 flags)
 {
-	__u8 buf[128] = { 0 };
-	size_t len = tcp_frame(buf, src, sport, dst, dport, flags);
-	struct __sk_buff skb = { .ifindex = if_nametoindex(dev) };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = len, .ctx_in = &skb,
-		    .ctx_size_in = sizeof(skb));
-	assert_int_equal(bpf_prog_test_run_opts(prog, &opts), 0);
-	return (int)opts.retval;
+	return run_on(prog, false, dev, &(struct pkt)TCP(src, sport, dst, dport, flags));
 }
 
 /* The same frame arriving at an XDP program on `dev`; returns the XDP verdict. */
 static int send_tcp_xdp(int prog, const char *dev, const char *src, unsigned sport, const char *dst,
 			unsigned dport, __u8 flags)
 {
-	__u8 buf[128] = { 0 };
-	size_t len = tcp_frame(buf, src, sport, dst, dport, flags);
-	struct xdp_md md = { .data_end = (__u32)len, .ingress_ifindex = if_nametoindex(dev) };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = len, .ctx_in = &md,
-		    .ctx_size_in = sizeof(md));
-	assert_int_equal(bpf_prog_test_run_opts(prog, &opts), 0);
-	return (int)opts.retval;
+	return run_on(prog, true, dev, &(struct pkt)TCP(src, sport, dst, dport, flags));
 }
 
 static size_t ct_count(void)
@@ -351,13 +329,9 @@ static void test_verifier_counts(void **state)
 
 static int setup(void **state)
 {
-	struct zs_objects o;
-	struct zs_diags d = { 0 };
-	struct zs_identities ids = { 0 };
-	struct zs_compiled c;
-	struct zs_writer w;
+	struct fx_estate e;
 	struct zs_dp_opts opts = { .ct_max = CT_MAX };
-	char err[256];
+	int err;
 	(void)state;
 
 	if (unshare(CLONE_NEWNET) ||
@@ -369,18 +343,11 @@ static int setup(void **state)
 		fprintf(stderr, "loading the datapath failed\n");
 		return -1;
 	}
-	zs_objects_init(&o);
-	if (zs_parse_buffer("p.yaml", policy, strlen(policy), &o, &d) || zs_compile(&o, &ids, &c, &d) ||
-	    zs_writer_init(&w, &zs_dp_map_ops, &dp) || zs_writer_apply(&w, &c, err, sizeof(err))) {
-		zs_diags_print(&d, stderr);
-		return -1;
-	}
-	zs_writer_free(&w);
-	zs_compiled_free(&c);
-	zs_identities_free(&ids);
-	zs_objects_free(&o);
-	zs_diags_free(&d);
-	return 0;
+	err = fx_estate_init(&e, policy);
+	if (!err)
+		err = fx_write(&e.c, &zs_dp_map_ops, &dp);
+	fx_estate_free(&e);
+	return err ? -1 : 0;
 }
 
 static int teardown(void **state)

@@ -3,8 +3,10 @@
  * The tc programs against a packet table, through BPF_PROG_TEST_RUN (as
  * Katran tests its balancer). The maps are filled the way the daemon fills
  * them: YAML -> zs_parse_buffer -> zs_compile -> zs_writer_apply on the real
- * maps. Each row asserts the verdict, the one drop reason counter that moved,
- * and the flow event the packet produced (or that it produced none).
+ * maps (fx_estate_apply, tests/lib/fixture.h); each row's packet is a struct
+ * pkt of the shared builder (tests/lib/pkt.h). Each row asserts the
+ * verdict, the one drop reason counter that moved, and the flow event the
+ * packet produced (or that it produced none).
  *
  *   private netns (unshare), lo up
  *   zt-a <-> zt-a-p   workload t/a  10.1.0.1 fd00::a   tc: from_ep / to_ep
@@ -35,15 +37,13 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
 
 #include "datapath/datapath.h"
 #include "telemetry/flows.h"
 #include "policy/parse.h"
+#include "tests/lib/fixture.h"
+#include "tests/lib/pkt.h"
 
 #define A_IP "10.1.0.1"
 #define B_IP "10.1.0.2"
@@ -143,300 +143,7 @@ static const char policy_any[] = WORKLOADS B_IN_HEAD B_IN_8080 B_IN_REST
 
 /* ---- packets ----------------------------------------------------------- */
 
-/* What a row sends; ports and ids in host order. */
-struct pkt {
-	__u16 ethertype; /* 0: IP, the version taken from the source address */
-	__u8 nvlan;      /* VLAN tags in front of the ethertype */
-	__u8 qinq;       /* the outer tag is 802.1ad (0x88a8), the others 802.1Q */
-	__u8 proto;      /* IPPROTO_TCP, _UDP, _ICMP, _ICMPV6, or any other */
-	const char *src;
-	const char *dst;
-	__u16 sport;     /* ICMP: the echo id of a request */
-	__u16 dport;     /* ICMP: the echo id of a reply */
-	__u8 flags;      /* TCP flags byte */
-	__u8 doff;       /* TCP data offset; 0: 5 */
-	__u8 icmp_type;
-	__u8 icmp_code;
-	/* An ICMP error: the packet it quotes, qsrc:qsport -> qdst:qdport. */
-	__u8 qproto;     /* 0: not an error */
-	const char *qsrc;
-	const char *qdst;
-	__u16 qsport;    /* an echo request: its id */
-	__u16 qdport;
-	__u16 qlen;      /* bytes of the quoted packet kept; 0: its IP header + 8 */
-	__u8 ihl;        /* 0: 5 */
-	__u8 opts[40];   /* IPv4 options, when IHL > 5 (zeros: end of options) */
-	__u16 ip_len;    /* IPv4 total length, IPv6 payload length; 0: as built */
-	__u16 frag_off;  /* IPv4 flags + offset; IPv6 fragment header offset + M */
-	__u32 ip_id;     /* IPv4 identification, IPv6 fragment header identification */
-	__u16 frag_len;  /* bytes after the IP headers; 0: the L4 header as built */
-	__u8 n_ext;      /* IPv6 extension headers in ext[], 8 bytes each */
-	__u8 ext[8];
-	__u8 rt_type;    /* routing header type (segments left 0) */
-	__u16 pad;       /* Ethernet padding after the IP packet */
-	__u16 cut;       /* keep only the first `cut` bytes; 0: all */
-	__u8 hop;        /* IPv6 hop limit; 0: 255 for ICMPv6, else 64 */
-};
-
-#define FIN 0x01
-#define SYN 0x02
-#define RST 0x04
-#define PSH 0x08
-#define ACK 0x10
-#define URG 0x20
-
-#define ICMP_ECHO 8
-#define ICMP_ECHOREPLY 0
-#define ICMP_DEST_UNREACH 3
-#define ICMP_HOST_UNREACH 1
-#define ICMP_PORT_UNREACH 3
-#define ICMP_FRAG_NEEDED 4
-#define ICMP_TIME_EXCEEDED 11
-#define ICMP6_DEST_UNREACH 1
-#define ICMP6_PORT_UNREACH 4
-#define ICMP6_PKT_TOOBIG 2
-#define ICMP6_TIME_EXCEEDED 3
-#define ICMP6_ECHO 128
-#define ICMP6_ECHOREPLY 129
-#define ICMP6_RA 134
-#define ICMP6_NS 135
-
-/* IPv4 frag_off: the MF flag, and the offset in 8-byte units. */
-#define IP_MF 0x2000
-#define FRAG4(bytes, mf) (((mf) ? IP_MF : 0) | (bytes) / 8)
-/* IPv6 fragment header: the offset in bytes (a multiple of 8) with M in bit 0. */
-#define FRAG6(bytes, m) .n_ext = 1, .ext = { IPPROTO_FRAGMENT }, .frag_off = (bytes) | !!(m)
-/* A fragment of datagram `id`: `len` bytes at byte offset `off`, more to come if mf. */
-#define F4(id, off, len, mf) .ip_id = id, .frag_off = FRAG4(off, mf), .frag_len = len
-#define F6(id, off, len, m) .ip_id = id, FRAG6(off, m), .frag_len = len
-
-#define TCP(s, sp, d, dp, fl, ...) \
-	{ .proto = IPPROTO_TCP, .src = s, .sport = sp, .dst = d, .dport = dp, .flags = fl, __VA_ARGS__ }
-#define UDP(s, sp, d, dp, ...) \
-	{ .proto = IPPROTO_UDP, .src = s, .sport = sp, .dst = d, .dport = dp, __VA_ARGS__ }
-/* A protocol without ports. */
-#define PROTO(pr, s, d, ...) { .proto = pr, .src = s, .dst = d, __VA_ARGS__ }
-/* An echo request's id is its "sport" in events and conntrack; a reply's, its "dport". */
-#define ICMP_ID(pr, echo, s, d, type, id, ...)                                    \
-	{ .proto = pr, .src = s, .dst = d, .icmp_type = type,                       \
-	  .sport = (type) == (echo) ? (id) : 0, .dport = (type) == (echo) ? 0 : (id), \
-	  __VA_ARGS__ }
-#define ICMP(s, d, type, id, ...) ICMP_ID(IPPROTO_ICMP, ICMP_ECHO, s, d, type, id, __VA_ARGS__)
-#define PING6(s, d, type, id, ...) ICMP_ID(IPPROTO_ICMPV6, ICMP6_ECHO, s, d, type, id, __VA_ARGS__)
-#define ICMP6(s, d, type, ...) \
-	{ .proto = IPPROTO_ICMPV6, .src = s, .dst = d, .icmp_type = type, __VA_ARGS__ }
-/* An ICMP error from s to d; QUOTE_* names the packet it is about. */
-#define ICMP_ERR(s, d, type, code, ...)                                                  \
-	{ .proto = IPPROTO_ICMP, .src = s, .dst = d, .icmp_type = type, .icmp_code = code, \
-	  __VA_ARGS__ }
-#define ICMP6_ERR(s, d, type, code, ...)                                                   \
-	{ .proto = IPPROTO_ICMPV6, .src = s, .dst = d, .icmp_type = type, .icmp_code = code, \
-	  __VA_ARGS__ }
-#define PORT_UNREACH(s, d, ...) ICMP_ERR(s, d, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, __VA_ARGS__)
-#define FRAG_NEEDED(s, d, ...) ICMP_ERR(s, d, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, __VA_ARGS__)
-#define TIME_EXCEEDED(s, d, ...) ICMP_ERR(s, d, ICMP_TIME_EXCEEDED, 0, __VA_ARGS__)
-#define PORT_UNREACH6(s, d, ...) \
-	ICMP6_ERR(s, d, ICMP6_DEST_UNREACH, ICMP6_PORT_UNREACH, __VA_ARGS__)
-#define TOO_BIG6(s, d, ...) ICMP6_ERR(s, d, ICMP6_PKT_TOOBIG, 0, __VA_ARGS__)
-#define TIME_EXCEEDED6(s, d, ...) ICMP6_ERR(s, d, ICMP6_TIME_EXCEEDED, 0, __VA_ARGS__)
-#define QUOTE(pr, s, sp, d, dp) .qproto = pr, .qsrc = s, .qsport = sp, .qdst = d, .qdport = dp
-#define QUOTE_TCP(s, sp, d, dp) QUOTE(IPPROTO_TCP, s, sp, d, dp)
-#define QUOTE_UDP(s, sp, d, dp) QUOTE(IPPROTO_UDP, s, sp, d, dp)
-/* An echo request s -> d with this id (ICMP or ICMPv6, as the error's family). */
-#define Q_ECHO 0xff
-#define QUOTE_PING(s, d, id) QUOTE(Q_ECHO, s, id, d, 0)
-#define L2(type, ...) { .ethertype = type, __VA_ARGS__ }
-
-static const __u8 mac_a[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x0a };
-static const __u8 mac_b[ETH_ALEN] = { 0x02, 0, 0, 0, 0, 0x0b };
-
-/* Parses an address into 16 bytes as the ABI stores it; returns 4 or 6. */
-static int addr_parse(const char *s, __u8 out[16])
-{
-	memset(out, 0, 16);
-	if (strchr(s, ':')) {
-		assert_int_equal(inet_pton(AF_INET6, s, out), 1);
-		return 6;
-	}
-	assert_int_equal(inet_pton(AF_INET, s, out), 1);
-	return 4;
-}
-
-static int pkt_family(const struct pkt *p)
-{
-	__u8 a[16];
-
-	return addr_parse(p->src, a);
-}
-
-/*
- * The packet an ICMP error quotes, at q: its IP header (the error's family)
- * and the first 8 bytes of its L4 header; returns the bytes kept (qlen).
- */
-static size_t quote_build(const struct pkt *p, __u8 *q)
-{
-	int v6 = pkt_family(p) == 6;
-	size_t hlen = v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
-	__u8 *l4 = q + hlen, s[16], d[16];
-	__u8 proto = p->qproto;
-
-	addr_parse(p->qsrc, s);
-	addr_parse(p->qdst, d);
-	if (proto == Q_ECHO) {
-		proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
-		l4[0] = v6 ? ICMP6_ECHO : ICMP_ECHO;
-		*(__be16 *)(l4 + 4) = htons(p->qsport);
-		*(__be16 *)(l4 + 6) = htons(1);
-	} else {
-		*(__be16 *)l4 = htons(p->qsport);
-		*(__be16 *)(l4 + 2) = htons(p->qdport);
-		*(__be16 *)(l4 + 4) = htons(proto == IPPROTO_UDP ? 1400 : 0); /* UDP length */
-	}
-	if (v6) {
-		struct ipv6hdr *in = (struct ipv6hdr *)q;
-		in->version = 6;
-		in->hop_limit = 64;
-		in->nexthdr = proto;
-		in->payload_len = htons(1400);
-		memcpy(&in->saddr, s, 16);
-		memcpy(&in->daddr, d, 16);
-	} else {
-		struct iphdr *in = (struct iphdr *)q;
-		in->version = 4;
-		in->ihl = 5;
-		in->ttl = 64;
-		in->protocol = proto;
-		in->tot_len = htons(1420);
-		memcpy(&in->saddr, s, 4);
-		memcpy(&in->daddr, d, 4);
-	}
-	return p->qlen ? p->qlen : hlen + 8;
-}
-
-/* The L4 header (and an ICMP error's quote) at l4; returns its length. */
-static size_t l4_build(const struct pkt *p, __u8 *l4)
-{
-	switch (p->proto) {
-	case IPPROTO_TCP: {
-		struct tcphdr *th = (struct tcphdr *)l4;
-		th->source = htons(p->sport);
-		th->dest = htons(p->dport);
-		th->seq = htonl(1000);
-		th->doff = p->doff ? p->doff : 5;
-		l4[13] = p->flags;
-		th->window = htons(65535);
-		return sizeof(*th);
-	}
-	case IPPROTO_UDP: {
-		struct udphdr *uh = (struct udphdr *)l4;
-		uh->source = htons(p->sport);
-		uh->dest = htons(p->dport);
-		uh->len = htons(sizeof(*uh) + 4);
-		return sizeof(*uh) + 4;
-	}
-	case IPPROTO_ICMP:
-	case IPPROTO_ICMPV6:
-		l4[0] = p->icmp_type;
-		l4[1] = p->icmp_code;
-		if (!p->qproto) {
-			*(__be16 *)(l4 + 4) = htons(p->sport | p->dport); /* echo id */
-			*(__be16 *)(l4 + 6) = htons(1);                   /* sequence */
-			return 8;
-		}
-		/* The next-hop MTU of "fragmentation needed" and "packet too big". */
-		if (p->proto == IPPROTO_ICMP && p->icmp_code == ICMP_FRAG_NEEDED)
-			*(__be16 *)(l4 + 6) = htons(1400);
-		if (p->proto == IPPROTO_ICMPV6 && p->icmp_type == ICMP6_PKT_TOOBIG)
-			*(__be32 *)(l4 + 4) = htonl(1280);
-		return 8 + quote_build(p, l4 + 8);
-	}
-	return 0;
-}
-
-/*
- * The IP payload after the headers: the L4 header as built, or exactly
- * frag_len bytes (a first fragment's L4 header cut short or followed by
- * data; a later fragment's data).
- */
-static size_t payload_build(const struct pkt *p, __u8 *at, int later)
-{
-	size_t n = later && p->frag_len ? 0 : l4_build(p, at);
-
-	return p->frag_len ? p->frag_len : n;
-}
-
-/* Ethernet [+ VLAN tags] + IPv4 [+ options] or IPv6 [+ extensions] + L4, or an L2-only frame. */
-static size_t pkt_build(const struct pkt *p, __u8 *buf, size_t cap)
-{
-	int v6 = !p->ethertype && pkt_family(p) == 6;
-	__u16 type = p->ethertype ? p->ethertype : v6 ? ETH_P_IPV6 : ETH_P_IP;
-	struct ethhdr *eth = (struct ethhdr *)buf;
-	size_t off = sizeof(*eth), len;
-	__u8 src[16], dst[16];
-
-	memset(buf, 0, cap);
-	memcpy(eth->h_dest, mac_b, ETH_ALEN);
-	memcpy(eth->h_source, mac_a, ETH_ALEN);
-	eth->h_proto = htons(!p->nvlan ? type : p->qinq ? ETH_P_8021AD : ETH_P_8021Q);
-	for (int i = 0; i < p->nvlan; i++) {
-		__be16 *tag = (__be16 *)(buf + off);
-		tag[0] = htons(100 + i); /* TCI: VLAN id */
-		tag[1] = htons(i + 1 < p->nvlan ? ETH_P_8021Q : type);
-		off += 4;
-	}
-	if (type != ETH_P_IP && type != ETH_P_IPV6) {
-		len = off + 46; /* an ARP body, or whatever the ethertype carries */
-		return p->cut ? p->cut : len;
-	}
-	addr_parse(p->src, src);
-	addr_parse(p->dst, dst);
-
-	if (!v6) {
-		struct iphdr *ip = (struct iphdr *)(buf + off);
-		size_t hlen = p->ihl > 5 ? p->ihl * 4u : 20;
-		size_t l4len = payload_build(p, buf + off + hlen, p->frag_off & 0x1fff);
-
-		ip->version = 4;
-		ip->ihl = p->ihl ? p->ihl : 5;
-		ip->ttl = 64;
-		ip->protocol = p->proto;
-		ip->tot_len = htons(p->ip_len ? p->ip_len : hlen + l4len);
-		ip->id = htons(p->ip_id);
-		ip->frag_off = htons(p->frag_off);
-		memcpy(&ip->saddr, src, 4);
-		memcpy(&ip->daddr, dst, 4);
-		memcpy(ip + 1, p->opts, hlen - sizeof(*ip));
-		len = off + hlen + l4len;
-	} else {
-		struct ipv6hdr *ip6 = (struct ipv6hdr *)(buf + off);
-		__u8 *nh = &ip6->nexthdr, *eh = buf + off + sizeof(*ip6);
-		int later = 0;
-
-		ip6->version = 6;
-		ip6->hop_limit = p->hop ? p->hop : p->proto == IPPROTO_ICMPV6 ? 255 : 64;
-		memcpy(&ip6->saddr, src, 16);
-		memcpy(&ip6->daddr, dst, 16);
-		/* Each extension header is 8 bytes: next header, length 0, then its fields. */
-		for (int i = 0; i < p->n_ext; i++, eh += 8) {
-			*nh = p->ext[i];
-			nh = eh;
-			if (p->ext[i] == IPPROTO_ROUTING)
-				eh[2] = p->rt_type;
-			if (p->ext[i] == IPPROTO_FRAGMENT) {
-				*(__be16 *)(eh + 2) = htons(p->frag_off);
-				*(__be32 *)(eh + 4) = htonl(p->ip_id);
-				later = p->frag_off & 0xfff8;
-			}
-		}
-		*nh = p->proto;
-		size_t l4len = payload_build(p, eh, later);
-		ip6->payload_len = htons(p->ip_len ? p->ip_len : eh - (__u8 *)(ip6 + 1) + l4len);
-		len = eh + l4len - buf;
-	}
-	len += p->pad;
-	assert_true(len <= cap);
-	return p->cut ? p->cut : len;
-}
+/* What a row sends: a struct pkt of tests/lib/pkt.h, written with its row macros. */
 
 /* ---- the table --------------------------------------------------------- */
 
@@ -1160,9 +867,7 @@ static const struct row rows[] = {
 
 static struct zs_dp dp;
 static struct zs_writer writer;
-static struct zs_identities ids;
-static struct zs_compiled comp;
-static struct zs_objects objs;
+static struct fx_estate estate; /* the policy in force */
 static struct ring_buffer *rb;
 static int ncpus;
 
@@ -1179,37 +884,13 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int policy_apply(const char *yaml)
+/* An address as the ABI stores it (16 bytes); returns its family. */
+static int addr_of(const char *s, __u8 out[16])
 {
-	struct zs_objects next;
-	struct zs_compiled c;
-	struct zs_diags d = { 0 };
-	char err[256] = "";
-	int rc;
+	int family = pkt_addr(s, out);
 
-	zs_objects_init(&next);
-	rc = zs_parse_buffer("test_tc.yaml", yaml, strlen(yaml), &next, &d);
-	if (!rc)
-		rc = zs_validate(&next, &d);
-	if (!rc)
-		rc = zs_compile(&next, &ids, &c, &d);
-	if (!rc) {
-		rc = zs_writer_apply(&writer, &c, err, sizeof(err));
-		if (rc)
-			zs_compiled_free(&c);
-	}
-	if (rc) {
-		zs_diags_print(&d, stderr);
-		fprintf(stderr, "apply: %s\n", err[0] ? err : strerror(-rc));
-		zs_objects_free(&next);
-	} else {
-		zs_compiled_free(&comp);
-		comp = c;
-		zs_objects_free(&objs);
-		objs = next;
-	}
-	zs_diags_free(&d);
-	return rc;
+	assert_true(family == 4 || family == 6);
+	return family;
 }
 
 /* The identity an event should name for `who` under the state in force. */
@@ -1217,9 +898,9 @@ static __u32 identity_of(const char *who)
 {
 	if (!strcmp(who, WORLD))
 		return ZS_ID_WORLD;
-	for (size_t i = 0; i < comp.endpoints.n; i++)
-		if (!strcmp(comp.endpoints.v[i].ifname, who))
-			return comp.endpoints.v[i].identity;
+	for (size_t i = 0; i < estate.c.endpoints.n; i++)
+		if (!strcmp(estate.c.endpoints.v[i].ifname, who))
+			return estate.c.endpoints.v[i].identity;
 	fail_msg("no workload behind %s", who);
 	return 0;
 }
@@ -1241,9 +922,9 @@ static void event_check(const struct row *r, const struct zs_flow_event *ev, siz
 	const struct ev_want *w = &r->ev;
 	int fwd = !w->reply;
 	__u8 saddr[16], daddr[16];
-	int family = addr_parse(fwd ? r->pkt.src : r->pkt.dst, saddr);
+	int family = addr_of(fwd ? r->pkt.src : r->pkt.dst, saddr);
 
-	addr_parse(fwd ? r->pkt.dst : r->pkt.src, daddr);
+	addr_of(fwd ? r->pkt.dst : r->pkt.src, daddr);
 	assert_int_equal(ev->type, w->type);
 	assert_int_equal(ev->verdict, w->verdict);
 	assert_int_equal(ev->reason, r->reason);
@@ -1274,21 +955,20 @@ static void run_row(void **state)
 	__u8 buf[256];
 
 	if (r->apply) {
-		assert_int_equal(policy_apply(r->apply), 0);
+		assert_int_equal(fx_estate_apply(&estate, &writer, r->apply), 0);
 		return;
 	}
 
 	size_t len = pkt_build(&r->pkt, buf, sizeof(buf));
-	struct __sk_buff skb = { .ifindex = if_nametoindex(r->dev),
-				 .ingress_ifindex = r->iif ? if_nametoindex(r->iif) : 0 };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = buf, .data_size_in = len, .ctx_in = &skb,
-		    .ctx_size_in = sizeof(skb));
+	unsigned ifindex = if_nametoindex(r->dev), iif = r->iif ? if_nametoindex(r->iif) : 0;
 	int prog = r->hook == FROM_EP ? dp.from_ep_fd : dp.to_ep_fd;
+	struct pkt_run opts;
 
-	assert_int_not_equal(skb.ifindex, 0);
+	assert_int_not_equal(len, 0);
+	assert_int_not_equal(ifindex, 0);
 	nevents = 0;
 	reasons_read(before);
-	assert_int_equal(bpf_prog_test_run_opts(prog, &opts), 0);
+	assert_int_equal(pkt_run_tc(prog, buf, len, ifindex, iif, 0, &opts), 0);
 	reasons_read(after);
 	ring_buffer__consume(rb);
 
@@ -1340,7 +1020,7 @@ static int group_setup(void **state)
 		fprintf(stderr, "loading the datapath failed\n");
 		return -1;
 	}
-	zs_objects_init(&objs);
+	zs_objects_init(&estate.o);
 	if (zs_writer_init(&writer, &zs_dp_map_ops, &dp))
 		return -1;
 	rb = ring_buffer__new(dp.events_fd, on_event, NULL, NULL);
@@ -1356,9 +1036,7 @@ static int group_teardown(void **state)
 	(void)state;
 	ring_buffer__free(rb);
 	zs_writer_free(&writer);
-	zs_compiled_free(&comp);
-	zs_objects_free(&objs);
-	zs_identities_free(&ids);
+	fx_estate_free(&estate);
 	zs_dp_close(&dp);
 	return 0; /* the interfaces go with the netns when the process exits */
 }

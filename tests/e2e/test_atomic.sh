@@ -21,27 +21,16 @@
 # counts the denied flows' datagrams, which must number zero; the tcp stream
 # a -> b must deliver every byte without a retransmit, reset or stall. The
 # revision must move by exactly 1000. (ZSA_APPLIES=N: fewer, to try things.)
-set -u
-cd "$(dirname "$0")/../.."
-source scripts/lib.sh
-zs_netns_free zsa-host zsa-a zsa-b zsa-c zsa-d || exit 1
-trap zs_cleanup EXIT
-source tests/e2e/checks.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+e2e_begin zsa-host zsa-a zsa-b zsa-c zsa-d
 
 APPLIES=${ZSA_APPLIES:-1000}
 PPS=3000     # a -> b, udp
 BPS=2000000  # a -> b, tcp
 LIMIT=120    # seconds: the streams are stopped once the applies are done
 
-zs_workdir
-D=$ZS_DIR
-H=zsa-host
-Z() { "$ZS_BIN" --socket "$D/sock" "$@"; }
-zs_host $H
-zs_workload $H zsa-a zsa-a 10.96.0.11
-zs_workload $H zsa-b zsa-b 10.96.0.12
-zs_workload $H zsa-c zsa-c 10.96.0.13
-zs_workload $H zsa-d zsa-d 10.96.0.14
+e2e_host zsa-host
+e2e_workloads zsa-a 10.96.0.11 zsa-b 10.96.0.12 zsa-c 10.96.0.13 zsa-d 10.96.0.14
 
 # policy PORT: the estate, and the flows to d on tcp/PORT that tell P1 from P2.
 policy() {

@@ -13,22 +13,11 @@
 # happened; deleting a policy denies new connections; a malformed apply is
 # rejected with file:line:col and changes nothing; the daemon's restart keeps
 # enforcement (it stays while the daemon is down, too).
-set -u
-cd "$(dirname "$0")/../.."
-source scripts/lib.sh
-trap zs_cleanup EXIT
+source "$(dirname "$0")/../lib/e2e.sh"
+e2e_begin zse-host zse-web zse-api zse-db zse-bad
 
-source tests/e2e/checks.sh
-
-zs_workdir
-D=$ZS_DIR
-H=zse-host
-Z() { "$ZS_BIN" --socket "$D/sock" "$@"; }
-zs_host $H
-zs_workload $H zse-web zse-web 10.88.0.11
-zs_workload $H zse-api zse-api 10.88.0.12
-zs_workload $H zse-db zse-db 10.88.0.13
-zs_workload $H zse-bad zse-bad 10.88.0.66
+e2e_host zse-host
+e2e_workloads zse-web 10.88.0.11 zse-api 10.88.0.12 zse-db 10.88.0.13 zse-bad 10.88.0.66
 zs_serve zse-api --tcp 8080 --tcp 22
 zs_serve zse-db --tcp 5432 --udp 5432 --udp 53
 

@@ -10,19 +10,11 @@
 # ends by idle timeout; a flood of denied packets costs about one record per
 # second, each carrying the count of packets suppressed since the last; the
 # flow log rotates by size and keeps N files; `flows` filters.
-set -u
-cd "$(dirname "$0")/../.."
-source scripts/lib.sh
-trap zs_cleanup EXIT
-source tests/e2e/checks.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+e2e_begin zsf-host zsf-a zsf-b
 
-zs_workdir
-D=$ZS_DIR
-H=zsf-host
-Z() { "$ZS_BIN" --socket "$D/sock" "$@"; }
-zs_host $H
-zs_workload $H zsf-a zsf-a 10.87.0.11
-zs_workload $H zsf-b zsf-b 10.87.0.12
+e2e_host zsf-host
+e2e_workloads zsf-a 10.87.0.11 zsf-b 10.87.0.12
 zs_serve zsf-b --tcp 80 --udp 53
 
 cat >"$D/p.yaml" <<'Y'

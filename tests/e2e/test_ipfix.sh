@@ -25,11 +25,8 @@
 #   zsi-api (10.93.0.12) --zsi-api--+-- host ns zsi-host [zeroseg daemon --ipfix 127.0.0.1:4739]
 #   zsi-db  (10.93.0.13) --zsi-db---+                    [nfcapd -b 127.0.0.1 -p 4739]
 #   zsi-bad (10.93.0.66) --zsi-bad--+
-set -u
-cd "$(dirname "$0")/../.."
-source scripts/lib.sh
-trap zs_cleanup EXIT
-source tests/e2e/checks.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+e2e_begin zsi-col zsi-host zsi-web zsi-api zsi-db zsi-bad
 
 SEND=build/tests/test_ipfix
 if ! command -v nfcapd >/dev/null || ! command -v nfdump >/dev/null; then
@@ -200,10 +197,7 @@ if ! "$ZS_BIN" daemon --help 2>&1 | grep -q -- '--ipfix'; then
 else
 	H=zsi-host
 	zs_host $H
-	zs_workload $H zsi-web zsi-web 10.93.0.11
-	zs_workload $H zsi-api zsi-api 10.93.0.12
-	zs_workload $H zsi-db zsi-db 10.93.0.13
-	zs_workload $H zsi-bad zsi-bad 10.93.0.66
+	e2e_workloads zsi-web 10.93.0.11 zsi-api 10.93.0.12 zsi-db 10.93.0.13 zsi-bad 10.93.0.66
 	zs_serve zsi-api --tcp 8080 --tcp 22
 	sed -e 's/10\.77\.0\./10.93.0./' -e 's/zsd-/zsi-/' policies/demo.yaml >"$D/demo.yaml"
 	start_nfcapd $H "$D/nfd" 4739 -b 127.0.0.1 || exit 1

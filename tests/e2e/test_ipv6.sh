@@ -14,19 +14,11 @@
 # as a flow; allowed TCP, UDP and echo pass over IPv6 (their replies through
 # conntrack), denied ones are blocked, IPv4 beside them behaves the same; the
 # echo is blocked once its rule is gone; the flow log shows the IPv6 flows.
-set -u
-cd "$(dirname "$0")/../.."
-source scripts/lib.sh
-zs_netns_free zs6-host zs6-a zs6-b zs6-c || exit 1
-trap zs_cleanup EXIT
-source tests/e2e/checks.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+e2e_begin zs6-host zs6-a zs6-b zs6-c
 
-zs_workdir
-D=$ZS_DIR
-H=zs6-host
 A6=fd77:98::11 B6=fd77:98::12
-Z() { "$ZS_BIN" --socket "$D/sock" "$@"; }
-zs_host $H
+e2e_host zs6-host
 zs_workload6 $H zs6-a zs6-a 10.98.0.11 $A6
 zs_workload6 $H zs6-b zs6-b 10.98.0.12 $B6
 zs_workload6 $H zs6-c zs6-c 10.98.0.13 fd77:98::13

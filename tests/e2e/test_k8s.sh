@@ -19,12 +19,8 @@
 #   bash tests/e2e/test_k8s.sh [CASE-GLOB]    e.g. 'tests/e2e/k8s/1[0-4]-*'
 # ZK_MS: the probe deadline in ms (default 400; a mismatch is re-probed once
 # with three times that, so a slow machine cannot fake a denial).
-set -u
-cd "$(dirname "$0")/../.."
-source scripts/lib.sh
-trap zs_cleanup EXIT
-
-source tests/e2e/checks.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+e2e_begin zk-host zk-xa zk-xb zk-xc zk-ya zk-yb zk-yc zk-za zk-zb zk-zc
 
 K=tests/e2e/k8s
 MS=${ZK_MS:-400}
@@ -188,11 +184,7 @@ now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
 # ---- the estate ---------------------------------------------------------------
 t0=$(now_ms)
-zs_workdir
-D=$ZS_DIR
-H=zk-host
-Z() { "$ZS_BIN" --socket "$D/sock" "$@"; }
-zs_host $H
+e2e_host zk-host
 for i in "${!PODS[@]}"; do
 	zs_workload $H "zk-${PODS[i]}" "zk-${PODS[i]}" "${ADDRS[i]}"
 	ZS_SERVE_SECONDS=${ZS_SERVE_SECONDS:-600} zs_serve "zk-${PODS[i]}" --tcp 80 --tcp 81 --udp 80 --udp 81

@@ -17,28 +17,18 @@
 # capacity from --ct-max); after allowed and denied connections the flow,
 # record, packet and byte counters moved by at least what was sent, and
 # nothing was lost; a non-loopback --metrics address is refused.
-set -u
-cd "$(dirname "$0")/../.."
-source scripts/lib.sh
+source "$(dirname "$0")/../lib/e2e.sh"
 
 if ! "$ZS_BIN" daemon --help 2>&1 | grep -q -- '--metrics'; then
 	echo "SKIP: $ZS_BIN daemon has no --metrics option yet"
 	exit 0
 fi
 
-trap zs_cleanup EXIT
-source tests/e2e/checks.sh
+e2e_begin zsm-host zsm-web zsm-api zsm-db zsm-bad zsm-empty
 
-zs_workdir
-D=$ZS_DIR
-H=zsm-host
 PORT=19464 # the host namespace's own port space: no clash with anything
-Z() { "$ZS_BIN" --socket "$D/sock" "$@"; }
-zs_host $H
-zs_workload $H zsm-web zsm-web 10.90.0.11
-zs_workload $H zsm-api zsm-api 10.90.0.12
-zs_workload $H zsm-db zsm-db 10.90.0.13
-zs_workload $H zsm-bad zsm-bad 10.90.0.66
+e2e_host zsm-host
+e2e_workloads zsm-web 10.90.0.11 zsm-api 10.90.0.12 zsm-db 10.90.0.13 zsm-bad 10.90.0.66
 zs_serve zsm-api --tcp 8080 --tcp 22
 zs_serve zsm-db --tcp 5432
 

@@ -10,21 +10,11 @@
 # Checks: `diff` exit codes 0/1/2 and what it reports; `explain` names the
 # policy and rule on each side, or default deny; an `entity: host` peer lets
 # the host in; an ipBlock with except admits the cidr but not the except.
-set -u
-cd "$(dirname "$0")/../.."
-source scripts/lib.sh
-trap zs_cleanup EXIT
-source tests/e2e/checks.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+e2e_begin zsp-host zsp-web zsp-db zsp-ext zsp-ext2
 
-zs_workdir
-D=$ZS_DIR
-H=zsp-host
-Z() { "$ZS_BIN" --socket "$D/sock" "$@"; }
-zs_host $H
-zs_workload $H zsp-web zsp-web 10.89.0.11
-zs_workload $H zsp-db zsp-db 10.89.0.13
-zs_workload $H zsp-ext zsp-ext 10.89.1.50
-zs_workload $H zsp-ext2 zsp-ext2 10.89.1.66
+e2e_host zsp-host
+e2e_workloads zsp-web 10.89.0.11 zsp-db 10.89.0.13 zsp-ext 10.89.1.50 zsp-ext2 10.89.1.66
 zs_serve zsp-db --tcp 5432 --tcp 9100
 zs_serve zsp-web --tcp 80
 

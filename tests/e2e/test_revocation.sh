@@ -14,23 +14,13 @@
 # before it; the others hold for the whole window; the flow log has a
 # "revoked" record for it and the drop counters a "revoked" reason; afterwards
 # a new connection a -> b:8080 is blocked while the others still connect.
-set -u
-cd "$(dirname "$0")/../.."
-source scripts/lib.sh
-zs_netns_free zsr-host zsr-a zsr-b zsr-c || exit 1
-trap zs_cleanup EXIT
-source tests/e2e/checks.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+e2e_begin zsr-host zsr-a zsr-b zsr-c
 
 HOLD=6 # seconds each connection is held
 
-zs_workdir
-D=$ZS_DIR
-H=zsr-host
-Z() { "$ZS_BIN" --socket "$D/sock" "$@"; }
-zs_host $H
-zs_workload $H zsr-a zsr-a 10.97.0.11
-zs_workload $H zsr-b zsr-b 10.97.0.12
-zs_workload $H zsr-c zsr-c 10.97.0.13
+e2e_host zsr-host
+e2e_workloads zsr-a 10.97.0.11 zsr-b 10.97.0.12 zsr-c 10.97.0.13
 zs_serve zsr-b --tcp 8080 --tcp 9090
 
 # policy A_PORTS: a may reach b on A_PORTS, c on 8080.

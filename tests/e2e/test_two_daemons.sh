@@ -8,12 +8,8 @@
 #   zs2-a2 (10.91.0.2) --zs2-a2--[                       ]
 #   zs2-b1 (10.92.0.1) --zs2-b1--[ host zs2-hb, daemon B ]
 #   zs2-b2 (10.92.0.2) --zs2-b2--[                       ]
-set -u
-cd "$(dirname "$0")/../.."
-source scripts/lib.sh
-trap zs_cleanup EXIT
-
-source tests/e2e/checks.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+e2e_begin zs2-ha zs2-hb zs2-a1 zs2-a2 zs2-b1 zs2-b2
 
 zs_workdir; DA=$ZS_DIR
 zs_workdir; DB=$ZS_DIR

@@ -9,11 +9,8 @@
 #   zx-a1 10.93.1.11 --+                                  +-- zx-a2 10.93.2.11
 #   zx-b1 10.93.1.12 --+-- zx-h1 [daemon] ==uplink== zx-h2 [daemon]
 #                          zx-up1 192.168.99.1   zx-up2 192.168.99.2
-set -u
-cd "$(dirname "$0")/../.."
-source scripts/lib.sh
-trap zs_cleanup EXIT
-source tests/e2e/checks.sh
+source "$(dirname "$0")/../lib/e2e.sh"
+e2e_begin zx-h1 zx-h2 zx-a1 zx-b1 zx-a2
 
 zs_workdir
 D1=$ZS_DIR/h1 D2=$ZS_DIR/h2

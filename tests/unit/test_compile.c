@@ -19,6 +19,7 @@
 
 #include "bpf/abi.h"
 #include "policy/compile.h"
+#include "tests/lib/fixture.h"
 
 #define TCP 6
 #define UDP 17
@@ -74,57 +75,14 @@
 	"    - from: [{selector: {matchLabels: {app: api}}}]\n"                        \
 	"      ports: [{protocol: TCP, port: 5432}]\n"
 
-/* A compiled estate and what it was compiled from. */
-struct estate {
-	struct zs_objects o;
-	struct zs_identities ids;
-	struct zs_compiled c;
-};
-
-static void load(struct zs_objects *o, const char *yaml)
-{
-	struct zs_diags d = { 0 };
-	int err = zs_parse_buffer("t.yaml", yaml, strlen(yaml), o, &d);
-
-	zs_diags_print(&d, stderr);
-	assert_int_equal(err, 0);
-	zs_diags_free(&d);
-}
-
-static void compile(struct estate *e)
-{
-	struct zs_diags d = { 0 };
-	int err = zs_compile(&e->o, &e->ids, &e->c, &d);
-
-	zs_diags_print(&d, stderr);
-	assert_int_equal(err, 0);
-	assert_int_equal(d.msgs.n, 0);
-	zs_diags_free(&d);
-}
-
-static void estate_init(struct estate *e, const char *yaml)
-{
-	memset(e, 0, sizeof(*e));
-	zs_objects_init(&e->o);
-	load(&e->o, yaml);
-	compile(e);
-}
-
-static void estate_free(struct estate *e)
-{
-	zs_compiled_free(&e->c);
-	zs_identities_free(&e->ids);
-	zs_objects_free(&e->o);
-}
-
-/* The identity of the workload "ns/name", from its endpoint. */
+/* The identity of the workload "ns/name". */
 static uint32_t id_of(const struct zs_compiled *c, const char *workload)
 {
-	for (size_t i = 0; i < c->endpoints.n; i++)
-		if (!strcmp(c->endpoints.v[i].workload, workload))
-			return c->endpoints.v[i].identity;
-	fail_msg("no endpoint %s", workload);
-	return 0;
+	uint32_t id = fx_identity(c, workload);
+
+	if (!id)
+		fail_msg("no workload %s", workload);
+	return id;
 }
 
 /* Expects `verdict` decided by a rule of `policy` (NULL: the posture default). */
@@ -182,10 +140,10 @@ static const struct zs_pentry *lookup_peer_only(const struct zs_compiled *c, uin
 
 static void test_allow_and_default_deny(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, WORKLOADS POLICIES);
+	assert_int_equal(fx_estate_init(&e, WORKLOADS POLICIES), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api"),
 		 db = id_of(&e.c, "shop/db");
 	assert_int_equal(e.c.subjects.n, 3);
@@ -219,7 +177,7 @@ static void test_allow_and_default_deny(void **state)
 
 	/* Unknown subject: default deny. */
 	assert_null(zs_compiled_lookup(&e.c, 9999, web, 0, IN, TCP, 8080));
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 static void test_port_range(void **state)
@@ -236,10 +194,10 @@ static void test_port_range(void **state)
 		"      ports:\n"
 		"        - {port: 1000, endPort: 1999}\n"
 		"        - {protocol: UDP, port: 7, endPort: 7}\n";
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, yaml);
+	assert_int_equal(fx_estate_init(&e, yaml), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api");
 	static const uint16_t inside[] = { 1000, 1001, 1023, 1024, 1500, 1536, 1983, 1998, 1999 };
 	static const uint16_t outside[] = { 1, 998, 999, 2000, 2001, 2047, 65535 };
@@ -275,7 +233,7 @@ static void test_port_range(void **state)
 		/* Bits below the prefix are zero. */
 		assert_int_equal(s->e[i].value & ((1u << (24 - s->e[i].bits)) - 1), 0);
 	}
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 static void test_whole_protocol_is_one_entry(void **state)
@@ -293,10 +251,10 @@ static void test_whole_protocol_is_one_entry(void **state)
 		"    - ports: [{protocol: any}]\n"
 		"      action: deny\n"
 		"      from: [{selector: {matchLabels: {app: db}}}]\n";
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, yaml);
+	assert_int_equal(fx_estate_init(&e, yaml), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api"),
 		 db = id_of(&e.c, "shop/db");
 	const struct zs_subject *s = zs_compiled_subject(&e.c, api);
@@ -313,7 +271,7 @@ static void test_whole_protocol_is_one_entry(void **state)
 	assert_int_equal(s->e[1].verdict, ZS_VERDICT_DENY);
 	expect(&e.c, api, db, IN, 58, 0x8000, ZS_VERDICT_DENY, "shop/tcp");
 	expect(&e.c, api, web, IN, TCP, 0, ZS_VERDICT_ALLOW, "shop/tcp");
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /* ---- deny over allow ---------------------------------------------------- */
@@ -323,10 +281,10 @@ static void check_deny_in_allow(const char *first, const char *second, const cha
 				const char *deny_name)
 {
 	char yaml[4096];
-	struct estate e;
+	struct fx_estate e;
 
 	snprintf(yaml, sizeof(yaml), "%s---\n%s---\n%s", WORKLOADS, first, second);
-	estate_init(&e, yaml);
+	assert_int_equal(fx_estate_init(&e, yaml), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api");
 
 	expect(&e.c, api, web, IN, TCP, 80, ZS_VERDICT_DENY, deny_name);
@@ -338,7 +296,7 @@ static void check_deny_in_allow(const char *first, const char *second, const cha
 	const struct zs_c_rule *r =
 		zs_compiled_rule(&e.c, zs_compiled_lookup(&e.c, api, web, 0, IN, TCP, 80)->rule_id);
 	assert_int_equal(r->action, ZS_ACTION_DENY);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 #define POLICY_ON_API(name, rule)                                                      \
@@ -393,10 +351,10 @@ static void test_broad_deny_narrow_allow(void **state)
 			      "    - from: [{selector: {matchLabels: {app: web}}}]\n"
 			      "      ports: [{protocol: TCP}]\n"
 			      "      action: deny\n");
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, yaml);
+	assert_int_equal(fx_estate_init(&e, yaml), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api");
 
 	expect(&e.c, api, web, IN, TCP, 443, ZS_VERDICT_DENY, "shop/deny-tcp");
@@ -404,7 +362,7 @@ static void test_broad_deny_narrow_allow(void **state)
 	expect(&e.c, api, web, IN, TCP, 65535, ZS_VERDICT_DENY, "shop/deny-tcp");
 	expect(&e.c, api, web, IN, UDP, 53, ZS_VERDICT_ALLOW, "shop/allow-https");
 	expect_deny(&e.c, api, web, IN, UDP, 443);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /* ---- any-peer rules ---------------------------------------------------- */
@@ -419,10 +377,10 @@ static void test_any_peer_rule(void **state)
 			      "      action: deny\n"
 			      "    - from: [{selector: {matchLabels: {app: web}}}]\n"
 			      "      ports: [{protocol: TCP}]\n");
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, yaml);
+	assert_int_equal(fx_estate_init(&e, yaml), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api"),
 		 db = id_of(&e.c, "shop/db");
 
@@ -451,7 +409,7 @@ static void test_any_peer_rule(void **state)
 	assert_int_equal(pe->verdict, ZS_VERDICT_ALLOW);
 	assert_null(lookup_peer_only(&e.c, api, web, IN, UDP, 9090));
 	assert_null(lookup_peer_only(&e.c, api, db, IN, TCP, 9090)); /* db has no own entries */
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /* ---- namespaces -------------------------------------------------------- */
@@ -473,10 +431,10 @@ static void test_selector_scoped_to_policy_namespace(void **state)
 			      "            matchLabels: {kubernetes.io/metadata.name: other}\n"
 			      "          selector: {matchLabels: {app: web}}\n"
 			      "      ports: [{port: 9000}]\n");
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, yaml);
+	assert_int_equal(fx_estate_init(&e, yaml), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), oweb = id_of(&e.c, "other/web"),
 		 api = id_of(&e.c, "shop/api");
 
@@ -487,7 +445,7 @@ static void test_selector_scoped_to_policy_namespace(void **state)
 	expect_deny(&e.c, api, web, IN, TCP, 9000);
 	/* shop/web-egress does not select other/web. */
 	expect_deny(&e.c, oweb, api, OUT, TCP, 8080);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /* ---- determinism and identities ---------------------------------------- */
@@ -512,12 +470,14 @@ static void assert_same_subjects(const struct zs_compiled *a, const struct zs_co
 
 static void test_deterministic(void **state)
 {
-	struct estate a, b;
+	struct fx_estate a, b;
 	struct zs_compiled again;
 	struct zs_diags d = { 0 };
 	(void)state;
 
-	estate_init(&a, WORKLOADS POLICIES "---\n" POLICY_ON_API("z", ALLOW_1_1000 DENY_80));
+	assert_int_equal(fx_estate_init(&a, WORKLOADS POLICIES "---\n"
+					     POLICY_ON_API("z", ALLOW_1_1000 DENY_80)),
+			 0);
 	/* Same objects, same identities. */
 	assert_int_equal(zs_compile(&a.o, &a.ids, &again, &d), 0);
 	assert_same_subjects(&a.c, &again);
@@ -526,14 +486,16 @@ static void test_deterministic(void **state)
 	/* Fresh identities, policies in another order. */
 	memset(&b, 0, sizeof(b));
 	zs_objects_init(&b.o);
-	load(&b.o, WORKLOADS "---\n" POLICY_ON_API("z", ALLOW_1_1000 DENY_80) POLICIES);
+	assert_int_equal(fx_estate_load(&b, WORKLOADS "---\n"
+					     POLICY_ON_API("z", ALLOW_1_1000 DENY_80) POLICIES),
+			 0);
 	assert_int_equal(b.o.policies.n, 4);
 	assert_string_equal(b.o.policies.v[0].name, "z");
-	compile(&b);
+	assert_int_equal(fx_estate_compile(&b), 0);
 	assert_same_subjects(&a.c, &b.c);
 	zs_diags_free(&d);
-	estate_free(&a);
-	estate_free(&b);
+	fx_estate_free(&a);
+	fx_estate_free(&b);
 }
 
 #define WEB2                                                                           \
@@ -552,13 +514,13 @@ static void test_deterministic(void **state)
 
 static void test_identities(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	struct zs_objects more;
 	struct zs_compiled c2;
 	struct zs_diags d = { 0 };
 	(void)state;
 
-	estate_init(&e, WORKLOADS WEB2 POLICIES);
+	assert_int_equal(fx_estate_init(&e, WORKLOADS WEB2 POLICIES), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), web2 = id_of(&e.c, "shop/web2"),
 		 api = id_of(&e.c, "shop/api"), db = id_of(&e.c, "shop/db");
 
@@ -580,7 +542,7 @@ static void test_identities(void **state)
 
 	/* Recompile with a new workload listed first: old numbers stay. */
 	zs_objects_init(&more);
-	load(&more, CACHE WORKLOADS WEB2 POLICIES);
+	assert_int_equal(fx_parse(&more, "t.yaml", CACHE WORKLOADS WEB2 POLICIES, 0), 0);
 	assert_string_equal(more.workloads.v[0].name, "cache");
 	assert_int_equal(zs_compile(&more, &e.ids, &c2, &d), 0);
 	assert_int_equal(id_of(&c2, "shop/web"), web);
@@ -599,7 +561,7 @@ static void test_identities(void **state)
 	zs_compiled_free(&c2);
 	zs_objects_free(&more);
 	zs_diags_free(&d);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /* ---- audit mode and posture -------------------------------------------- */
@@ -620,10 +582,10 @@ static void test_audit_mode(void **state)
 		"    - from: [{selector: {matchLabels: {app: web}}}]\n"
 		"      ports: [{port: 80}]\n"
 		"      action: deny\n";
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, yaml);
+	assert_int_equal(fx_estate_init(&e, yaml), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api"),
 		 db = id_of(&e.c, "shop/db");
 
@@ -639,7 +601,7 @@ static void test_audit_mode(void **state)
 	expect(&e.c, api, db, IN, UDP, 53, ZS_VERDICT_AUDIT, NULL);
 	/* Other subjects are not touched by the audit policy. */
 	expect_deny(&e.c, db, web, IN, TCP, 80);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /*
@@ -662,10 +624,10 @@ static void test_audit_policy_does_not_open_enforced_subject(void **state)
 		"  ingress:\n"
 		"    - from: [{selector: {matchLabels: {app: web}}}]\n"
 		"      ports: [{port: 9090}]\n";
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, yaml);
+	assert_int_equal(fx_estate_init(&e, yaml), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api"),
 		 db = id_of(&e.c, "shop/db");
 
@@ -673,7 +635,7 @@ static void test_audit_policy_does_not_open_enforced_subject(void **state)
 	/* shop/api (enforce) isolates api's ingress: db -> api:22 stays denied. */
 	expect_deny(&e.c, api, db, IN, TCP, 22);
 	expect_deny(&e.c, api, ZS_ID_WORLD, IN, TCP, 8080);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 static void test_posture_kubernetes(void **state)
@@ -692,10 +654,10 @@ static void test_posture_kubernetes(void **state)
 		"  ingress:\n"
 		"    - from: [{selector: {matchLabels: {app: api}}}]\n"
 		"      ports: [{port: 5432}]\n";
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, yaml);
+	assert_int_equal(fx_estate_init(&e, yaml), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api"),
 		 db = id_of(&e.c, "shop/db");
 	static const uint32_t peers[] = { 0, 0, 0, ZS_ID_HOST, ZS_ID_WORLD };
@@ -721,23 +683,23 @@ static void test_posture_kubernetes(void **state)
 	expect_deny(&e.c, db, web, IN, TCP, 5432);
 	expect_deny(&e.c, db, api, IN, TCP, 80);
 	expect(&e.c, db, web, OUT, TCP, 80, ZS_VERDICT_ALLOW, NULL);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 static void test_posture_deny_default(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
 	/* No Config: a workload no policy selects gets nothing. */
-	estate_init(&e, WORKLOADS);
+	assert_int_equal(fx_estate_init(&e, WORKLOADS), 0);
 	uint32_t web = id_of(&e.c, "shop/web"), api = id_of(&e.c, "shop/api");
 
 	assert_false(e.o.has_config);
 	expect_deny(&e.c, web, api, IN, TCP, 80);
 	expect_deny(&e.c, web, api, OUT, TCP, 80);
 	assert_int_equal(e.c.total_entries, 0);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 int main(void)

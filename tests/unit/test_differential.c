@@ -20,6 +20,7 @@
 #include "reference.h"
 #include "policy/compile.h"
 #include "policy/parse.h"
+#include "tests/lib/fixture.h"
 
 static uint64_t rng;
 
@@ -36,72 +37,49 @@ static bool chance(unsigned pct)
 	return rnd(100) < pct;
 }
 
-struct text {
-	char *s;
-	size_t n, cap;
-};
-
-static void out(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	for (;;) {
-		size_t room = t->cap - t->n;
-		va_start(ap, fmt);
-		int k = vsnprintf(t->s ? t->s + t->n : NULL, t->s ? room : 0, fmt, ap);
-		va_end(ap);
-		if (t->s && (size_t)k < room) {
-			t->n += (size_t)k;
-			return;
-		}
-		t->cap = (t->cap + (size_t)k + 1) * 2;
-		t->s = realloc(t->s, t->cap);
-	}
-}
-
 #define NWL 10
 static const char *const apps[] = { "a", "b", "c" };
 static const char *const nss[] = { "n0", "n1", "n2" };
 
-static void gen_selector(struct text *t, const char *key)
+static void gen_selector(struct fx_text *t, const char *key)
 {
 	static const char *const ops[] = { "In", "NotIn", "Exists", "DoesNotExist" };
 	unsigned k = rnd(10);
 
 	if (k < 2) {
-		out(t, "%s: {}", key);
+		fx_printf(t, "%s: {}", key);
 	} else if (k < 6) {
-		out(t, "%s: {matchLabels: {app: %s}}", key, apps[rnd(3)]);
+		fx_printf(t, "%s: {matchLabels: {app: %s}}", key, apps[rnd(3)]);
 	} else {
 		unsigned op = rnd(4);
 		const char *lk = chance(50) ? "app" : "tier";
-		out(t, "%s: {matchExpressions: [{key: %s, operator: %s", key, lk, ops[op]);
+		fx_printf(t, "%s: {matchExpressions: [{key: %s, operator: %s", key, lk, ops[op]);
 		if (op < 2)
-			out(t, ", values: [%s, %s]", lk[0] == 'a' ? apps[rnd(3)] : "x",
+			fx_printf(t, ", values: [%s, %s]", lk[0] == 'a' ? apps[rnd(3)] : "x",
 			    lk[0] == 'a' ? apps[rnd(3)] : "y");
-		out(t, "}]}");
+		fx_printf(t, "}]}");
 	}
 }
 
-static void gen_ns_selector(struct text *t, const char *key)
+static void gen_ns_selector(struct fx_text *t, const char *key)
 {
 	switch (rnd(4)) {
 	case 0:
-		out(t, "%s: {}", key);
+		fx_printf(t, "%s: {}", key);
 		break;
 	case 1:
-		out(t, "%s: {matchLabels: {team: red}}", key);
+		fx_printf(t, "%s: {matchLabels: {team: red}}", key);
 		break;
 	case 2:
-		out(t, "%s: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [%s]}]}",
+		fx_printf(t, "%s: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [%s]}]}",
 		    key, nss[rnd(3)]);
 		break;
 	default:
-		out(t, "%s: {matchExpressions: [{key: team, operator: DoesNotExist}]}", key);
+		fx_printf(t, "%s: {matchExpressions: [{key: team, operator: DoesNotExist}]}", key);
 	}
 }
 
-static void gen_cidr(struct text *t, bool k8s)
+static void gen_cidr(struct fx_text *t, bool k8s)
 {
 	unsigned k = rnd(5);
 	const char *cidr = NULL;
@@ -126,50 +104,50 @@ static void gen_cidr(struct text *t, bool k8s)
 		cidr = buf;
 	}
 	if (k8s)
-		out(t, "{ipBlock: {cidr: \"%s\"%s%s%s}}", cidr, *ex ? ", except: [\"" : "", ex,
+		fx_printf(t, "{ipBlock: {cidr: \"%s\"%s%s%s}}", cidr, *ex ? ", except: [\"" : "", ex,
 		    *ex ? "\"]" : "");
 	else
-		out(t, "{cidr: \"%s\"%s%s%s}", cidr, *ex ? ", except: [\"" : "", ex, *ex ? "\"]" : "");
+		fx_printf(t, "{cidr: \"%s\"%s%s%s}", cidr, *ex ? ", except: [\"" : "", ex, *ex ? "\"]" : "");
 }
 
-static void gen_peer(struct text *t, bool k8s, bool named_ports_egress)
+static void gen_peer(struct fx_text *t, bool k8s, bool named_ports_egress)
 {
 	unsigned k = rnd(named_ports_egress ? 3 : (k8s ? 5 : 8));
 
 	switch (k) {
 	case 0:
-		out(t, "{");
+		fx_printf(t, "{");
 		gen_selector(t, k8s ? "podSelector" : "selector");
-		out(t, "}");
+		fx_printf(t, "}");
 		break;
 	case 1:
-		out(t, "{");
+		fx_printf(t, "{");
 		gen_ns_selector(t, "namespaceSelector");
-		out(t, "}");
+		fx_printf(t, "}");
 		break;
 	case 2:
-		out(t, "{");
+		fx_printf(t, "{");
 		gen_selector(t, k8s ? "podSelector" : "selector");
-		out(t, ", ");
+		fx_printf(t, ", ");
 		gen_ns_selector(t, "namespaceSelector");
-		out(t, "}");
+		fx_printf(t, "}");
 		break;
 	case 3:
 	case 4:
 		gen_cidr(t, k8s);
 		break;
 	case 5:
-		out(t, "{entity: host}");
+		fx_printf(t, "{entity: host}");
 		break;
 	case 6:
-		out(t, "{entity: world}");
+		fx_printf(t, "{entity: world}");
 		break;
 	default:
-		out(t, "{entity: all}");
+		fx_printf(t, "{entity: all}");
 	}
 }
 
-static void gen_port(struct text *t, bool k8s, bool allow_named)
+static void gen_port(struct fx_text *t, bool k8s, bool allow_named)
 {
 	static const unsigned nums[] = { 53, 79, 80, 81, 443, 8080 };
 	unsigned k = rnd(k8s ? 6 : 9);
@@ -178,129 +156,129 @@ static void gen_port(struct text *t, bool k8s, bool allow_named)
 		k = 0;
 	switch (k) {
 	case 0:
-		out(t, "{port: %u}", nums[rnd(6)]);
+		fx_printf(t, "{port: %u}", nums[rnd(6)]);
 		break;
 	case 1:
-		out(t, "{protocol: UDP, port: %u}", nums[rnd(6)]);
+		fx_printf(t, "{protocol: UDP, port: %u}", nums[rnd(6)]);
 		break;
 	case 2: {
 		unsigned p = nums[rnd(6)];
-		out(t, "{protocol: %s, port: %u, endPort: %u}", chance(70) ? "TCP" : "SCTP", p,
+		fx_printf(t, "{protocol: %s, port: %u, endPort: %u}", chance(70) ? "TCP" : "SCTP", p,
 		    p + rnd(3000));
 		break;
 	}
 	case 3:
-		out(t, "{port: http}");
+		fx_printf(t, "{port: http}");
 		break;
 	case 4:
-		out(t, "{protocol: UDP, port: dns}");
+		fx_printf(t, "{protocol: UDP, port: dns}");
 		break;
 	case 5:
-		out(t, "{protocol: SCTP}");
+		fx_printf(t, "{protocol: SCTP}");
 		break;
 	case 6:
-		out(t, "{protocol: any}");
+		fx_printf(t, "{protocol: any}");
 		break;
 	case 7:
-		out(t, "{protocol: ICMP, type: 8}");
+		fx_printf(t, "{protocol: ICMP, type: 8}");
 		break;
 	default:
-		out(t, "{protocol: ICMPv6, type: 128, code: 0}");
+		fx_printf(t, "{protocol: ICMPv6, type: 128, code: 0}");
 	}
 }
 
-static void gen_rules(struct text *t, bool k8s, bool ingress)
+static void gen_rules(struct fx_text *t, bool k8s, bool ingress)
 {
 	unsigned n = rnd(4);
 
-	out(t, "  %s:%s\n", ingress ? "ingress" : "egress", n ? "" : " []");
+	fx_printf(t, "  %s:%s\n", ingress ? "ingress" : "egress", n ? "" : " []");
 	for (unsigned r = 0; r < n; r++) {
 		bool named = chance(30);
-		out(t, "  - {");
+		fx_printf(t, "  - {");
 		if (chance(75)) {
 			unsigned np = 1 + rnd(2);
-			out(t, "%s: [", ingress ? "from" : "to");
+			fx_printf(t, "%s: [", ingress ? "from" : "to");
 			for (unsigned i = 0; i < np; i++) {
 				if (i)
-					out(t, ", ");
+					fx_printf(t, ", ");
 				gen_peer(t, k8s, named && !ingress);
 			}
-			out(t, "], ");
+			fx_printf(t, "], ");
 		}
 		if (chance(70)) {
 			unsigned np = 1 + rnd(2);
-			out(t, "ports: [");
+			fx_printf(t, "ports: [");
 			for (unsigned i = 0; i < np; i++) {
 				if (i)
-					out(t, ", ");
+					fx_printf(t, ", ");
 				gen_port(t, k8s, named);
 			}
-			out(t, "], ");
+			fx_printf(t, "], ");
 		}
 		if (!k8s && chance(25))
-			out(t, "action: deny, ");
-		out(t, "}\n");
+			fx_printf(t, "action: deny, ");
+		fx_printf(t, "}\n");
 	}
 }
 
-static void gen_objects(struct text *t)
+static void gen_objects(struct fx_text *t)
 {
-	out(t, "apiVersion: zeroseg.io/v1\nkind: Config\nspec: {posture: %s}\n",
+	fx_printf(t, "apiVersion: zeroseg.io/v1\nkind: Config\nspec: {posture: %s}\n",
 	    chance(50) ? "deny" : "kubernetes");
-	out(t, "---\napiVersion: zeroseg.io/v1\nkind: Namespace\nmetadata: {name: n0, labels: {team: red}}\n");
-	out(t, "---\napiVersion: zeroseg.io/v1\nkind: Namespace\nmetadata: {name: n1, labels: {team: blue}}\n");
+	fx_printf(t, "---\napiVersion: zeroseg.io/v1\nkind: Namespace\nmetadata: {name: n0, labels: {team: red}}\n");
+	fx_printf(t, "---\napiVersion: zeroseg.io/v1\nkind: Namespace\nmetadata: {name: n1, labels: {team: blue}}\n");
 	for (unsigned i = 0; i < NWL; i++) {
-		out(t, "---\napiVersion: zeroseg.io/v1\nkind: Workload\nmetadata: {name: w%u, namespace: %s, labels: {",
+		fx_printf(t, "---\napiVersion: zeroseg.io/v1\nkind: Workload\nmetadata: {name: w%u, namespace: %s, labels: {",
 		    i, nss[rnd(3)]);
 		if (chance(90))
-			out(t, "app: %s, ", apps[rnd(3)]);
+			fx_printf(t, "app: %s, ", apps[rnd(3)]);
 		if (chance(50))
-			out(t, "tier: %s", chance(50) ? "x" : "y");
-		out(t, "}}\nspec:\n");
+			fx_printf(t, "tier: %s", chance(50) ? "x" : "y");
+		fx_printf(t, "}}\nspec:\n");
 		if (chance(80))
-			out(t, "  interface: if%u\n", i);
+			fx_printf(t, "  interface: if%u\n", i);
 		if (chance(30))
-			out(t, "  addresses: [10.0.%u.1, \"fd00::%x\"]\n", i, i + 1);
+			fx_printf(t, "  addresses: [10.0.%u.1, \"fd00::%x\"]\n", i, i + 1);
 		else
-			out(t, "  addresses: [10.0.%u.1]\n", i);
+			fx_printf(t, "  addresses: [10.0.%u.1]\n", i);
 		if (chance(60)) {
-			out(t, "  ports: [");
+			fx_printf(t, "  ports: [");
 			if (chance(70))
-				out(t, "{name: http, port: %u}", chance(50) ? 80 : 8080);
+				fx_printf(t, "{name: http, port: %u}", chance(50) ? 80 : 8080);
 			else
-				out(t, "{name: http, port: 81}");
+				fx_printf(t, "{name: http, port: 81}");
 			if (chance(40))
-				out(t, ", {name: dns, port: 53, protocol: UDP}");
-			out(t, "]\n");
+				fx_printf(t, ", {name: dns, port: 53, protocol: UDP}");
+			fx_printf(t, "]\n");
 		}
 	}
 	unsigned np = 1 + rnd(5);
 	for (unsigned i = 0; i < np; i++) {
 		bool k8s = chance(50);
 		if (k8s) {
-			out(t, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: k%u, namespace: %s}\nspec:\n  ",
+			fx_printf(t, "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: k%u, namespace: %s}\nspec:\n  ",
 			    i, nss[rnd(3)]);
 			gen_selector(t, "podSelector");
-			out(t, "\n");
+			fx_printf(t, "\n");
 			unsigned types = rnd(4); /* 0: omitted, 1 ingress, 2 egress, 3 both */
 			bool in = types != 2, eg = types >= 2 || (types == 0 && chance(50));
 			if (types == 1)
-				out(t, "  policyTypes: [Ingress]\n");
+				fx_printf(t, "  policyTypes: [Ingress]\n");
 			else if (types == 2)
-				out(t, "  policyTypes: [Egress]\n");
+				fx_printf(t, "  policyTypes: [Egress]\n");
 			else if (types == 3)
-				out(t, "  policyTypes: [Ingress, Egress]\n");
+				fx_printf(t, "  policyTypes: [Ingress, Egress]\n");
 			if (in && (types || chance(70)))
 				gen_rules(t, true, true);
 			if (eg)
 				gen_rules(t, true, false);
 		} else {
-			out(t, "---\napiVersion: zeroseg.io/v1\nkind: Policy\nmetadata: {name: p%u, namespace: %s}\nspec:\n  ",
+			fx_printf(t, "---\napiVersion: zeroseg.io/v1\nkind: Policy\nmetadata: {name: p%u, namespace: %s}\nspec:\n  ",
 			    i, nss[rnd(3)]);
 			gen_selector(t, "selector");
-			out(t, "\n");
+			fx_printf(t, "\n");
 			if (chance(15))
-				out(t, "  mode: audit\n");
+				fx_printf(t, "  mode: audit\n");
 			bool in = chance(70), eg = !in || chance(50);
 			if (in)
 				gen_rules(t, false, true);
@@ -384,26 +362,22 @@ static void test_compiled_matches_reference(void **state)
 	       sets, packets);
 	rng = seed * 2654435761u + 1;
 	for (unsigned set = 0; set < sets; set++) {
-		struct text t = { 0 };
-		struct zs_objects o;
-		struct zs_diags d = { 0 };
-		struct zs_identities ids = { 0 };
-		struct zs_compiled c;
+		struct fx_text t;
+		struct fx_estate e;
 
+		fx_text_open(&t);
 		gen_objects(&t);
-		zs_objects_init(&o);
-		if (zs_parse_buffer("gen.yaml", t.s, t.n, &o, &d)) {
-			zs_diags_print(&d, stdout);
+		fx_text_close(&t);
+		memset(&e, 0, sizeof(e));
+		zs_objects_init(&e.o);
+		if (fx_estate_load(&e, t.s))
 			fail_msg("seed %lu set %u: generated objects do not parse:\n%s", seed, set, t.s);
-		}
-		struct zs_prefix *h = ZS_VEC_PUSH(&o.host_addrs);
+		struct zs_prefix *h = ZS_VEC_PUSH(&e.o.host_addrs);
 		zs_prefix_parse("10.0.200.1", h, false);
-		h = ZS_VEC_PUSH(&o.host_addrs);
+		h = ZS_VEC_PUSH(&e.o.host_addrs);
 		zs_prefix_parse("fd00::c8", h, false);
-		if (zs_compile(&o, &ids, &c, &d)) {
-			zs_diags_print(&d, stdout);
+		if (fx_estate_compile(&e))
 			fail_msg("seed %lu set %u: generated objects do not compile:\n%s", seed, set, t.s);
-		}
 		for (unsigned i = 0; i < packets; i++) {
 			static const uint8_t protos[] = { 6, 6, 17, 17, 132, 1 };
 			uint8_t family = chance(80) ? 4 : 6;
@@ -421,15 +395,15 @@ static void test_compiled_matches_reference(void **state)
 				static const uint16_t nums[] = { 53, 79, 80, 81, 443, 8080, 3000 };
 				port = nums[rnd(7)];
 			}
-			gen_addr(&o, family, &src);
-			gen_addr(&o, family, &dst);
-			zs_compiled_decide(&c, &src, &dst, proto, port, &cd);
-			ref_decide(&o, &src, &dst, proto, port, &rd);
+			gen_addr(&e.o, family, &src);
+			gen_addr(&e.o, family, &dst);
+			zs_compiled_decide(&e.c, &src, &dst, proto, port, &cd);
+			ref_decide(&e.o, &src, &dst, proto, port, &rd);
 			const char *why = cd.verdict != rd.verdict ? "flow verdict differs" : NULL;
-			if (!why && (why = side_diff(&c, &cd.egress, &rd.egress)))
+			if (!why && (why = side_diff(&e.c, &cd.egress, &rd.egress)))
 				;
 			else if (!why)
-				why = side_diff(&c, &cd.ingress, &rd.ingress);
+				why = side_diff(&e.c, &cd.ingress, &rd.ingress);
 			if (why) {
 				char a[64], b[64];
 				printf("%s\n", t.s);
@@ -445,11 +419,8 @@ static void test_compiled_matches_reference(void **state)
 			allowed += rd.verdict != ZS_VERDICT_DENY;
 			bysrc[(rd.egress.checked ? 1 : 0) | (rd.ingress.checked ? 2 : 0)]++;
 		}
-		zs_compiled_free(&c);
-		zs_identities_free(&ids);
-		zs_objects_free(&o);
-		zs_diags_free(&d);
-		free(t.s);
+		fx_estate_free(&e);
+		fx_text_free(&t);
 	}
 	printf("differential: %lu decisions, 0 mismatches (%lu allowed or audit, %lu denied; both sides checked %lu, egress only %lu, ingress only %lu, neither %lu)\n",
 	       checked, allowed, checked - allowed, bysrc[3], bysrc[1], bysrc[2], bysrc[0]);

@@ -18,6 +18,7 @@
 #include "policy/compile.h"
 #include "policy/parse.h"
 #include "policy/serial.h"
+#include "tests/lib/fixture.h"
 
 #define HEAD                                    \
 	"apiVersion: networking.k8s.io/v1\n"    \
@@ -31,16 +32,13 @@ static int parse(const char *yaml, struct zs_objects *o, struct zs_diags *d)
 	return zs_parse_buffer("np.yaml", yaml, strlen(yaml), o, d);
 }
 
+/* One NetworkPolicy, parsed without a diagnostic. */
 static const struct zs_policy *parse_one(const char *yaml, struct zs_objects *o)
 {
-	struct zs_diags d = { 0 };
-
-	if (parse(yaml, o, &d))
-		zs_diags_print(&d, stderr);
-	assert_int_equal(d.msgs.n, 0);
+	zs_objects_init(o);
+	assert_int_equal(fx_parse(o, "np.yaml", yaml, 0), 0);
 	assert_int_equal(o->policies.n, 1);
 	assert_true(o->policies.v[0].from_k8s);
-	zs_diags_free(&d);
 	return &o->policies.v[0];
 }
 

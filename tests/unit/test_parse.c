@@ -18,6 +18,7 @@
 
 #include "policy/parse.h"
 #include "policy/serial.h"
+#include "tests/lib/fixture.h"
 
 #define FILE_NAME "t.yaml"
 
@@ -87,19 +88,16 @@ static const char valid_yaml[] =
 
 static void test_valid_multi_document(void **state)
 {
-	struct zs_objects o;
-	struct zs_diags d = { 0 };
-	(void)state;
+	struct fx_parsed *t = *state;
 
-	zs_objects_init(&o);
-	assert_int_equal(parse(valid_yaml, &o, &d), 0);
-	assert_int_equal(d.msgs.n, 0);
-	assert_int_equal(o.workloads.n, 2);
-	assert_int_equal(o.policies.n, 1);
-	assert_int_equal(o.namespaces.n, 0);
-	assert_false(o.has_config);
+	assert_int_equal(parse(valid_yaml, &t->o, &t->d), 0);
+	assert_int_equal(t->d.msgs.n, 0);
+	assert_int_equal(t->o.workloads.n, 2);
+	assert_int_equal(t->o.policies.n, 1);
+	assert_int_equal(t->o.namespaces.n, 0);
+	assert_false(t->o.has_config);
 
-	const struct zs_workload *web = &o.workloads.v[0];
+	const struct zs_workload *web = &t->o.workloads.v[0];
 	assert_string_equal(web->name, "web");
 	assert_string_equal(web->ns, "default"); /* no namespace given */
 	assert_int_equal(web->labels.n, 3);      /* sorted by key */
@@ -121,7 +119,7 @@ static void test_valid_multi_document(void **state)
 	assert_int_equal(web->mark.line, 2);
 	assert_int_equal(web->mark.col, 1);
 
-	const struct zs_workload *api = &o.workloads.v[1];
+	const struct zs_workload *api = &t->o.workloads.v[1];
 	assert_string_equal(api->name, "api");
 	assert_string_equal(api->ns, "shop");
 	assert_int_equal(api->labels.n, 1);
@@ -130,7 +128,7 @@ static void test_valid_multi_document(void **state)
 	assert_ipv4(&api->addrs[0], 10, 77, 0, 0, 24);
 	assert_int_equal(api->mark.line, 7);
 
-	const struct zs_policy *p = &o.policies.v[0];
+	const struct zs_policy *p = &t->o.policies.v[0];
 	assert_string_equal(p->name, "api-in");
 	assert_string_equal(p->ns, "shop");
 	assert_int_equal(p->mode, ZS_MODE_ENFORCE);
@@ -176,9 +174,6 @@ static void test_valid_multi_document(void **state)
 	assert_true(p->egress[0].all_peers);
 	assert_true(p->egress[0].all_ports);
 	assert_int_equal(p->egress[0].action, ZS_ACTION_DENY);
-
-	zs_diags_free(&d);
-	zs_objects_free(&o);
 }
 
 static void test_selector_unknown_label_key_is_fine(void **state)
@@ -194,24 +189,19 @@ static void test_selector_unknown_label_key_is_fine(void **state)
 		"      - {key: other-unknown, operator: DoesNotExist}\n"
 		"  ingress:\n"
 		"    - from: [{selector: {matchLabels: {never/seen: y}}}]\n";
-	struct zs_objects o;
-	struct zs_diags d = { 0 };
-	(void)state;
+	struct fx_parsed *t = *state;
 
-	zs_objects_init(&o);
-	assert_int_equal(parse(yaml, &o, &d), 0);
-	assert_int_equal(d.msgs.n, 0);
-	assert_int_equal(o.policies.n, 1);
-	const struct zs_selector *s = &o.policies.v[0].selector;
+	assert_int_equal(parse(yaml, &t->o, &t->d), 0);
+	assert_int_equal(t->d.msgs.n, 0);
+	assert_int_equal(t->o.policies.n, 1);
+	const struct zs_selector *s = &t->o.policies.v[0].selector;
 	assert_int_equal(s->n, 2);
 	assert_string_equal(s->req[0].key, "no-such-key");
 	assert_int_equal(s->req[0].op, ZS_SEL_IN);
 	assert_string_equal(s->req[1].key, "other-unknown");
 	assert_int_equal(s->req[1].op, ZS_SEL_DOES_NOT_EXIST);
 	assert_int_equal(s->req[1].nvalues, 0);
-	assert_string_equal(o.policies.v[0].ingress[0].peers[0].selector.req[0].key, "never/seen");
-	zs_diags_free(&d);
-	zs_objects_free(&o);
+	assert_string_equal(t->o.policies.v[0].ingress[0].peers[0].selector.req[0].key, "never/seen");
 }
 
 /* ---- errors, each with its exact position -------------------------------- */
@@ -390,26 +380,21 @@ static void test_error_appends_nothing(void **state)
 				  "apiVersion: zeroseg.io/v1\n"
 				  "kind: Config\n"
 				  "spec: {posture: kubernetes}\n";
-	struct zs_objects o;
-	struct zs_diags d = { 0 };
-	(void)state;
+	struct fx_parsed *t = *state;
 
-	zs_objects_init(&o);
-	assert_int_equal(parse(good, &o, &d), 0);
-	assert_int_equal(o.workloads.n, 1);
+	assert_int_equal(parse(good, &t->o, &t->d), 0);
+	assert_int_equal(t->o.workloads.n, 1);
 
-	assert_int_equal(zs_parse_buffer("bad.yaml", bad, strlen(bad), &o, &d), -EINVAL);
-	assert_int_equal(d.msgs.n, 1);
-	assert_string_equal(d.msgs.v[0], "bad.yaml:14:48: port must be 1..65535, got 0");
-	assert_int_equal(o.workloads.n, 1);
-	assert_int_equal(o.policies.n, 0);
-	assert_false(o.has_config);
-	assert_int_equal(o.posture, ZS_POSTURE_DENY);
+	assert_int_equal(zs_parse_buffer("bad.yaml", bad, strlen(bad), &t->o, &t->d), -EINVAL);
+	assert_int_equal(t->d.msgs.n, 1);
+	assert_string_equal(t->d.msgs.v[0], "bad.yaml:14:48: port must be 1..65535, got 0");
+	assert_int_equal(t->o.workloads.n, 1);
+	assert_int_equal(t->o.policies.n, 0);
+	assert_false(t->o.has_config);
+	assert_int_equal(t->o.posture, ZS_POSTURE_DENY);
 	/* Not replaced by the bad batch's "a". */
-	assert_string_equal(o.workloads.v[0].ifname, "eth-a");
-	assert_ipv4(&o.workloads.v[0].addrs[0], 10, 0, 0, 1, 32);
-	zs_diags_free(&d);
-	zs_objects_free(&o);
+	assert_string_equal(t->o.workloads.v[0].ifname, "eth-a");
+	assert_ipv4(&t->o.workloads.v[0].addrs[0], 10, 0, 0, 1, 32);
 }
 
 /* A later object of the same identity replaces the earlier, within a batch and across them. */
@@ -440,25 +425,20 @@ static void test_merge_replaces(void **state)
 				     "metadata: {name: n, labels: {team: x}}\n---\n"
 				     "apiVersion: zeroseg.io/v1\nkind: Namespace\n"
 				     "metadata: {name: n, labels: {team: y}}\n";
-	struct zs_objects o;
-	struct zs_diags d = { 0 };
-	(void)state;
+	struct fx_parsed *t = *state;
 
-	zs_objects_init(&o);
-	assert_int_equal(parse(first, &o, &d), 0);
-	assert_int_equal(o.workloads.n, 2);
-	assert_string_equal(o.workloads.v[0].ifname, "if-a2"); /* the later "a" */
-	assert_string_equal(o.workloads.v[1].ifname, "if-b");
-	assert_int_equal(o.policies.n, 2); /* a Policy and a NetworkPolicy may share a name */
-	assert_int_equal(zs_parse_buffer("second.yaml", second, strlen(second), &o, &d), 0);
-	assert_int_equal(o.workloads.n, 3);
-	assert_string_equal(o.workloads.v[0].ifname, "if-a2");
-	assert_string_equal(o.workloads.v[1].ifname, "if-b2"); /* replaced in place */
-	assert_string_equal(o.workloads.v[2].ns, "other");
-	assert_int_equal(o.namespaces.n, 1);
-	assert_string_equal(o.namespaces.v[0].labels.v[0].value, "y");
-	zs_diags_free(&d);
-	zs_objects_free(&o);
+	assert_int_equal(parse(first, &t->o, &t->d), 0);
+	assert_int_equal(t->o.workloads.n, 2);
+	assert_string_equal(t->o.workloads.v[0].ifname, "if-a2"); /* the later "a" */
+	assert_string_equal(t->o.workloads.v[1].ifname, "if-b");
+	assert_int_equal(t->o.policies.n, 2); /* a Policy and a NetworkPolicy may share a name */
+	assert_int_equal(zs_parse_buffer("second.yaml", second, strlen(second), &t->o, &t->d), 0);
+	assert_int_equal(t->o.workloads.n, 3);
+	assert_string_equal(t->o.workloads.v[0].ifname, "if-a2");
+	assert_string_equal(t->o.workloads.v[1].ifname, "if-b2"); /* replaced in place */
+	assert_string_equal(t->o.workloads.v[2].ns, "other");
+	assert_int_equal(t->o.namespaces.n, 1);
+	assert_string_equal(t->o.namespaces.v[0].labels.v[0].value, "y");
 }
 
 /* The state file's text (kept per object) is the objects' JSON, also after a change. */
@@ -522,23 +502,18 @@ static void test_validate_duplicate_interface(void **state)
 				"kind: Workload\n"
 				"metadata: {name: b, namespace: other}\n"
 				"spec: {interface: eth-a, addresses: [10.0.0.2]}\n";
-	struct zs_objects o;
-	struct zs_diags d = { 0 };
-	(void)state;
+	struct fx_parsed *t = *state;
 
-	zs_objects_init(&o);
-	assert_int_equal(zs_parse_buffer("a.yaml", a, strlen(a), &o, &d), 0);
-	assert_int_equal(zs_validate(&o, &d), 0);
+	assert_int_equal(zs_parse_buffer("a.yaml", a, strlen(a), &t->o, &t->d), 0);
+	assert_int_equal(zs_validate(&t->o, &t->d), 0);
 	/* Each file is valid on its own; the whole state is not. */
-	assert_int_equal(zs_parse_buffer("b.yaml", b, strlen(b), &o, &d), 0);
-	assert_int_equal(d.msgs.n, 0);
-	assert_int_equal(o.workloads.n, 2);
-	assert_int_equal(zs_validate(&o, &d), -EINVAL);
-	assert_int_equal(d.msgs.n, 1);
-	assert_string_equal(d.msgs.v[0],
+	assert_int_equal(zs_parse_buffer("b.yaml", b, strlen(b), &t->o, &t->d), 0);
+	assert_int_equal(t->d.msgs.n, 0);
+	assert_int_equal(t->o.workloads.n, 2);
+	assert_int_equal(zs_validate(&t->o, &t->d), -EINVAL);
+	assert_int_equal(t->d.msgs.n, 1);
+	assert_string_equal(t->d.msgs.v[0],
 			    "b.yaml:2:1: Workload other/b: interface eth-a is already default/a's");
-	zs_diags_free(&d);
-	zs_objects_free(&o);
 }
 
 static void test_validate_duplicate_address(void **state)
@@ -552,19 +527,14 @@ static void test_validate_duplicate_address(void **state)
 				   "kind: Workload\n"
 				   "metadata: {name: b}\n"
 				   "spec: {interface: eth-b, addresses: [10.0.0.2, \"fd00::1\"]}\n";
-	struct zs_objects o;
-	struct zs_diags d = { 0 };
-	(void)state;
+	struct fx_parsed *t = *state;
 
 	/* Within one buffer, zs_parse_buffer validates the batch. */
-	zs_objects_init(&o);
-	assert_int_equal(parse(yaml, &o, &d), -EINVAL);
-	assert_int_equal(o.workloads.n, 0);
-	assert_int_equal(d.msgs.n, 1);
-	assert_string_equal(d.msgs.v[0],
+	assert_int_equal(parse(yaml, &t->o, &t->d), -EINVAL);
+	assert_int_equal(t->o.workloads.n, 0);
+	assert_int_equal(t->d.msgs.n, 1);
+	assert_string_equal(t->d.msgs.v[0],
 			    "t.yaml:6:1: Workload default/b: address fd00::1 is already default/a's");
-	zs_diags_free(&d);
-	zs_objects_free(&o);
 }
 
 static void test_validate_distinct_ok(void **state)
@@ -583,20 +553,15 @@ static void test_validate_distinct_ok(void **state)
 				   "kind: Workload\n"
 				   "metadata: {name: remote2}\n"
 				   "spec: {addresses: [10.0.0.3]}\n";
-	struct zs_objects o;
-	struct zs_diags d = { 0 };
-	(void)state;
+	struct fx_parsed *t = *state;
 
-	zs_objects_init(&o);
-	assert_int_equal(parse(yaml, &o, &d), 0);
-	assert_int_equal(o.workloads.n, 3);
+	assert_int_equal(parse(yaml, &t->o, &t->d), 0);
+	assert_int_equal(t->o.workloads.n, 3);
 	/* Two workloads without an interface do not share one. */
-	assert_null(o.workloads.v[1].ifname);
-	assert_null(o.workloads.v[2].ifname);
-	assert_int_equal(zs_validate(&o, &d), 0);
-	assert_int_equal(d.msgs.n, 0);
-	zs_diags_free(&d);
-	zs_objects_free(&o);
+	assert_null(t->o.workloads.v[1].ifname);
+	assert_null(t->o.workloads.v[2].ifname);
+	assert_int_equal(zs_validate(&t->o, &t->d), 0);
+	assert_int_equal(t->d.msgs.n, 0);
 }
 
 /* ---- zs_parse_refs -------------------------------------------------------- */
@@ -691,11 +656,14 @@ static void test_objects_copy(void **state)
 	zs_diags_free(&d);
 }
 
+/* A test on a fresh struct fx_parsed in *state. */
+#define PARSED(test) cmocka_unit_test_setup_teardown(test, fx_parsed_setup, fx_parsed_teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_multi_document),
-		cmocka_unit_test(test_selector_unknown_label_key_is_fine),
+		PARSED(test_valid_multi_document),
+		PARSED(test_selector_unknown_label_key_is_fine),
 		cmocka_unit_test(test_error_unknown_field),
 		cmocka_unit_test(test_error_port_zero),
 		cmocka_unit_test(test_error_port_too_big),
@@ -708,14 +676,14 @@ int main(void)
 		cmocka_unit_test(test_error_missing_api_version),
 		cmocka_unit_test(test_error_unknown_kind),
 		cmocka_unit_test(test_error_match_expressions_operator),
-		cmocka_unit_test(test_error_appends_nothing),
-		cmocka_unit_test(test_validate_duplicate_interface),
-		cmocka_unit_test(test_validate_duplicate_address),
-		cmocka_unit_test(test_validate_distinct_ok),
+		PARSED(test_error_appends_nothing),
+		PARSED(test_validate_duplicate_interface),
+		PARSED(test_validate_duplicate_address),
+		PARSED(test_validate_distinct_ok),
 		cmocka_unit_test(test_parse_refs),
 		cmocka_unit_test(test_parse_refs_errors),
 		cmocka_unit_test(test_objects_copy),
-		cmocka_unit_test(test_merge_replaces),
+		PARSED(test_merge_replaces),
 		cmocka_unit_test(test_state_text_follows_changes),
 	};
 
