@@ -73,7 +73,7 @@ void zs_parse_labels(struct pctx *c, yaml_node_t *m, zs_labels_t *out, const cha
 	}
 }
 
-/* One matchExpressions item into `r`; false when it adds none (after an error). */
+/* One matchExpressions item into `out`; false when it adds none (after an error). */
 static bool parse_expression(struct pctx *c, yaml_node_t *e, struct zs_requirement *out)
 {
 	static const char *const expr_keys[] = { "key", "operator", "values", NULL };
