@@ -13,21 +13,21 @@
  * of its own. An address's CIDR identity is that of the longest policy prefix
  * holding it, so "address in cidr C but in no except E" becomes "identity of
  * a prefix P with P inside C and inside no E": exact, and a set of identities
- * like any selector's. The ipcache carries it next to the owner identity.
+ * like any selector's. The ipcache carries it next to the owner identity;
+ * compile_ipcache.c numbers the prefixes and builds the ipcache.
  *
  * Selectors are matched through an index of label key=value -> identities,
  * and each subject only sees the policies that select it, so the compile is
  * near linear in workloads + rules.
+ *
+ * What the result means for a packet (lookups, verdicts) is in query.c.
  */
-#include "policy/compile.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bpf/abi.h"
-
-#define SPACE_MAX 0xffffffu /* 24 bits: proto << 16 | port */
+#include "policy/compile_int.h"
 
 struct atom {
 	uint32_t peer;
@@ -49,31 +49,10 @@ struct wid {
 	ZS_VEC(uint32_t) policies; /* indices into the sorted policies that select it */
 };
 
-/* A prefix some policy names, with its identity. */
-struct cidr {
-	struct zs_prefix p;
-	uint32_t id;
-};
-
 /* label "key=value" (or a namespace) -> indices of wids carrying it. */
 struct lidx_slot {
 	char *key; /* NULL: empty slot */
 	ZS_VEC(uint32_t) wids;
-};
-
-struct cctx {
-	const struct zs_objects *o;
-	struct zs_identities *ids;
-	struct zs_compiled *out;
-	struct zs_diags *d;
-	ZS_VEC(struct wid) wids; /* sorted by id */
-	ZS_VEC(struct cidr) cidrs; /* sorted by prefix, unique */
-	uint32_t *wl_id;           /* identity of each workload, by index */
-	struct lidx_slot *lidx;    /* open addressing, power of two */
-	size_t lidx_cap;
-	uint32_t *taken;         /* open-addressing set of rule ids in use */
-	size_t taken_cap;
-	int errors;
 };
 
 static int cmp_wid(const void *a, const void *b)
@@ -88,11 +67,15 @@ static struct wid *wid_find(struct cctx *c, uint32_t id)
 	return bsearch(&key, c->wids.v, c->wids.n, sizeof(key), cmp_wid);
 }
 
-static int cmp_u32_asc(const void *a, const void *b);
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return x < y ? -1 : x > y;
 }
 
@@ -174,7 +157,7 @@ static void candidates(struct cctx *c, const struct zs_selector *sel, const char
 				*ZS_VEC_PUSH(out) = s->wids.v[j];
 		}
 		if (in->nvalues > 1)
-			qsort(out->v, out->n, sizeof(*out->v), cmp_u32_asc);
+			qsort(out->v, out->n, sizeof(*out->v), cmp_u32);
 		return;
 	}
 	if (ns) {
@@ -185,12 +168,6 @@ static void candidates(struct cctx *c, const struct zs_selector *sel, const char
 	}
 	for (size_t i = 0; i < c->wids.n; i++)
 		*ZS_VEC_PUSH(out) = (uint32_t)i;
-}
-
-static int cmp_u32_asc(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* ---- rule ids: a hash of the rule's name, probed on collision ---------- */
@@ -372,19 +349,7 @@ static void rule_atoms(struct cctx *c, atoms_t *a, const struct zs_policy *p, co
 	free(peers.v);
 }
 
-static int cmp_c_ipcache(const void *a, const void *b)
-{
-	return zs_prefix_cmp(&((const struct zs_c_ipcache *)a)->prefix,
-			     &((const struct zs_c_ipcache *)b)->prefix);
-}
-
 /* ---- atoms -> entries ------------------------------------------------- */
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 static void emit_prefixes(struct zs_subject *s, size_t *cap, uint8_t dir, uint32_t peer, uint32_t lo,
 			  uint32_t hi, uint8_t prec, uint8_t verdict, uint32_t rule_id)
@@ -505,83 +470,7 @@ static void resolve_dir(struct zs_subject *s, size_t *cap, uint8_t dir, atoms_t 
 	free(set);
 }
 
-/* ---- the whole compile ------------------------------------------------ */
-
-static int cmp_pol(const void *a, const void *b)
-{
-	const struct zs_policy *x = *(const struct zs_policy *const *)a;
-	const struct zs_policy *y = *(const struct zs_policy *const *)b;
-	int r = strcmp(x->ns, y->ns);
-	if (!r)
-		r = strcmp(x->name, y->name);
-	return r ? r : (int)x->from_k8s - (int)y->from_k8s;
-}
-
-static int cmp_rule(const void *a, const void *b)
-{
-	const struct zs_c_rule *x = a, *y = b;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static int cmp_ep(const void *a, const void *b)
-{
-	const struct zs_c_endpoint *x = a, *y = b;
-	return strcmp(x->ifname, y->ifname);
-}
-
-static int cmp_pentry(const void *a, const void *b)
-{
-	const struct zs_pentry *x = a, *y = b;
-	if (x->dir != y->dir)
-		return x->dir < y->dir ? -1 : 1;
-	if (x->peer != y->peer)
-		return x->peer < y->peer ? -1 : 1;
-	if (x->value != y->value)
-		return x->value < y->value ? -1 : 1;
-	return (int)x->bits - (int)y->bits;
-}
-
-static int cmp_cidr(const void *a, const void *b)
-{
-	return zs_prefix_cmp(&((const struct cidr *)a)->p, &((const struct cidr *)b)->p);
-}
-
-static void add_cidr(struct cctx *c, const struct zs_prefix *p)
-{
-	struct cidr *x = ZS_VEC_PUSH(&c->cidrs);
-	x->p = *p;
-}
-
-/* Every prefix a policy names, unique and sorted, each with its identity. */
-static void collect_cidrs(struct cctx *c)
-{
-	const struct zs_objects *o = c->o;
-
-	for (size_t i = 0; i < o->policies.n; i++) {
-		const struct zs_policy *p = &o->policies.v[i];
-		for (int dir = 0; dir < 2; dir++) {
-			size_t nr = dir ? p->negress : p->ningress;
-			const struct zs_rule *r = dir ? p->egress : p->ingress;
-			for (size_t j = 0; j < nr; j++)
-				for (size_t k = 0; k < r[j].npeers; k++) {
-					const struct zs_peer *peer = &r[j].peers[k];
-					if (!peer->has_cidr)
-						continue;
-					add_cidr(c, &peer->cidr);
-					for (size_t e = 0; e < peer->nexcept; e++)
-						add_cidr(c, &peer->except[e]);
-				}
-		}
-	}
-	qsort(c->cidrs.v, c->cidrs.n, sizeof(*c->cidrs.v), cmp_cidr);
-	size_t n = 0;
-	for (size_t i = 0; i < c->cidrs.n; i++)
-		if (!n || zs_prefix_cmp(&c->cidrs.v[n - 1].p, &c->cidrs.v[i].p))
-			c->cidrs.v[n++] = c->cidrs.v[i];
-	c->cidrs.n = n;
-	for (size_t i = 0; i < n; i++)
-		c->cidrs.v[i].id = zs_identity_get_cidr(c->ids, &c->cidrs.v[i].p);
-}
+/* ---- workload identities ----------------------------------------------- */
 
 /*
  * A workload's identity: its namespace and labels, and its named ports (as
@@ -617,7 +506,7 @@ static void build_wids(struct cctx *c)
 	zs_identities_mark_unused(c->ids);
 	for (size_t i = 0; i < o->workloads.n; i++)
 		of[i] = workload_identity(c, &o->workloads.v[i]);
-	collect_cidrs(c);
+	zs_compile_cidrs(c);
 	zs_identities_release_unused(c->ids);
 
 	/* One wid per identity: sort workload indices by identity, group. */
@@ -642,6 +531,36 @@ static void build_wids(struct cctx *c)
 	free(order);
 	c->wl_id = of;
 	lidx_build(c);
+}
+
+/* ---- the whole compile ------------------------------------------------ */
+
+static int cmp_pol(const void *a, const void *b)
+{
+	const struct zs_policy *x = *(const struct zs_policy *const *)a;
+	const struct zs_policy *y = *(const struct zs_policy *const *)b;
+	int r = strcmp(x->ns, y->ns);
+	if (!r)
+		r = strcmp(x->name, y->name);
+	return r ? r : (int)x->from_k8s - (int)y->from_k8s;
+}
+
+static int cmp_ep(const void *a, const void *b)
+{
+	const struct zs_c_endpoint *x = a, *y = b;
+	return strcmp(x->ifname, y->ifname);
+}
+
+static int cmp_pentry(const void *a, const void *b)
+{
+	const struct zs_pentry *x = a, *y = b;
+	if (x->dir != y->dir)
+		return x->dir < y->dir ? -1 : 1;
+	if (x->peer != y->peer)
+		return x->peer < y->peer ? -1 : 1;
+	if (x->value != y->value)
+		return x->value < y->value ? -1 : 1;
+	return (int)x->bits - (int)y->bits;
 }
 
 /* Tells each local identity which policies (sorted order) select it. */
@@ -699,107 +618,74 @@ static void compile_subject(struct cctx *c, struct wid *w, const struct zs_polic
 	c->out->total_entries += s->n;
 }
 
-/* An owner of addresses: a workload, or the host. */
-struct owner {
-	struct zs_prefix p;
-	uint32_t identity;
-	const struct zs_workload *w;
-};
-
-static int cmp_owner(const void *a, const void *b)
-{
-	return zs_prefix_cmp(&((const struct owner *)a)->p, &((const struct owner *)b)->p);
-}
-
 /*
- * The ipcache: every workload, host and policy prefix, each with the owner
- * and CIDR identity of its longest enclosing prefixes (itself included), so
- * the datapath's one LPM lookup answers both for any address.
+ * The compiled rules, policies in name order and rules numbered in that
+ * order: deterministic ids. Fills `pols` with the sorted policies and `base`
+ * with the index of each one's first rule.
  */
-static void build_ipcache(struct cctx *c)
+static void number_rules(struct cctx *c, const struct zs_policy **pols, uint32_t *base)
 {
 	const struct zs_objects *o = c->o;
-	ZS_VEC(struct owner) own = { 0 };
-	ZS_VEC(struct zs_prefix) all = { 0 };
+	size_t nrules = 0;
+
+	for (size_t i = 0; i < o->policies.n; i++)
+		nrules += o->policies.v[i].ningress + o->policies.v[i].negress;
+	for (c->taken_cap = 64; c->taken_cap < nrules * 2; c->taken_cap *= 2)
+		;
+	c->taken = zs_xcalloc(c->taken_cap, sizeof(*c->taken));
+	for (size_t i = 0; i < o->policies.n; i++)
+		pols[i] = &o->policies.v[i];
+	qsort(pols, o->policies.n, sizeof(*pols), cmp_pol);
+	for (size_t i = 0; i < o->policies.n; i++) {
+		const struct zs_policy *p = pols[i];
+		base[i] = (uint32_t)c->out->rules.n;
+		for (uint8_t dir = ZS_DIR_INGRESS; dir <= ZS_DIR_EGRESS; dir++) {
+			size_t nr = dir == ZS_DIR_INGRESS ? p->ningress : p->negress;
+			const struct zs_rule *rules = dir == ZS_DIR_INGRESS ? p->ingress : p->egress;
+			for (size_t r = 0; r < nr; r++) {
+				struct zs_c_rule *cr = ZS_VEC_PUSH(&c->out->rules);
+				cr->id = rule_id_alloc(c, p, dir, (uint32_t)r);
+				cr->policy = zs_xasprintf("%s/%s", p->ns, p->name);
+				cr->dir = dir;
+				cr->index = (uint32_t)r;
+				cr->action = (uint8_t)rules[r].action;
+				cr->audit = p->mode == ZS_MODE_AUDIT;
+				cr->mark = rules[r].mark;
+				check_rule(c, &rules[r], dir);
+			}
+		}
+	}
+}
+
+/* An endpoint for each workload with an interface on this host. */
+static void build_endpoints(struct cctx *c)
+{
+	const struct zs_objects *o = c->o;
 
 	for (size_t i = 0; i < o->workloads.n; i++) {
 		const struct zs_workload *w = &o->workloads.v[i];
-		uint32_t id = c->wl_id[i];
-		for (size_t a = 0; a < w->naddrs; a++) {
-			struct owner *x = ZS_VEC_PUSH(&own);
-			x->p = w->addrs[a];
-			x->identity = id;
-			x->w = w;
-		}
-	}
-	for (size_t i = 0; i < o->host_addrs.n; i++) {
-		struct owner *x = ZS_VEC_PUSH(&own);
-		x->p = o->host_addrs.v[i];
-		x->identity = ZS_ID_HOST;
-	}
-	/* A workload's address wins over the same host address. */
-	qsort(own.v, own.n, sizeof(*own.v), cmp_owner);
-	size_t n = 0;
-	for (size_t i = 0; i < own.n; i++) {
-		if (n && !zs_prefix_cmp(&own.v[n - 1].p, &own.v[i].p)) {
-			if (own.v[i].w)
-				own.v[n - 1] = own.v[i];
+		if (!w->ifname)
 			continue;
-		}
-		own.v[n++] = own.v[i];
+		struct zs_c_endpoint *ep = ZS_VEC_PUSH(&c->out->endpoints);
+		ep->ifname = zs_xstrdup(w->ifname);
+		ep->workload = zs_xasprintf("%s/%s", w->ns, w->name);
+		ep->identity = c->wl_id[i];
+		ep->shield = w->shield;
 	}
-	own.n = n;
+}
 
-	for (size_t i = 0; i < own.n; i++)
-		*ZS_VEC_PUSH(&all) = own.v[i].p;
-	for (size_t i = 0; i < c->cidrs.n; i++)
-		*ZS_VEC_PUSH(&all) = c->cidrs.v[i].p;
-	qsort(all.v, all.n, sizeof(*all.v), (int (*)(const void *, const void *))zs_prefix_cmp);
-
-	for (size_t i = 0; i < all.n; i++) {
-		if (i && !zs_prefix_cmp(&all.v[i - 1], &all.v[i]))
-			continue;
-		struct zs_c_ipcache *ip = ZS_VEC_PUSH(&c->out->ipcache);
-		const struct owner *ow = NULL;
-		const struct cidr *cid = NULL;
-		struct zs_prefix q = all.v[i];
-
-		for (int len = q.len; len >= 0 && (!ow || !cid); len--) {
-			zs_prefix_truncate(&q, (unsigned)len);
-			if (!ow) {
-				struct owner key = { .p = q };
-				ow = bsearch(&key, own.v, own.n, sizeof(key), cmp_owner);
-			}
-			if (!cid) {
-				struct cidr key = { .p = q };
-				cid = bsearch(&key, c->cidrs.v, c->cidrs.n, sizeof(key), cmp_cidr);
-			}
-		}
-		ip->prefix = all.v[i];
-		ip->identity = ow ? ow->identity : ZS_ID_WORLD;
-		ip->cidr = cid ? cid->id : 0;
-		if (ow && ow->w) {
-			ip->ifname = ow->w->ifname ? zs_xstrdup(ow->w->ifname) : NULL;
-			ip->workload = zs_xasprintf("%s/%s", ow->w->ns, ow->w->name);
-		}
+static void cctx_free(struct cctx *c)
+{
+	for (size_t i = 0; i < c->wids.n; i++) {
+		zs_labels_free(&c->wids.v[i].ns_labels);
+		free(c->wids.v[i].workloads.v);
+		free(c->wids.v[i].policies.v);
 	}
-	free(own.v);
-	free(all.v);
-
-	bool has4[33] = { false }, has6[129] = { false };
-	for (size_t i = 0; i < c->out->ipcache.n; i++) {
-		const struct zs_prefix *p = &c->out->ipcache.v[i].prefix;
-		if (p->family == 4)
-			has4[p->len] = true;
-		else
-			has6[p->len] = true;
-	}
-	for (int len = 32; len >= 0; len--)
-		if (has4[len])
-			c->out->lens4[c->out->nlens4++] = (uint8_t)len;
-	for (int len = 128; len >= 0; len--)
-		if (has6[len])
-			c->out->lens6[c->out->nlens6++] = (uint8_t)len;
+	free(c->wids.v);
+	free(c->cidrs.v);
+	free(c->wl_id);
+	lidx_free(c);
+	free(c->taken);
 }
 
 int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_compiled *out,
@@ -811,70 +697,21 @@ int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_
 
 	memset(out, 0, sizeof(*out));
 	build_wids(&c);
-
-	/* Policies in name order, rules numbered in that order: deterministic ids. */
 	pols = zs_xcalloc(o->policies.n + 1, sizeof(*pols));
 	base = zs_xcalloc(o->policies.n + 1, sizeof(*base));
-	size_t nrules = 0;
-	for (size_t i = 0; i < o->policies.n; i++)
-		nrules += o->policies.v[i].ningress + o->policies.v[i].negress;
-	for (c.taken_cap = 64; c.taken_cap < nrules * 2; c.taken_cap *= 2)
-		;
-	c.taken = zs_xcalloc(c.taken_cap, sizeof(*c.taken));
-	for (size_t i = 0; i < o->policies.n; i++)
-		pols[i] = &o->policies.v[i];
-	qsort(pols, o->policies.n, sizeof(*pols), cmp_pol);
-	for (size_t i = 0; i < o->policies.n; i++) {
-		const struct zs_policy *p = pols[i];
-		base[i] = (uint32_t)out->rules.n;
-		for (uint8_t dir = ZS_DIR_INGRESS; dir <= ZS_DIR_EGRESS; dir++) {
-			size_t nr = dir == ZS_DIR_INGRESS ? p->ningress : p->negress;
-			const struct zs_rule *rules = dir == ZS_DIR_INGRESS ? p->ingress : p->egress;
-			for (size_t r = 0; r < nr; r++) {
-				struct zs_c_rule *cr = ZS_VEC_PUSH(&out->rules);
-				cr->id = rule_id_alloc(&c, p, dir, (uint32_t)r);
-				cr->policy = zs_xasprintf("%s/%s", p->ns, p->name);
-				cr->dir = dir;
-				cr->index = (uint32_t)r;
-				cr->action = (uint8_t)rules[r].action;
-				cr->audit = p->mode == ZS_MODE_AUDIT;
-				cr->mark = rules[r].mark;
-				check_rule(&c, &rules[r], dir);
-			}
-		}
-	}
-
+	number_rules(&c, pols, base);
 	assign_policies(&c, pols);
 	for (size_t i = 0; i < c.wids.n; i++)
 		if (c.wids.v[i].local)
 			compile_subject(&c, &c.wids.v[i], pols, base);
-
-	for (size_t i = 0; i < o->workloads.n; i++) {
-		const struct zs_workload *w = &o->workloads.v[i];
-		if (!w->ifname)
-			continue;
-		struct zs_c_endpoint *ep = ZS_VEC_PUSH(&out->endpoints);
-		ep->ifname = zs_xstrdup(w->ifname);
-		ep->workload = zs_xasprintf("%s/%s", w->ns, w->name);
-		ep->identity = c.wl_id[i];
-		ep->shield = w->shield;
-	}
-	build_ipcache(&c);
+	build_endpoints(&c);
+	zs_compile_ipcache(&c);
 	qsort(out->endpoints.v, out->endpoints.n, sizeof(out->endpoints.v[0]), cmp_ep);
 	qsort(out->rules.v, out->rules.n, sizeof(out->rules.v[0]), cmp_rule);
 
-	for (size_t i = 0; i < c.wids.n; i++) {
-		zs_labels_free(&c.wids.v[i].ns_labels);
-		free(c.wids.v[i].workloads.v);
-		free(c.wids.v[i].policies.v);
-	}
-	free(c.wids.v);
-	free(c.cidrs.v);
-	free(c.wl_id);
-	lidx_free(&c);
+	cctx_free(&c);
 	free(pols);
 	free(base);
-	free(c.taken);
 	if (c.errors) {
 		zs_compiled_free(out);
 		return -EINVAL;
@@ -903,132 +740,3 @@ void zs_compiled_free(struct zs_compiled *c)
 	memset(c, 0, sizeof(*c));
 }
 
-const struct zs_c_rule *zs_compiled_rule(const struct zs_compiled *c, uint32_t id)
-{
-	struct zs_c_rule key = { .id = id };
-
-	return bsearch(&key, c->rules.v, c->rules.n, sizeof(key), cmp_rule);
-}
-
-static int cmp_subject(const void *a, const void *b)
-{
-	uint32_t x = ((const struct zs_subject *)a)->identity;
-	uint32_t y = ((const struct zs_subject *)b)->identity;
-	return x < y ? -1 : x > y;
-}
-
-const struct zs_subject *zs_compiled_subject(const struct zs_compiled *c, uint32_t identity)
-{
-	struct zs_subject key = { .identity = identity };
-	return bsearch(&key, c->subjects.v, c->subjects.n, sizeof(key), cmp_subject);
-}
-
-static const struct zs_pentry *lpm(const struct zs_subject *s, uint32_t peer, uint8_t dir,
-				   uint32_t value)
-{
-	const struct zs_pentry *best = NULL;
-
-	for (size_t i = 0; i < s->n; i++) {
-		const struct zs_pentry *e = &s->e[i];
-		uint32_t mask = e->bits ? (SPACE_MAX << (24 - e->bits)) & SPACE_MAX : 0;
-		if (e->dir != dir || e->peer != peer || (value & mask) != e->value)
-			continue;
-		if (!best || e->bits > best->bits)
-			best = e;
-	}
-	return best;
-}
-
-const struct zs_pentry *zs_compiled_lookup(const struct zs_compiled *c, uint32_t subject,
-					   uint32_t peer, uint32_t peer_cidr, uint8_t dir,
-					   uint8_t proto, uint16_t port)
-{
-	const struct zs_subject *s = zs_compiled_subject(c, subject);
-	uint32_t value = (uint32_t)proto << 16 | port;
-	const struct zs_pentry *a, *b = NULL;
-
-	if (!s)
-		return NULL;
-	a = lpm(s, peer, dir, value);
-	if (peer_cidr && peer_cidr != peer)
-		b = lpm(s, peer_cidr, dir, value);
-	if (!a && !b)
-		a = lpm(s, ZS_ID_ANY, dir, value);
-	if (!a || (b && (b->prec > a->prec || (b->prec == a->prec && b->rule_id < a->rule_id))))
-		return b;
-	return a;
-}
-
-const struct zs_c_ipcache *zs_compiled_ipcache_exact(const struct zs_compiled *c,
-						    const struct zs_prefix *p)
-{
-	struct zs_c_ipcache key = { .prefix = *p };
-
-	return bsearch(&key, c->ipcache.v, c->ipcache.n, sizeof(key), cmp_c_ipcache);
-}
-
-const struct zs_c_ipcache *zs_compiled_ipcache_find(const struct zs_compiled *c, uint8_t family,
-						   const uint8_t addr[16])
-{
-	struct zs_prefix q = { .family = family, .len = family == 4 ? 32 : 128 };
-	const uint8_t *lens = family == 4 ? c->lens4 : c->lens6;
-	size_t nlens = family == 4 ? c->nlens4 : c->nlens6;
-
-	memcpy(q.addr, addr, 16);
-	/* Only the lengths the ipcache holds, longest first: the first hit is the answer. */
-	for (size_t l = 0; l < nlens; l++) {
-		zs_prefix_truncate(&q, lens[l]);
-		const struct zs_c_ipcache *e = zs_compiled_ipcache_exact(c, &q);
-		if (e)
-			return e;
-	}
-	return NULL;
-}
-
-void zs_compiled_peer(const struct zs_compiled *c, const struct zs_prefix *addr,
-		      struct zs_c_peer *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->identity = ZS_ID_WORLD;
-	out->entry = zs_compiled_ipcache_find(c, addr->family, addr->addr);
-	if (out->entry) {
-		out->identity = out->entry->identity;
-		out->cidr = out->entry->cidr;
-		out->local = out->entry->ifname != NULL;
-	}
-}
-
-static void check_side(const struct zs_compiled *c, struct zs_c_check *chk, uint32_t subject,
-		       const struct zs_c_peer *peer, uint8_t dir, uint8_t proto, uint16_t port)
-{
-	const struct zs_pentry *e =
-		zs_compiled_lookup(c, subject, peer->identity, peer->cidr, dir, proto, port);
-
-	chk->checked = true;
-	chk->verdict = e ? e->verdict : ZS_VERDICT_NONE;
-	chk->rule_id = e ? e->rule_id : 0;
-}
-
-void zs_compiled_decide(const struct zs_compiled *c, const struct zs_prefix *src,
-			const struct zs_prefix *dst, uint8_t proto, uint16_t port,
-			struct zs_c_decision *out)
-{
-	memset(out, 0, sizeof(*out));
-	zs_compiled_peer(c, src, &out->src);
-	zs_compiled_peer(c, dst, &out->dst);
-	out->verdict = ZS_VERDICT_ALLOW;
-	if (out->src.local)
-		check_side(c, &out->egress, out->src.identity, &out->dst, ZS_DIR_EGRESS, proto, port);
-	if (out->dst.local)
-		check_side(c, &out->ingress, out->dst.identity, &out->src, ZS_DIR_INGRESS, proto, port);
-	/* As bpf/lib/decide.h folds: deny or no rule on either side denies; audit marks. */
-	for (int i = 0; i < 2; i++) {
-		const struct zs_c_check *k = i ? &out->ingress : &out->egress;
-		if (!k->checked)
-			continue;
-		if (k->verdict == ZS_VERDICT_DENY || k->verdict == ZS_VERDICT_NONE)
-			out->verdict = ZS_VERDICT_DENY;
-		else if (k->verdict == ZS_VERDICT_AUDIT && out->verdict == ZS_VERDICT_ALLOW)
-			out->verdict = ZS_VERDICT_AUDIT;
-	}
-}

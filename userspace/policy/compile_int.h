@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the compiler (compile.c, compile_ipcache.c) and its read side
+ * (query.c): the compile's working state and what more than one of them
+ * needs. compile.c runs the compile; compile_ipcache.c gives policy CIDRs
+ * their identities and builds the ipcache; query.c answers questions about
+ * the result as the datapath would.
+ */
+#ifndef ZS_COMPILE_INT_H
+#define ZS_COMPILE_INT_H
+
+#include "policy/compile.h"
+
+#define SPACE_MAX 0xffffffu /* 24 bits: proto << 16 | port */
+
+/* A prefix some policy names, with its identity. */
+struct cidr {
+	struct zs_prefix p;
+	uint32_t id;
+};
+
+struct wid;       /* a workload identity (compile.c) */
+struct lidx_slot; /* a slot of the label index (compile.c) */
+
+/* One compile: its input, output, and what it builds on the way. */
+struct cctx {
+	const struct zs_objects *o;
+	struct zs_identities *ids;
+	struct zs_compiled *out;
+	struct zs_diags *d;
+	ZS_VEC(struct wid) wids; /* sorted by id */
+	ZS_VEC(struct cidr) cidrs; /* sorted by prefix, unique */
+	uint32_t *wl_id;           /* identity of each workload, by index */
+	struct lidx_slot *lidx;    /* open addressing, power of two */
+	size_t lidx_cap;
+	uint32_t *taken;         /* open-addressing set of rule ids in use */
+	size_t taken_cap;
+	int errors;
+};
+
+/* compile_ipcache.c: every prefix a policy names, unique and sorted, each with its identity. */
+void zs_compile_cidrs(struct cctx *c);
+/* compile_ipcache.c: out->ipcache and the prefix lengths it holds. */
+void zs_compile_ipcache(struct cctx *c);
+
+/* Compiled rules are sorted by id (qsort in compile.c, bsearch in query.c). */
+static inline int cmp_rule(const void *a, const void *b)
+{
+	const struct zs_c_rule *x = a, *y = b;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+#endif /* ZS_COMPILE_INT_H */
