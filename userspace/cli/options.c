@@ -117,77 +117,69 @@ int cli_parse(const struct cli_cmd *cmd, int argc, char **argv, void *opts)
 
 /* ---- text ----------------------------------------------------------------- */
 
-/*
- * Prints `text` from column `col`, wrapped at CLI_COLS, continuing at
- * `indent`; a '\n' in it starts a new line. Returns the column it ends at.
- */
-static int wrap(FILE *f, const char *text, int col, int indent)
-{
-	bool line_start = true;
-
-	while (*text) {
-		size_t len = strcspn(text, " \n");
-		if (!line_start && col + 1 + (int)len > CLI_COLS) {
-			fprintf(f, "\n%*s", indent, "");
-			col = indent;
-		} else if (!line_start) {
-			fputc(' ', f);
-			col++;
-		}
-		fprintf(f, "%.*s", (int)len, text);
-		col += (int)len;
-		line_start = false;
-		text += len;
-		if (*text == '\n') {
-			fprintf(f, "\n%*s", indent, "");
-			col = indent;
-			line_start = true;
-		}
-		if (*text)
-			text++;
-	}
-	return col;
-}
-
-/* One option as the synopsis shows it: "-f FILE", "[--last N]", "[--uplink IF]...". */
-static char *synopsis_item(const struct cli_opt *o)
-{
-	bool req = o->flags & CLI_REQUIRED;
-	char *name = o->short_name && !(o->flags & CLI_SYN_LONG) ? zs_xasprintf("-%c", o->short_name)
-								 : zs_xasprintf("--%s", o->name);
-	char *item = zs_xasprintf("%s%s%s%s%s%s", req ? "" : "[", name, o->arg ? " " : "",
-				  o->arg ? o->arg : "", req ? "" : "]", o->flags & CLI_REPEAT ? "..." : "");
-
-	if (req && (o->flags & CLI_REPEAT)) {
-		free(item);
-		item = zs_xasprintf("%s %s [%s ...]", name, o->arg, name);
-	}
-	free(name);
-	return item;
-}
-
-/* A line of items being written: where it is, and where a wrapped line starts. */
+/* A line being written: where it is, and where a wrapped line starts. */
 struct line {
 	FILE *f;
 	int col, indent;
-	bool empty;
+	bool empty; /* nothing on it since the last line break */
 };
 
-/* Puts one item on the line, after a space, or on a new line if it does not fit. */
-static void put_item(struct line *l, const char *item)
+/* Puts `len` bytes of `item` on the line after a space, or on a new line if they do not fit. */
+static void put_item(struct line *l, const char *item, size_t len)
 {
-	int len = (int)strlen(item);
-
-	if (!l->empty && l->col + 1 + len > CLI_COLS) {
+	if (!l->empty && l->col + 1 + (int)len > CLI_COLS) {
 		fprintf(l->f, "\n%*s", l->indent, "");
 		l->col = l->indent;
 	} else if (!l->empty) {
 		fputc(' ', l->f);
 		l->col++;
 	}
-	fputs(item, l->f);
-	l->col += len;
+	fprintf(l->f, "%.*s", (int)len, item);
+	l->col += (int)len;
 	l->empty = false;
+}
+
+/* Prints `text` from column `col`, word by word, wrapped at `indent`; a '\n' in it breaks the line. */
+static void wrap(FILE *f, const char *text, int col, int indent)
+{
+	struct line l = { f, col, indent, true };
+
+	while (*text) {
+		size_t len = strcspn(text, " \n");
+		put_item(&l, text, len);
+		text += len;
+		if (*text == '\n') {
+			fprintf(f, "\n%*s", indent, "");
+			l.col = indent;
+			l.empty = true;
+		}
+		if (*text)
+			text++;
+	}
+}
+
+/* One option as the synopsis shows it: "-f FILE [-f ...]", "[--last N]", "[--uplink IF]...". */
+static char *synopsis_item(const struct cli_opt *o)
+{
+	bool req = o->flags & CLI_REQUIRED, repeat = o->flags & CLI_REPEAT;
+	char *name = o->short_name && !(o->flags & CLI_SYN_LONG) ? zs_xasprintf("-%c", o->short_name)
+								 : zs_xasprintf("--%s", o->name);
+	const char *arg = o->arg ? o->arg : "", *sp = o->arg ? " " : "";
+	char *item;
+
+	if (req && repeat)
+		item = zs_xasprintf("%s%s%s [%s ...]", name, sp, arg, name);
+	else if (req)
+		item = zs_xasprintf("%s%s%s", name, sp, arg);
+	else
+		item = zs_xasprintf("[%s%s%s]%s", name, sp, arg, repeat ? "..." : "");
+	free(name);
+	return item;
+}
+
+static void put_str(struct line *l, const char *s)
+{
+	put_item(l, s, strlen(s));
 }
 
 /*
@@ -203,18 +195,18 @@ static void synopsis(FILE *f, const struct cli_cmd *cmd, int col, int indent)
 		if (o->flags & CLI_FORM2)
 			forms = 2;
 	if (cmd->client)
-		put_item(&l, "[--socket PATH]");
+		put_str(&l, "[--socket PATH]");
 	for (int form = 0; form < forms; form++) {
 		if (form)
-			put_item(&l, "|");
-		put_item(&l, cmd->name);
+			put_str(&l, "|");
+		put_str(&l, cmd->name);
 		if (cmd->args[form])
-			put_item(&l, cmd->args[form]);
+			put_str(&l, cmd->args[form]);
 		for (const struct cli_opt *o = cmd->opts; o && o->name; o++) {
 			if (!!(o->flags & CLI_FORM2) != (form == 1))
 				continue;
 			char *item = synopsis_item(o);
-			put_item(&l, item);
+			put_str(&l, item);
 			free(item);
 		}
 	}
