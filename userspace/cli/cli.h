@@ -24,7 +24,7 @@
 /* ---- option and command tables (options.c) ------------------------------ */
 
 enum cli_opt_flags {
-	CLI_REQUIRED = 1 << 0, /* the synopsis shows it without brackets */
+	CLI_REQUIRED = 1 << 0, /* the synopsis shows it without brackets (the command checks) */
 	CLI_REPEAT = 1 << 1,   /* may be given more than once */
 	CLI_SYN_LONG = 1 << 2, /* the synopsis names the long form although a short one exists */
 	CLI_FORM2 = 1 << 3,    /* belongs to the command's second form (cli_cmd.args[1]) */

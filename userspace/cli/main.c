@@ -14,6 +14,7 @@
 #include "proto/proto.h"
 #include "util/util.h"
 
+/* name, function, options, positional arguments (of each form), talks to the daemon, what it does */
 static const struct cli_cmd cmds[] = {
 	{ "daemon", cmd_daemon, daemon_opts, { NULL }, false,
 	  "Runs the controller in the foreground until SIGTERM. Enforcement stays when it stops." },
