@@ -16,6 +16,9 @@
 
 #define ZS_DEFAULT_STATE "/var/lib/zeroseg"
 #define ZS_DEFAULT_BPFFS "/sys/fs/bpf/zeroseg"
+/* Flow lifecycle: what active_timeout and idle_timeout of 0 stand for (daemon.c). */
+#define ZS_DEFAULT_ACTIVE_TIMEOUT_S 60
+#define ZS_DEFAULT_IDLE_TIMEOUT_S 30
 
 struct zs_daemon_opts {
 	const char *socket;
