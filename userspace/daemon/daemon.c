@@ -36,11 +36,13 @@
 #include "policy/parse.h"
 #include "policy/serial.h"
 #include "datapath/writer.h"
+#include "store/store.h"
 
 #define ZS_RECENT_FLOWS 2048
 
 struct daemon {
 	const struct zs_daemon_opts *opts;
+	struct zs_store *store;
 	struct zs_objects objs;
 	struct zs_identities ids;
 	struct zs_compiled comp;
@@ -70,100 +72,6 @@ struct daemon {
 	time_t last_apply;
 	bool stop;
 };
-
-/* ---- persistence ------------------------------------------------------- */
-
-static char *state_path(struct daemon *d)
-{
-	return zs_xasprintf("%s/state.json", d->opts->state_dir);
-}
-
-/*
- * state.json: {"version": 2, "identities": [...], "objects": [...]}, the
- * objects in their native JSON form (version 1 kept them as one text string,
- * which cost as much again to escape; it still loads).
- */
-static int state_save(struct daemon *d)
-{
-	json_t *ids = json_array();
-	char *path = state_path(d), *s, *ids_text, *objs;
-	int err;
-
-	for (size_t i = 0; i < d->ids.v.n; i++) {
-		const struct zs_identity *id = &d->ids.v.v[i];
-		json_array_append_new(ids, json_pack("{s:i,s:s,s:o}", "id", (json_int_t)id->id,
-						     "namespace", id->ns, "labels",
-						     zs_labels_to_json(&id->labels)));
-	}
-	ids_text = json_dumps(ids, JSON_COMPACT);
-	objs = zs_objects_state_json(&d->objs);
-	if (!ids_text || !objs) {
-		err = -ENOMEM; /* the file on disk stays as it was */
-	} else {
-		s = zs_xasprintf("{\"version\":2,\"identities\":%s,\"objects\":%s}\n", ids_text,
-				 objs);
-		err = zs_write_atomic(path, s, strlen(s));
-		free(s);
-	}
-	free(objs);
-	free(ids_text);
-	free(path);
-	json_decref(ids);
-	return err;
-}
-
-static int state_load(struct daemon *d)
-{
-	char *path = state_path(d), *buf;
-	json_t *root, *ids, *v;
-	json_error_t jerr;
-	struct zs_diags diags = { 0 };
-	size_t i;
-	int err;
-
-	err = zs_read_file(path, &buf, NULL);
-	if (err == -ENOENT) {
-		free(path);
-		return 0;
-	}
-	if (err) {
-		pr_warn("%s: %s", path, strerror(-err));
-		free(path);
-		return err;
-	}
-	root = json_loads(buf, 0, &jerr);
-	free(buf);
-	if (!root) {
-		pr_warn("%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
-		free(path);
-		return -EINVAL;
-	}
-	ids = json_object_get(root, "identities");
-	json_array_foreach(ids, i, v)
-	{
-		zs_labels_t l = { 0 };
-		const char *k;
-		json_t *lv;
-		json_object_foreach(json_object_get(v, "labels"), k, lv)
-			zs_labels_set(&l, k, json_string_value(lv) ?: "");
-		zs_identity_restore(&d->ids, (uint32_t)json_integer_value(json_object_get(v, "id")),
-				    json_string_value(json_object_get(v, "namespace")) ?: "default", &l);
-		zs_labels_free(&l);
-	}
-	json_t *objs = json_object_get(root, "objects");
-	char *text = json_is_array(objs) ? zs_objects_json_to_text(objs) :
-					   zs_xstrdup(json_string_value(objs) ?: "");
-	err = zs_parse_buffer(path, text, strlen(text), &d->objs, &diags);
-	free(text);
-	if (err) {
-		pr_warn("%s: stored state does not parse:", path);
-		zs_diags_print(&diags, stderr);
-	}
-	zs_diags_free(&diags);
-	json_decref(root);
-	free(path);
-	return err;
-}
 
 /* ---- interfaces -------------------------------------------------------- */
 
@@ -399,7 +307,7 @@ static int commit_in(struct daemon *d, struct zs_objects *next, struct zs_diags 
 	zs_compiled_free(&d->comp);
 	d->comp = comp;
 	d->last_apply = time(NULL);
-	e = state_save(d);
+	e = zs_store_commit(d->store, &d->objs, &d->ids);
 	if (e)
 		pr_warn("applied revision %u but could not persist it: %s", d->writer.revision, strerror(-e));
 	return 0;
@@ -1386,6 +1294,18 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return fputs(line, stderr);
 }
 
+/* A failure's lines: the first as a warning, the reasons after it as they are. */
+static void warn_diags(const struct zs_diags *diags, const char *where, int err)
+{
+	if (!diags->msgs.n) {
+		pr_warn("%s: %s", where, strerror(-err));
+		return;
+	}
+	pr_warn("%s", diags->msgs.v[0]);
+	for (size_t i = 1; i < diags->msgs.n; i++)
+		fprintf(stderr, "%s\n", diags->msgs.v[i]);
+}
+
 int zs_daemon_run(const struct zs_daemon_opts *opts)
 {
 	struct daemon d = { .opts = opts, .listen_fd = -1, .sig_fd = -1, .epfd = -1 };
@@ -1395,7 +1315,7 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 
 	zs_objects_init(&d.objs);
 	libbpf_set_print(libbpf_log);
-	err = zs_mkdir_p(opts->state_dir, 0700);
+	err = zs_store_file_open(&d.store, opts->state_dir);
 	if (err) {
 		pr_warn("state dir %s: %s", opts->state_dir, strerror(-err));
 		return err;
@@ -1419,9 +1339,11 @@ int zs_daemon_run(const struct zs_daemon_opts *opts)
 			  (opts->idle_timeout ? opts->idle_timeout : 30) * 1000000000ull);
 	d.mono_to_real = zs_now_ns(CLOCK_REALTIME) - zs_now_ns(CLOCK_MONOTONIC);
 	d.events_lost_reported = events_lost(&d);
-	err = state_load(&d);
-	if (err)
+	err = zs_store_load(d.store, &d.objs, &d.ids, &diags);
+	if (err) {
+		warn_diags(&diags, d.store->name, err);
 		goto err_state;
+	}
 	{
 		/* Adopt: rewrite the pinned maps from the stored state, no window. */
 		struct zs_objects next;
@@ -1542,6 +1464,7 @@ err_writer:
 	zs_writer_free(&d.writer);
 	zs_dp_close(&d.dp);
 err_dp:
+	zs_store_close(d.store);
 	zs_diags_free(&diags);
 	for (size_t i = 0; i < ZS_RECENT_FLOWS; i++)
 		free(d.recent[i]);
