@@ -36,6 +36,8 @@
 #include "policy/parse.h"
 #include "policy/serial.h"
 #include "datapath/writer.h"
+#include "policy/diff.h"
+#include "policy/explain.h"
 #include "store/store.h"
 
 #define ZS_RECENT_FLOWS 2048
@@ -770,99 +772,6 @@ static json_t *do_apply(struct daemon *d, json_t *req)
 	return resp;
 }
 
-/* ---- diff ---------------------------------------------------------------- */
-
-/* One object's change: "created", "configured" or "unchanged". */
-static const char *object_change(json_t *now, json_t *next)
-{
-	if (!now)
-		return "created";
-	return json_equal(now, next) ? "unchanged" : "configured";
-}
-
-static json_t *find_workload_json(const struct zs_objects *o, const char *ns, const char *name)
-{
-	for (size_t i = 0; i < o->workloads.n; i++)
-		if (!strcmp(o->workloads.v[i].ns, ns) && !strcmp(o->workloads.v[i].name, name))
-			return zs_workload_to_json(&o->workloads.v[i]);
-	return NULL;
-}
-
-static json_t *find_policy_json(const struct zs_objects *o, const struct zs_policy *p)
-{
-	for (size_t i = 0; i < o->policies.n; i++) {
-		const struct zs_policy *q = &o->policies.v[i];
-		if (!strcmp(q->ns, p->ns) && !strcmp(q->name, p->name) && q->from_k8s == p->from_k8s)
-			return zs_policy_to_json(q);
-	}
-	return NULL;
-}
-
-static void push_change(json_t *a, const char *kind, const char *ns, const char *name, json_t *now,
-			json_t *next)
-{
-	json_array_append_new(a, json_pack("{s:s,s:s?,s:s,s:s}", "kind", kind, "namespace", ns,
-					   "name", name, "change", object_change(now, next)));
-	json_decref(now);
-	json_decref(next);
-}
-
-/* Entries in `a` that are not in `b` (both sorted the compiler's way). */
-static size_t entries_missing(const struct zs_subject *a, const struct zs_subject *b)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; a && i < a->n; i++) {
-		bool found = false;
-		for (size_t j = 0; b && j < b->n && !found; j++)
-			found = !memcmp(&a->e[i], &b->e[j], sizeof(a->e[i]));
-		n += !found;
-	}
-	return n;
-}
-
-static json_t *entry_diff(const struct zs_compiled *now, const struct zs_compiled *next)
-{
-	size_t added = 0, removed = 0, ip_added = 0, ip_removed = 0, ip_changed = 0, ep_changed = 0;
-
-	for (size_t i = 0; i < next->subjects.n; i++)
-		added += entries_missing(&next->subjects.v[i],
-					 zs_compiled_subject(now, next->subjects.v[i].identity));
-	for (size_t i = 0; i < now->subjects.n; i++)
-		removed += entries_missing(&now->subjects.v[i],
-					   zs_compiled_subject(next, now->subjects.v[i].identity));
-	for (size_t i = 0, j = 0; i < now->ipcache.n || j < next->ipcache.n;) {
-		int c = i == now->ipcache.n ? 1 : j == next->ipcache.n ? -1 :
-			zs_prefix_cmp(&now->ipcache.v[i].prefix, &next->ipcache.v[j].prefix);
-		if (c < 0) {
-			ip_removed++, i++;
-		} else if (c > 0) {
-			ip_added++, j++;
-		} else {
-			ip_changed += now->ipcache.v[i].identity != next->ipcache.v[j].identity ||
-				      now->ipcache.v[i].cidr != next->ipcache.v[j].cidr;
-			i++, j++;
-		}
-	}
-	for (size_t i = 0; i < next->endpoints.n; i++) {
-		bool same = false;
-		for (size_t j = 0; j < now->endpoints.n && !same; j++)
-			same = !strcmp(now->endpoints.v[j].ifname, next->endpoints.v[i].ifname) &&
-			       now->endpoints.v[j].identity == next->endpoints.v[i].identity;
-		ep_changed += !same;
-	}
-	for (size_t j = 0; j < now->endpoints.n; j++) {
-		bool kept = false;
-		for (size_t i = 0; i < next->endpoints.n && !kept; i++)
-			kept = !strcmp(now->endpoints.v[j].ifname, next->endpoints.v[i].ifname);
-		ep_changed += !kept;
-	}
-	return json_pack("{s:{s:I,s:I},s:{s:I,s:I,s:I},s:I}", "policy", "added", (json_int_t)added,
-			 "removed", (json_int_t)removed, "ipcache", "added", (json_int_t)ip_added,
-			 "removed", (json_int_t)ip_removed, "changed", (json_int_t)ip_changed,
-			 "endpoints", (json_int_t)ep_changed);
-}
-
 /* What an apply of these files would change, without changing anything. */
 static json_t *do_diff(struct daemon *d, json_t *req)
 {
@@ -870,39 +779,16 @@ static json_t *do_diff(struct daemon *d, json_t *req)
 	struct zs_diags diags = { 0 };
 	struct zs_identities ids;
 	struct zs_compiled comp;
-	json_t *resp, *changes = json_array();
-	bool changed = false;
+	json_t *resp, *objects, *entries;
 
 	zs_objects_init(&batch);
 	if (parse_files(req, &batch, NULL, &diags)) {
 		resp = diags_json(&diags);
 		zs_objects_free(&batch);
 		zs_diags_free(&diags);
-		json_decref(changes);
 		return resp;
 	}
-	if (batch.has_config)
-		json_array_append_new(changes, json_pack("{s:s,s:s,s:s}", "kind", "Config", "name", "default",
-						       "change", d->objs.has_config && d->objs.posture == batch.posture ?
-								 "unchanged" : "configured"));
-	for (size_t i = 0; i < batch.namespaces.n; i++) {
-		const struct zs_namespace *n = &batch.namespaces.v[i];
-		json_t *now = NULL;
-		for (size_t j = 0; j < d->objs.namespaces.n && !now; j++)
-			if (!strcmp(d->objs.namespaces.v[j].name, n->name))
-				now = zs_namespace_to_json(&d->objs.namespaces.v[j]);
-		push_change(changes, "Namespace", NULL, n->name, now, zs_namespace_to_json(n));
-	}
-	for (size_t i = 0; i < batch.workloads.n; i++) {
-		const struct zs_workload *w = &batch.workloads.v[i];
-		push_change(changes, "Workload", w->ns, w->name, find_workload_json(&d->objs, w->ns, w->name),
-			    zs_workload_to_json(w));
-	}
-	for (size_t i = 0; i < batch.policies.n; i++) {
-		const struct zs_policy *p = &batch.policies.v[i];
-		push_change(changes, p->from_k8s ? "NetworkPolicy" : "Policy", p->ns, p->name,
-			    find_policy_json(&d->objs, p), zs_policy_to_json(p));
-	}
+	objects = zs_diff_objects(&d->objs, &batch);
 	zs_objects_copy(&d->objs, &next);
 	zs_objects_merge(&next, &batch);
 	zs_objects_free(&batch);
@@ -910,17 +796,12 @@ static json_t *do_diff(struct daemon *d, json_t *req)
 	host_addrs(&next);
 	if (zs_validate(&next, &diags) || zs_compile(&next, &ids, &comp, &diags)) {
 		resp = diags_json(&diags);
-		json_decref(changes);
+		json_decref(objects);
 	} else {
-		json_t *entries = entry_diff(&d->comp, &comp), *c;
-		size_t i;
-		json_array_foreach(changes, i, c)
-			changed |= strcmp(json_string_value(json_object_get(c, "change")), "unchanged") != 0;
-		changed |= json_integer_value(json_object_get(json_object_get(entries, "policy"), "added")) ||
-			   json_integer_value(json_object_get(json_object_get(entries, "policy"), "removed")) ||
-			   json_integer_value(json_object_get(entries, "endpoints"));
-		resp = json_pack("{s:b,s:b,s:o,s:o}", "ok", 1, "changed", changed, "objects", changes,
-				 "entries", entries);
+		entries = zs_diff_entries(&d->comp, &comp);
+		resp = json_pack("{s:b,s:b,s:o,s:o}", "ok", 1, "changed",
+				 zs_diff_changed(objects, entries), "objects", objects, "entries",
+				 entries);
 		zs_compiled_free(&comp);
 	}
 	zs_identities_free(&ids);
@@ -929,125 +810,33 @@ static json_t *do_diff(struct daemon *d, json_t *req)
 	return resp;
 }
 
-/* ---- explain -------------------------------------------------------------- */
-
-/* A workload ("ns/name" or "name" in default) or an address, as an address. */
-static int explain_resolve(struct daemon *d, const char *what, uint8_t family,
-			   struct zs_prefix *out, const struct zs_workload **wl)
-{
-	const char *slash = strchr(what, '/');
-	char ns[256] = "default";
-	const char *name = what;
-
-	*wl = NULL;
-	if (!zs_prefix_parse(what, out, false))
-		return 0;
-	if (slash) {
-		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - what), what);
-		name = slash + 1;
-	}
-	for (size_t i = 0; i < d->objs.workloads.n; i++) {
-		const struct zs_workload *w = &d->objs.workloads.v[i];
-		if (strcmp(w->ns, ns) || strcmp(w->name, name))
-			continue;
-		*wl = w;
-		for (size_t a = 0; a < w->naddrs; a++)
-			if (!family || w->addrs[a].family == family) {
-				*out = w->addrs[a];
-				return 0;
-			}
-		return -EAFNOSUPPORT;
-	}
-	return -ENOENT;
-}
-
-static json_t *explain_side(struct daemon *d, const struct zs_c_check *k, const char *who)
-{
-	if (!k->checked)
-		return json_pack("{s:b,s:s}", "checked", 0, "why",
-				 "not a local workload: its own host checks this side");
-	const struct zs_c_rule *r = k->rule_id ? zs_compiled_rule(&d->comp, k->rule_id) : NULL;
-	const char *verdict = k->verdict == ZS_VERDICT_ALLOW ? "allow" :
-			      k->verdict == ZS_VERDICT_AUDIT ? "audit" :
-			      k->verdict == ZS_VERDICT_DENY ? "deny" : "default-deny";
-	json_t *o = json_pack("{s:b,s:s,s:s}", "checked", 1, "subject", who, "verdict", verdict);
-	if (r) {
-		json_object_set_new(o, "policy", json_string(r->policy));
-		json_object_set_new(o, "rule", json_integer(r->index));
-		json_object_set_new(o, "action", json_string(r->action == ZS_ACTION_DENY ? "deny" : "allow"));
-		if (r->mark.file && strcmp(r->mark.file, "<state>")) {
-			char *at = zs_xasprintf("%s:%d:%d", r->mark.file, r->mark.line, r->mark.col);
-			json_object_set_new(o, "source", json_string(at));
-			free(at);
-		}
-	} else if (k->verdict == ZS_VERDICT_NONE) {
-		json_object_set_new(o, "why", json_string("no rule allows it (default deny)"));
-	} else {
-		json_object_set_new(o, "why", json_string("posture default: no policy isolates this direction"));
-	}
-	return o;
-}
-
-static json_t *explain_end(const struct zs_identities *ids, const struct zs_prefix *a,
-			   const struct zs_workload *w, const struct zs_c_peer *p)
-{
-	char buf[64];
-	json_t *o = json_pack("{s:s,s:I}", "address", zs_prefix_str(a, buf, sizeof(buf)), "identity",
-			      (json_int_t)p->identity);
-	if (w) {
-		char *n = zs_xasprintf("%s/%s", w->ns, w->name);
-		json_object_set_new(o, "workload", json_string(n));
-		free(n);
-	} else if (p->entry && p->entry->workload) {
-		json_object_set_new(o, "workload", json_string(p->entry->workload));
-	} else {
-		json_object_set_new(o, "entity", json_string(p->identity == ZS_ID_HOST ? "host" : "world"));
-	}
-	if (p->cidr) {
-		const struct zs_identity *id = zs_identity_find(ids, p->cidr);
-		json_object_set_new(o, "cidr", json_string(id && id->labels.n ? id->labels.v[0].value : "?"));
-	}
-	json_object_set_new(o, "local", json_boolean(p->local));
-	return o;
-}
-
+/* Why a flow would be allowed or denied, as of this revision. */
 static json_t *do_explain(struct daemon *d, json_t *req)
 {
-	const char *from = json_string_value(json_object_get(req, "from")) ?: "";
-	const char *to = json_string_value(json_object_get(req, "to")) ?: "";
-	int proto = (int)json_integer_value(json_object_get(req, "proto"));
-	int port = (int)json_integer_value(json_object_get(req, "port"));
-	const struct zs_workload *fw, *tw;
-	struct zs_prefix src, dst;
-	struct zs_c_decision cd;
-	int e;
+	struct zs_explain_query q = {
+		.from = json_string_value(json_object_get(req, "from")) ?: "",
+		.to = json_string_value(json_object_get(req, "to")) ?: "",
+		.proto = (int)json_integer_value(json_object_get(req, "proto")),
+		.port = (int)json_integer_value(json_object_get(req, "port")),
+	};
+	const char *which;
+	json_t *why, *resp;
+	int err = zs_explain(&d->objs, &d->ids, &d->comp, &q, &why, &which);
 
-	/* Two workloads: pick a family both have (the first address of the source's). */
-	e = explain_resolve(d, from, 0, &src, &fw);
-	if (!e)
-		e = explain_resolve(d, to, src.family, &dst, &tw);
-	if (!e && dst.family != src.family)
-		e = -EAFNOSUPPORT;
-	if (e) {
-		char *msg = zs_xasprintf("explain: %s: %s", e == -ENOENT ? "no such workload or address" :
-								 "the two ends have no address family in common",
-					 e == -ENOENT ? (explain_resolve(d, from, 0, &src, &fw) ? from : to) :
-						        to);
-		json_t *r = json_pack("{s:b,s:[s]}", "ok", 0, "errors", msg);
+	if (err) {
+		char *msg = zs_xasprintf("explain: %s: %s",
+					 err == -ENOENT ? "no such workload or address" :
+							  "the two ends have no address family in common",
+					 which);
+		resp = json_pack("{s:b,s:[s]}", "ok", 0, "errors", msg);
 		free(msg);
-		return r;
+		return resp;
 	}
-	zs_compiled_decide(&d->comp, &src, &dst, (uint8_t)proto, (uint16_t)port, &cd);
-	json_t *r = json_pack("{s:b,s:o,s:o,s:i,s:i,s:o,s:o,s:s,s:I}", "ok", 1, "from",
-			      explain_end(&d->ids, &src, fw, &cd.src), "to",
-			      explain_end(&d->ids, &dst, tw, &cd.dst),
-			      "protocol", proto, "port", port, "egress",
-			      explain_side(d, &cd.egress, fw ? from : "source"), "ingress",
-			      explain_side(d, &cd.ingress, tw ? to : "destination"), "verdict",
-			      cd.verdict == ZS_VERDICT_ALLOW ? "allowed" :
-			      cd.verdict == ZS_VERDICT_AUDIT ? "audit" : "denied",
-			      "revision", (json_int_t)d->writer.revision);
-	return r;
+	resp = json_pack("{s:b}", "ok", 1);
+	json_object_update(resp, why);
+	json_decref(why);
+	json_object_set_new(resp, "revision", json_integer(d->writer.revision));
+	return resp;
 }
 
 static json_t *do_delete(struct daemon *d, json_t *req)
