@@ -163,8 +163,11 @@ static void test_commit_then_load(void **state)
 	assert_same_objects(&o, &back);
 	assert_same_identities(&ids, &ids_back);
 
-	/* Written whole: version 2, and no temporary file left beside it. */
+	/* Written whole, for our eyes only: version 2, 0600, no temporary file left beside it. */
 	char *path = state_file(t), *text, *tmp = zs_xasprintf("%s.tmp.%d", path, (int)getpid());
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(zs_read_file(path, &text, NULL), 0);
 	assert_non_null(strstr(text, "{\"version\":2,\"identities\":["));
 	assert_int_equal(access(tmp, F_OK), -1);
