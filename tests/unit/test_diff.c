@@ -5,16 +5,8 @@
  * compile would add, remove or change (policy entries, ipcache, endpoints);
  * whether anything would change at all.
  */
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
-
 #include "bpf/abi.h"
+#include "estate.h"
 #include "policy/diff.h"
 
 #define HEAD "apiVersion: zeroseg.io/v1\n"
@@ -45,40 +37,6 @@
 /* The state: web, api, db; db takes 5432 from api, api from web. */
 #define STATE WEB SEP API SEP DB SEP DB_INGRESS("api") SEP POLICY("api-ingress", "api", "web")
 
-struct estate {
-	struct zs_objects o;
-	struct zs_identities ids;
-	struct zs_compiled c;
-};
-
-static void parse(struct zs_objects *o, const char *yaml)
-{
-	struct zs_diags d = { 0 };
-
-	zs_objects_init(o);
-	int err = zs_parse_buffer("t.yaml", yaml, strlen(yaml), o, &d);
-	zs_diags_print(&d, stderr);
-	assert_int_equal(err, 0);
-	zs_diags_free(&d);
-}
-
-static void compile(struct estate *e)
-{
-	struct zs_diags d = { 0 };
-	int err = zs_compile(&e->o, &e->ids, &e->c, &d);
-
-	zs_diags_print(&d, stderr);
-	assert_int_equal(err, 0);
-	zs_diags_free(&d);
-}
-
-static void estate_init(struct estate *e, const char *yaml)
-{
-	memset(e, 0, sizeof(*e));
-	parse(&e->o, yaml);
-	compile(e);
-}
-
 /*
  * What the daemon does for a diff: the state's objects with `batch_yaml`
  * merged in, compiled from the state's identities.
@@ -88,19 +46,12 @@ static void estate_next(const struct estate *now, const char *batch_yaml, struct
 	struct zs_objects batch;
 
 	memset(next, 0, sizeof(*next));
-	parse(&batch, batch_yaml);
+	estate_parse(&batch, batch_yaml);
 	zs_objects_copy(&now->o, &next->o);
 	zs_objects_merge(&next->o, &batch);
 	zs_objects_free(&batch);
 	zs_identities_clone(&now->ids, &next->ids);
-	compile(next);
-}
-
-static void estate_free(struct estate *e)
-{
-	zs_compiled_free(&e->c);
-	zs_identities_free(&e->ids);
-	zs_objects_free(&e->o);
+	estate_compile(next);
 }
 
 static void assert_change(json_t *changes, size_t i, const char *kind, const char *ns,
@@ -137,7 +88,7 @@ static void test_objects_created_configured_unchanged(void **state)
 	(void)state;
 
 	estate_init(&e, STATE);
-	parse(&batch, HEAD "kind: Config\nspec: {posture: kubernetes}\n" SEP
+	estate_parse(&batch, HEAD "kind: Config\nspec: {posture: kubernetes}\n" SEP
 			   HEAD "kind: Namespace\nmetadata: {name: shop}\n" SEP
 			   WEB SEP
 			   HEAD "kind: Workload\n"
@@ -171,7 +122,7 @@ static void test_config_and_namespace_unchanged(void **state)
 
 	estate_init(&e, STATE SEP HEAD "kind: Config\nspec: {posture: kubernetes}\n" SEP
 		    HEAD "kind: Namespace\nmetadata: {name: shop, labels: {team: a}}\n");
-	parse(&batch, HEAD "kind: Config\nspec: {posture: kubernetes}\n" SEP
+	estate_parse(&batch, HEAD "kind: Config\nspec: {posture: kubernetes}\n" SEP
 			   HEAD "kind: Namespace\nmetadata: {name: shop, labels: {team: a}}\n");
 	json_t *changes = zs_diff_objects(&e.o, &batch);
 	assert_int_equal(json_array_size(changes), 2);
@@ -181,7 +132,7 @@ static void test_config_and_namespace_unchanged(void **state)
 	zs_objects_free(&batch);
 
 	/* Another posture, other labels. */
-	parse(&batch, HEAD "kind: Config\nspec: {posture: deny}\n" SEP
+	estate_parse(&batch, HEAD "kind: Config\nspec: {posture: deny}\n" SEP
 			   HEAD "kind: Namespace\nmetadata: {name: shop, labels: {team: b}}\n");
 	changes = zs_diff_objects(&e.o, &batch);
 	assert_change(changes, 0, "Config", NULL, "default", "configured");
@@ -199,7 +150,7 @@ static void test_networkpolicy_is_its_own_object(void **state)
 	(void)state;
 
 	estate_init(&e, STATE);
-	parse(&batch, "apiVersion: networking.k8s.io/v1\n"
+	estate_parse(&batch, "apiVersion: networking.k8s.io/v1\n"
 		      "kind: NetworkPolicy\n"
 		      "metadata: {name: db-ingress, namespace: shop}\n"
 		      "spec: {podSelector: {matchLabels: {app: db}}, policyTypes: [Ingress]}\n");
@@ -245,15 +196,6 @@ static size_t entries_for_peer(const struct zs_compiled *c, uint32_t subject, ui
 	return n;
 }
 
-static uint32_t id_of(const struct zs_compiled *c, const char *workload)
-{
-	for (size_t i = 0; i < c->endpoints.n; i++)
-		if (!strcmp(c->endpoints.v[i].workload, workload))
-			return c->endpoints.v[i].identity;
-	fail_msg("no endpoint %s", workload);
-	return 0;
-}
-
 /* db's ingress now from web instead of api: api's entries go, web's come. */
 static void test_entries_policy_added_and_removed(void **state)
 {
@@ -262,8 +204,8 @@ static void test_entries_policy_added_and_removed(void **state)
 
 	estate_init(&e, STATE);
 	estate_next(&e, DB_INGRESS("web"), &next);
-	uint32_t db = id_of(&e.c, "shop/db"), api = id_of(&e.c, "shop/api"),
-		 web = id_of(&e.c, "shop/web");
+	uint32_t db = estate_id_of(&e, "shop/db"), api = estate_id_of(&e, "shop/api"),
+		 web = estate_id_of(&e, "shop/web");
 	size_t gone = entries_for_peer(&e.c, db, api), come = entries_for_peer(&next.c, db, web);
 	assert_true(gone > 0);
 	assert_true(come > 0);
@@ -299,7 +241,7 @@ static void test_entries_ipcache_and_endpoints(void **state)
 	struct zs_ref api = { .kind = ZS_KIND_WORKLOAD, .ns = "shop", .name = "api" };
 	assert_int_equal(zs_objects_remove(&next.o, &api), 0);
 	zs_compiled_free(&next.c);
-	compile(&next);
+	estate_compile(&next);
 
 	json_t *entries = zs_diff_entries(&e.c, &next.c);
 	assert_int_equal(num(entries, "ipcache", "added"), 2);   /* cache's two */
@@ -308,12 +250,12 @@ static void test_entries_ipcache_and_endpoints(void **state)
 	/* cache enrolled, web under another identity, api dropped */
 	assert_int_equal(num(entries, NULL, "endpoints"), 3);
 	/* db's entries for api go, and api's own (from web); nothing new is selected */
-	uint32_t api_id = id_of(&e.c, "shop/api");
+	uint32_t api_id = estate_id_of(&e, "shop/api");
 	size_t api_own = zs_compiled_subject(&e.c, api_id)->n;
 	assert_true(api_own > 0);
 	assert_int_equal(num(entries, "policy", "added"), 0);
 	assert_int_equal(num(entries, "policy", "removed"),
-			 entries_for_peer(&e.c, id_of(&e.c, "shop/db"), api_id) + api_own);
+			 entries_for_peer(&e.c, estate_id_of(&e, "shop/db"), api_id) + api_own);
 	json_decref(entries);
 	estate_free(&next);
 	estate_free(&e);

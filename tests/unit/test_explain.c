@@ -7,15 +7,9 @@
  * and the errors (no such end, no common address family).
  */
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
 
 #include "bpf/abi.h"
+#include "estate.h"
 #include "policy/explain.h"
 
 #define TCP 6
@@ -55,32 +49,6 @@
 	"    - from: [{selector: {matchLabels: {app: web}}}]\n" /* 33: rule 0 */       \
 	"      ports: [{protocol: TCP, port: 8080}]\n"
 
-struct estate {
-	struct zs_objects o;
-	struct zs_identities ids;
-	struct zs_compiled c;
-};
-
-static void estate_init(struct estate *e, const char *yaml)
-{
-	struct zs_diags d = { 0 };
-
-	memset(e, 0, sizeof(*e));
-	zs_objects_init(&e->o);
-	assert_int_equal(zs_parse_buffer("t.yaml", yaml, strlen(yaml), &e->o, &d), 0);
-	int err = zs_compile(&e->o, &e->ids, &e->c, &d);
-	zs_diags_print(&d, stderr);
-	assert_int_equal(err, 0);
-	zs_diags_free(&d);
-}
-
-static void estate_free(struct estate *e)
-{
-	zs_compiled_free(&e->c);
-	zs_identities_free(&e->ids);
-	zs_objects_free(&e->o);
-}
-
 static json_t *explain(const struct estate *e, const char *from, const char *to, int proto,
 		       int port)
 {
@@ -108,15 +76,6 @@ static json_int_t num(json_t *o, const char *path1, const char *path2)
 	return json_integer_value(v);
 }
 
-static uint32_t id_of(const struct zs_compiled *c, const char *workload)
-{
-	for (size_t i = 0; i < c->ipcache.n; i++)
-		if (c->ipcache.v[i].workload && !strcmp(c->ipcache.v[i].workload, workload))
-			return c->ipcache.v[i].identity;
-	fail_msg("no address of %s", workload);
-	return 0;
-}
-
 static void test_allowed_by_both_sides(void **state)
 {
 	struct estate e;
@@ -131,7 +90,7 @@ static void test_allowed_by_both_sides(void **state)
 	/* The ends. */
 	assert_string_equal(str(r, "from", "address"), "10.77.0.11");
 	assert_string_equal(str(r, "from", "workload"), "shop/web");
-	assert_int_equal(num(r, "from", "identity"), id_of(&e.c, "shop/web"));
+	assert_int_equal(num(r, "from", "identity"), estate_id_of(&e, "shop/web"));
 	assert_true(json_is_true(json_object_get(json_object_get(r, "from"), "local")));
 	assert_null(json_object_get(json_object_get(r, "from"), "cidr"));
 	assert_string_equal(str(r, "to", "address"), "10.77.0.12");

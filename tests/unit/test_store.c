@@ -7,19 +7,12 @@
  * state before it; version 1 files (objects as one text) still load.
  */
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cmocka.h>
-
-#include "policy/compile.h"
+#include "estate.h"
 #include "policy/serial.h"
 #include "store/store.h"
 
@@ -84,17 +77,15 @@ static void write_file(const char *path, const char *text)
 }
 
 /* Objects parsed from `yaml`, identities as the compiler gives them. */
+/* Objects parsed from `yaml`, identities as the compiler numbers them. */
 static void estate(const char *yaml, struct zs_objects *o, struct zs_identities *ids)
 {
-	struct zs_diags d = { 0 };
-	struct zs_compiled c;
+	struct estate e;
 
-	zs_objects_init(o);
-	memset(ids, 0, sizeof(*ids));
-	assert_int_equal(zs_parse_buffer("t.yaml", yaml, strlen(yaml), o, &d), 0);
-	assert_int_equal(zs_compile(o, ids, &c, &d), 0);
-	zs_compiled_free(&c);
-	zs_diags_free(&d);
+	estate_init(&e, yaml);
+	zs_compiled_free(&e.c);
+	*o = e.o;
+	*ids = e.ids;
 }
 
 static void assert_same_objects(const struct zs_objects *a, const struct zs_objects *b)
