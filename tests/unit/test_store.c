@@ -1,0 +1,357 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the store's file back end (userspace/store/file.c): a commit
+ * loads back as the same objects and identity numbers; a missing file loads
+ * as an empty state; a file that is not JSON, or whose objects do not parse,
+ * is an error with a message naming the file; a failed commit leaves the
+ * state before it; version 1 files (objects as one text) still load.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "estate.h"
+#include "policy/serial.h"
+#include "store/store.h"
+
+#define OBJECTS                                                                        \
+	"apiVersion: zeroseg.io/v1\n"                                                  \
+	"kind: Workload\n"                                                             \
+	"metadata: {name: web, namespace: shop, labels: {app: web}}\n"                 \
+	"spec: {interface: zst-web, addresses: [10.77.0.11]}\n"                        \
+	"---\n"                                                                        \
+	"apiVersion: zeroseg.io/v1\n"                                                  \
+	"kind: Workload\n"                                                             \
+	"metadata: {name: api, namespace: shop, labels: {app: api}}\n"                 \
+	"spec: {interface: zst-api, addresses: [10.77.0.12]}\n"                        \
+	"---\n"                                                                        \
+	"apiVersion: zeroseg.io/v1\n"                                                  \
+	"kind: Namespace\n"                                                            \
+	"metadata: {name: shop, labels: {team: retail}}\n"                             \
+	"---\n"                                                                        \
+	"apiVersion: zeroseg.io/v1\n"                                                  \
+	"kind: Policy\n"                                                               \
+	"metadata: {name: api, namespace: shop}\n"                                     \
+	"spec:\n"                                                                      \
+	"  selector: {matchLabels: {app: api}}\n"                                      \
+	"  ingress:\n"                                                                 \
+	"    - from: [{selector: {matchLabels: {app: web}}}, {cidr: 192.0.2.0/24}]\n"   \
+	"      ports: [{protocol: TCP, port: 8080}]\n"
+
+/* A temporary state directory, removed (with what is in it) after each test. */
+struct tmpdir {
+	char path[64];
+};
+
+static int tmpdir_setup(void **state)
+{
+	struct tmpdir *t = calloc(1, sizeof(*t));
+
+	strcpy(t->path, "/tmp/zs-test-store.XXXXXX");
+	assert_non_null(mkdtemp(t->path));
+	*state = t;
+	return 0;
+}
+
+static int tmpdir_teardown(void **state)
+{
+	struct tmpdir *t = *state;
+	char *cmd = zs_xasprintf("rm -rf '%s'", t->path);
+
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(t);
+	return 0;
+}
+
+static char *state_file(const struct tmpdir *t)
+{
+	return zs_xasprintf("%s/state.json", t->path);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	assert_int_equal(zs_write_atomic(path, text, strlen(text)), 0);
+}
+
+/* Objects parsed from `yaml`, identities as the compiler gives them. */
+/* Objects parsed from `yaml`, identities as the compiler numbers them. */
+static void estate(const char *yaml, struct zs_objects *o, struct zs_identities *ids)
+{
+	struct estate e;
+
+	estate_init(&e, yaml);
+	zs_compiled_free(&e.c);
+	*o = e.o;
+	*ids = e.ids;
+}
+
+static void assert_same_objects(const struct zs_objects *a, const struct zs_objects *b)
+{
+	json_t *ja = zs_objects_to_json(a), *jb = zs_objects_to_json(b);
+
+	if (!json_equal(ja, jb)) {
+		char *sa = json_dumps(ja, 0), *sb = json_dumps(jb, 0);
+		fail_msg("objects differ:\n%s\n%s", sa, sb);
+	}
+	assert_int_equal(a->has_config, b->has_config);
+	assert_int_equal(a->posture, b->posture);
+	json_decref(ja);
+	json_decref(jb);
+}
+
+static void assert_same_identities(const struct zs_identities *a, const struct zs_identities *b)
+{
+	assert_int_equal(a->v.n, b->v.n);
+	for (size_t i = 0; i < a->v.n; i++) {
+		const struct zs_identity *x = &a->v.v[i], *y = &b->v.v[i];
+		assert_int_equal(x->id, y->id);
+		assert_string_equal(x->ns, y->ns);
+		assert_int_equal(x->labels.n, y->labels.n);
+		for (size_t l = 0; l < x->labels.n; l++) {
+			assert_string_equal(x->labels.v[l].key, y->labels.v[l].key);
+			assert_string_equal(x->labels.v[l].value, y->labels.v[l].value);
+		}
+	}
+}
+
+/* Loads the store in `dir`: its error, and the state into o and ids. */
+static int load(const char *dir, struct zs_objects *o, struct zs_identities *ids,
+		struct zs_diags *d)
+{
+	struct zs_store *s;
+	int err;
+
+	zs_objects_init(o);
+	memset(ids, 0, sizeof(*ids));
+	assert_int_equal(zs_store_file_open(&s, dir), 0);
+	err = zs_store_load(s, o, ids, d);
+	zs_store_close(s);
+	return err;
+}
+
+static void test_commit_then_load(void **state)
+{
+	struct tmpdir *t = *state;
+	struct zs_objects o, back;
+	struct zs_identities ids, ids_back;
+	struct zs_diags d = { 0 };
+	struct zs_store *s;
+
+	estate(OBJECTS, &o, &ids);
+	assert_true(ids.v.n >= 3); /* web, api, the CIDR */
+	assert_int_equal(zs_store_file_open(&s, t->path), 0);
+	assert_int_equal(zs_store_commit(s, &o, &ids), 0);
+	zs_store_close(s);
+
+	assert_int_equal(load(t->path, &back, &ids_back, &d), 0);
+	assert_int_equal(d.msgs.n, 0);
+	assert_int_equal(back.workloads.n, 2);
+	assert_int_equal(back.policies.n, 1);
+	assert_int_equal(back.namespaces.n, 1);
+	assert_same_objects(&o, &back);
+	assert_same_identities(&ids, &ids_back);
+
+	/* Written whole, for our eyes only: version 2, 0600, no temporary file left beside it. */
+	char *path = state_file(t), *text, *tmp = zs_xasprintf("%s.tmp.%d", path, (int)getpid());
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(zs_read_file(path, &text, NULL), 0);
+	assert_non_null(strstr(text, "{\"version\":2,\"identities\":["));
+	assert_int_equal(access(tmp, F_OK), -1);
+	free(text);
+	free(tmp);
+	free(path);
+	zs_objects_free(&o);
+	zs_objects_free(&back);
+	zs_identities_free(&ids);
+	zs_identities_free(&ids_back);
+}
+
+/* A second commit replaces the first: what is gone stays gone. */
+static void test_commit_replaces(void **state)
+{
+	struct tmpdir *t = *state;
+	struct zs_objects o, smaller, back;
+	struct zs_identities ids, ids2, ids_back;
+	struct zs_diags d = { 0 };
+	struct zs_store *s;
+
+	estate(OBJECTS, &o, &ids);
+	estate("apiVersion: zeroseg.io/v1\nkind: Config\nspec: {posture: kubernetes}\n", &smaller,
+	       &ids2);
+	assert_int_equal(zs_store_file_open(&s, t->path), 0);
+	assert_int_equal(zs_store_commit(s, &o, &ids), 0);
+	assert_int_equal(zs_store_commit(s, &smaller, &ids2), 0);
+	zs_store_close(s);
+
+	assert_int_equal(load(t->path, &back, &ids_back, &d), 0);
+	assert_int_equal(back.workloads.n, 0);
+	assert_int_equal(back.policies.n, 0);
+	assert_true(back.has_config);
+	assert_int_equal(back.posture, ZS_POSTURE_KUBERNETES);
+	assert_int_equal(ids_back.v.n, 0);
+	zs_objects_free(&o);
+	zs_objects_free(&smaller);
+	zs_objects_free(&back);
+	zs_identities_free(&ids);
+	zs_identities_free(&ids2);
+	zs_identities_free(&ids_back);
+}
+
+/* A commit that cannot be written leaves the state before it, whole. */
+static void test_failed_commit_keeps_state(void **state)
+{
+	struct tmpdir *t = *state;
+	struct zs_objects o, empty, back;
+	struct zs_identities ids, none = { 0 }, ids_back;
+	struct zs_diags d = { 0 };
+	struct zs_store *s;
+	char *path = state_file(t), *tmp = zs_xasprintf("%s.tmp.%d", path, (int)getpid());
+
+	estate(OBJECTS, &o, &ids);
+	zs_objects_init(&empty);
+	assert_int_equal(zs_store_file_open(&s, t->path), 0);
+	assert_int_equal(zs_store_commit(s, &o, &ids), 0);
+	assert_int_equal(mkdir(tmp, 0700), 0); /* the temporary file cannot be made */
+	assert_true(zs_store_commit(s, &empty, &none) < 0);
+	zs_store_close(s);
+	rmdir(tmp);
+
+	assert_int_equal(load(t->path, &back, &ids_back, &d), 0);
+	assert_same_objects(&o, &back);
+	assert_same_identities(&ids, &ids_back);
+	free(tmp);
+	free(path);
+	zs_objects_free(&o);
+	zs_objects_free(&empty);
+	zs_objects_free(&back);
+	zs_identities_free(&ids);
+	zs_identities_free(&ids_back);
+}
+
+/* No file yet (a first start): empty, no error; the directory is made. */
+static void test_missing_file_is_empty(void **state)
+{
+	struct tmpdir *t = *state;
+	struct zs_objects back;
+	struct zs_identities ids_back;
+	struct zs_diags d = { 0 };
+	char *dir = zs_xasprintf("%s/a/b", t->path);
+	struct stat st;
+	int fd = 0;
+	struct zs_store *s;
+
+	assert_int_equal(load(dir, &back, &ids_back, &d), 0);
+	assert_int_equal(d.msgs.n, 0);
+	assert_int_equal(back.workloads.n + back.policies.n + back.namespaces.n, 0);
+	assert_false(back.has_config);
+	assert_int_equal(ids_back.v.n, 0);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 0777, 0700);
+
+	/* Nobody else writes a file: nothing to watch. */
+	assert_int_equal(zs_store_file_open(&s, dir), 0);
+	assert_int_equal(zs_store_watch(s, &fd), 0);
+	assert_int_equal(fd, -1);
+	zs_store_close(s);
+	free(dir);
+	zs_objects_free(&back);
+}
+
+static void test_corrupt_json_is_error(void **state)
+{
+	struct tmpdir *t = *state;
+	struct zs_objects back;
+	struct zs_identities ids_back;
+	struct zs_diags d = { 0 };
+	char *path = state_file(t), *want = zs_xasprintf("%s:1:", path);
+
+	write_file(path, "{\"version\":2,\"identities\":[");
+	assert_int_equal(load(t->path, &back, &ids_back, &d), -EINVAL);
+	assert_int_equal(d.msgs.n, 1);
+	assert_memory_equal(d.msgs.v[0], want, strlen(want)); /* file:line:col: why */
+	free(want);
+	free(path);
+	zs_diags_free(&d);
+	zs_objects_free(&back);
+	zs_identities_free(&ids_back);
+}
+
+/* JSON, but objects the parser refuses: the headline, then the parser's reasons. */
+static void test_objects_that_do_not_parse_are_error(void **state)
+{
+	struct tmpdir *t = *state;
+	struct zs_objects back;
+	struct zs_identities ids_back;
+	struct zs_diags d = { 0 };
+	char *path = state_file(t), *want = zs_xasprintf("%s: stored state does not parse:", path);
+
+	write_file(path, "{\"version\":2,\"identities\":[],\"objects\":"
+			 "[{\"apiVersion\":\"zeroseg.io/v1\",\"kind\":\"Gadget\"}]}\n");
+	assert_int_equal(load(t->path, &back, &ids_back, &d), -EINVAL);
+	assert_true(d.msgs.n >= 2);
+	assert_string_equal(d.msgs.v[0], want);
+	assert_non_null(strstr(d.msgs.v[1], "Gadget"));
+	free(want);
+	free(path);
+	zs_diags_free(&d);
+	zs_objects_free(&back);
+	zs_identities_free(&ids_back);
+}
+
+static void test_version1_loads(void **state)
+{
+	struct tmpdir *t = *state;
+	struct zs_objects o, back;
+	struct zs_identities ids, ids_back;
+	struct zs_diags d = { 0 };
+	char *path = state_file(t);
+
+	estate(OBJECTS, &o, &ids);
+	/* Version 1: the objects as one text string, identities as in version 2. */
+	char *text = zs_objects_to_text(&o);
+	json_t *root = json_pack("{s:i,s:[],s:s}", "version", 1, "identities", "objects", text);
+	for (size_t i = 0; i < ids.v.n; i++)
+		json_array_append_new(json_object_get(root, "identities"),
+				      json_pack("{s:i,s:s,s:o}", "id", (json_int_t)ids.v.v[i].id,
+						"namespace", ids.v.v[i].ns, "labels",
+						zs_labels_to_json(&ids.v.v[i].labels)));
+	char *s = json_dumps(root, JSON_COMPACT);
+	write_file(path, s);
+
+	assert_int_equal(load(t->path, &back, &ids_back, &d), 0);
+	assert_same_objects(&o, &back);
+	assert_same_identities(&ids, &ids_back);
+	free(s);
+	json_decref(root);
+	free(text);
+	free(path);
+	zs_objects_free(&o);
+	zs_objects_free(&back);
+	zs_identities_free(&ids);
+	zs_identities_free(&ids_back);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_commit_then_load, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_commit_replaces, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_commit_keeps_state, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file_is_empty, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_json_is_error, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_objects_that_do_not_parse_are_error,
+						tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_version1_loads, tmpdir_setup, tmpdir_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

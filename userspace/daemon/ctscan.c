@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Flow records from the datapath, and its counters. The ring buffer's events
+ * (a flow starts, is revoked, or keeps being denied) become records as they
+ * come; the conntrack scan, about once a second, makes the rest: updates of
+ * long flows every active timeout, the end of a flow on FIN/RST or idle (its
+ * entry is then deleted), evictions noticed between scans, and the drops of
+ * a denied flow that went quiet. The lost-event and per-reason counters are
+ * read here for the loss records, `status` and the metrics.
+ */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon_int.h"
+#include "telemetry/flows.h"
+
+/* Events handled per wakeup before the loop gets a turn (clients, ticks). */
+#define EVENT_BUDGET 8192
+#define SCAN_BATCH 4096
+
+int ct_on_event(void *ctx, void *data, size_t len)
+{
+	struct daemon *d = ctx;
+	struct zs_flow_rec r;
+
+	if (len < sizeof(struct zs_flow_event))
+		return 0;
+	zs_flow_rec_from_event(&r, data, d->mono_to_real, &d->comp, &d->ids);
+	flowout_emit(&d->out, &r);
+	/* A negative return stops libbpf's consume loop (this event is done). */
+	return ++d->event_burst >= EVENT_BUDGET ? -EAGAIN : 0;
+}
+
+uint64_t dp_events_lost(struct daemon *d)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *ps = zs_xcalloc((size_t)ncpu, sizeof(*ps)), lost = 0;
+	uint32_t k = ZS_STAT_EVENTS_LOST;
+
+	if (!bpf_map_lookup_elem(d->dp.stats_fd, &k, ps))
+		for (int c = 0; c < ncpu; c++)
+			lost += ps[c];
+	free(ps);
+	return lost;
+}
+
+/* Packets and bytes by reason, summed over CPUs. */
+void dp_reason_totals(struct daemon *d, uint64_t packets[ZS_REASON_MAX],
+		      uint64_t bytes[ZS_REASON_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct zs_counter *pc = zs_xcalloc((size_t)ncpu, sizeof(*pc));
+
+	for (uint32_t r = 0; r < ZS_REASON_MAX; r++) {
+		packets[r] = bytes[r] = 0;
+		if (bpf_map_lookup_elem(d->dp.reasons_fd, &r, pc))
+			continue;
+		for (int c = 0; c < ncpu; c++) {
+			packets[r] += pc[c].packets;
+			bytes[r] += pc[c].bytes;
+		}
+	}
+	free(pc);
+}
+
+/* ---- the conntrack scan: updates of long flows, ends of flows ----------- */
+
+struct scan_ctx {
+	struct daemon *d;
+	uint64_t now;      /* CLOCK_MONOTONIC */
+	uint64_t now_real; /* CLOCK_REALTIME */
+};
+
+static void emit_ct(struct daemon *d, const struct zs_ct_key *k, const struct zs_ct_entry *e,
+		    uint8_t type, uint8_t end_reason, uint64_t now_real, const struct zs_lc_flow *prev)
+{
+	struct zs_flow_rec r;
+
+	zs_flow_rec_from_ct(&r, k, e, type, end_reason, d->mono_to_real, now_real, &d->comp,
+			    &d->ids);
+	if (prev) {
+		memcpy(r.prev_packets, prev->packets, sizeof(r.prev_packets));
+		memcpy(r.prev_bytes, prev->bytes, sizeof(r.prev_bytes));
+	}
+	flowout_emit(&d->out, &r);
+}
+
+static void on_gone(void *arg, const struct zs_lc_flow *f)
+{
+	struct scan_ctx *sc = arg;
+	/* Evicted from a full table between two scans: its end, as last seen. */
+	emit_ct(sc->d, &f->key, &f->last, ZS_REC_END, ZS_END_RESOURCES, sc->now_real, f);
+}
+
+/* A denied flow went quiet with drops not yet reported: report them, reset the count. */
+static void denied_tail(struct scan_ctx *sc, const struct zs_ct_key *k, const struct zs_ct_entry *v)
+{
+	struct daemon *d = sc->d;
+	struct zs_ct_entry cur;
+	struct zs_flow_rec r;
+
+	zs_flow_rec_from_ct(&r, k, v, ZS_REC_DENIED, 0, d->mono_to_real, sc->now_real, &d->comp,
+			    &d->ids);
+	r.suppressed = v->suppressed;
+	flowout_emit(&d->out, &r);
+	/* Reset the count on the entry as it is now, if it is still this flow. */
+	if (!bpf_map_lookup_elem(d->dp.ct_fd, k, &cur) && cur.created_ns == v->created_ns &&
+	    cur.verdict == v->verdict) {
+		cur.suppressed -= cur.suppressed >= v->suppressed ? v->suppressed : cur.suppressed;
+		cur.report_ns = sc->now;
+		bpf_map_update_elem(d->dp.ct_fd, k, &cur, BPF_EXIST);
+	}
+}
+
+/* What the lifecycle says is due for one entry. */
+static void scan_one(struct scan_ctx *sc, const struct zs_ct_key *k, const struct zs_ct_entry *v)
+{
+	struct daemon *d = sc->d;
+	const struct zs_lc_flow *prev = NULL;
+	uint8_t why = 0;
+
+	switch (zs_lifecycle_see(&d->lc, k, v, sc->now, &why, &prev)) {
+	case ZS_LC_UPDATE:
+		emit_ct(d, k, v, ZS_REC_UPDATE, why, sc->now_real, prev);
+		zs_lifecycle_reported(&d->lc, k, v, sc->now);
+		break;
+	case ZS_LC_END:
+		emit_ct(d, k, v, ZS_REC_END, why, sc->now_real, prev);
+		zs_lifecycle_forget(&d->lc, k);
+		bpf_map_delete_elem(d->dp.ct_fd, k);
+		break;
+	case ZS_LC_FORGET:
+		bpf_map_delete_elem(d->dp.ct_fd, k);
+		break;
+	case ZS_LC_DENIED_TAIL:
+		denied_tail(sc, k, v);
+		break;
+	default:
+		break;
+	}
+}
+
+void ct_scan(struct daemon *d)
+{
+	static struct zs_ct_key keys[SCAN_BATCH];
+	static struct zs_ct_entry vals[SCAN_BATCH];
+	struct scan_ctx sc = { .d = d };
+	struct zs_ct_key in, out;
+	bool first = true, complete = true;
+
+	sc.now = zs_now_ns(CLOCK_MONOTONIC);
+	sc.now_real = zs_now_ns(CLOCK_REALTIME);
+	d->mono_to_real = sc.now_real - sc.now;
+	d->ct_entries = 0;
+	zs_lifecycle_begin(&d->lc);
+	for (;;) {
+		__u32 count = SCAN_BATCH;
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		int err = bpf_map_lookup_batch(d->dp.ct_fd, first ? NULL : &in, &out, keys, vals,
+					       &count, &bo);
+		if (err && errno != ENOENT) {
+			complete = false; /* flows not seen are not evicted: no sweep */
+			break;
+		}
+		d->ct_entries += count;
+		for (__u32 i = 0; i < count; i++)
+			scan_one(&sc, &keys[i], &vals[i]);
+		if (err)
+			break; /* ENOENT: that was the last batch */
+		in = out;
+		first = false;
+	}
+	/* Flows ended in this scan were forgotten; those missing were evicted. */
+	if (complete)
+		zs_lifecycle_sweep(&d->lc, on_gone, &sc);
+}

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Interfaces: the tc programs on every enrolled workload's interface that
+ * exists (fail closed: attached before its policy is written), off again
+ * when it is no longer enrolled; the XDP flood shield where a workload asks
+ * for one; the XDP prefilter on --uplink interfaces. Netlink tells when
+ * links or this host's addresses (the host identity) come and go; the state
+ * is then re-applied.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/daemon_int.h"
+#include "telemetry/flows.h"
+
+static int cmp_uint(const void *a, const void *b)
+{
+	unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+	return (x > y) - (x < y);
+}
+
+/* Is x in the first n of sorted v? */
+static bool in_sorted(const unsigned *v, size_t n, unsigned x)
+{
+	return n && bsearch(&x, v, n, sizeof(x), cmp_uint);
+}
+
+static bool in_vec(const unsigned *v, size_t n, unsigned x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+/*
+ * Name -> ifindex through the transaction's interface snapshot, if any. An
+ * interface newer than the snapshot is not missed: its netlink event
+ * re-syncs once the transaction is done.
+ */
+static unsigned ifindex_of(struct daemon *d, const char *name)
+{
+	return d->dp.iftab ? zs_iftab_index(d->dp.iftab, name) : if_nametoindex(name);
+}
+
+/* Does the interface exist (the snapshot, then the kernel)? */
+static bool if_exists(struct daemon *d, unsigned ifindex)
+{
+	char name[IF_NAMESIZE];
+	return (d->dp.iftab && zs_iftab_name(d->dp.iftab, ifindex)) || if_indextoname(ifindex, name);
+}
+
+/* This host's own addresses (identity host), read fresh at every commit. */
+void link_host_addrs(struct zs_objects *o)
+{
+	struct ifaddrs *ifa, *i;
+
+	o->host_addrs.n = 0;
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
+				     i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		struct zs_prefix *p = ZS_VEC_PUSH(&o->host_addrs);
+		if (i->ifa_addr->sa_family == AF_INET) {
+			p->family = 4;
+			p->len = 32;
+			memcpy(p->addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+		} else {
+			p->family = 6;
+			p->len = 128;
+			memcpy(p->addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+		}
+	}
+	freeifaddrs(ifa);
+}
+
+/* The XDP prefilter on every --uplink interface that exists (and is not done yet). */
+void link_attach_uplinks(struct daemon *d)
+{
+	for (size_t i = 0; i < d->opts->nuplinks; i++) {
+		unsigned ifindex = if_nametoindex(d->opts->uplinks[i]);
+		const char *mode;
+		if (!ifindex || in_vec(d->uplinks.v, d->uplinks.n, ifindex))
+			continue;
+		int e = zs_dp_attach_xdp(&d->dp, ifindex, false, &mode);
+		if (e) {
+			pr_warn("uplink %s: XDP attach failed: %s", d->opts->uplinks[i], strerror(-e));
+			continue;
+		}
+		*ZS_VEC_PUSH(&d->uplinks) = ifindex;
+		pr_info("uplink %s: XDP prefilter attached (%s mode)", d->opts->uplinks[i], mode);
+	}
+}
+
+/* Flood shields: on where a workload asks for one, off where it no longer does. */
+void link_shields_sync(struct daemon *d, const struct zs_compiled *c)
+{
+	size_t out = 0;
+
+	for (size_t i = 0; i < d->shielded.n; i++) {
+		char name[IF_NAMESIZE];
+		bool keep = false;
+		if (if_indextoname(d->shielded.v[i], name))
+			for (size_t j = 0; j < c->endpoints.n && !keep; j++)
+				keep = c->endpoints.v[j].shield && !strcmp(c->endpoints.v[j].ifname, name);
+		if (keep)
+			d->shielded.v[out++] = d->shielded.v[i];
+		else
+			zs_dp_detach_xdp(d->shielded.v[i]);
+	}
+	d->shielded.n = out;
+	for (size_t i = 0; i < c->endpoints.n; i++) {
+		const char *mode;
+		unsigned ifindex;
+		if (!c->endpoints.v[i].shield || !(ifindex = ifindex_of(d, c->endpoints.v[i].ifname)) ||
+		    in_vec(d->shielded.v, d->shielded.n, ifindex))
+			continue;
+		if (zs_dp_attach_xdp(&d->dp, ifindex, true, &mode)) {
+			pr_warn("flood shield on %s: XDP attach failed", c->endpoints.v[i].ifname);
+			continue;
+		}
+		*ZS_VEC_PUSH(&d->shielded) = ifindex;
+		pr_info("flood shield on %s (%s mode)", c->endpoints.v[i].ifname, mode);
+	}
+}
+
+/* Attaches to every enrolled interface that exists; fail closed first. */
+int link_attach_all(struct daemon *d, const struct zs_compiled *c, char *err, size_t errlen)
+{
+	size_t before = d->attached.n; /* sorted; what this call adds is sorted after */
+	int e = 0;
+
+	for (size_t i = 0; i < c->endpoints.n && !e; i++) {
+		unsigned ifindex = ifindex_of(d, c->endpoints.v[i].ifname);
+		if (!ifindex || in_sorted(d->attached.v, before, ifindex))
+			continue;
+		e = zs_dp_attach(&d->dp, ifindex);
+		if (e == -ENODEV) {
+			e = 0; /* gone since the snapshot: its netlink event re-syncs */
+			continue;
+		}
+		if (e) {
+			snprintf(err, errlen, "attaching to %s: %s", c->endpoints.v[i].ifname, strerror(-e));
+			break;
+		}
+		*ZS_VEC_PUSH(&d->attached) = ifindex;
+		pr_info("enforcing on %s (%s)", c->endpoints.v[i].ifname, c->endpoints.v[i].workload);
+	}
+	qsort(d->attached.v, d->attached.n, sizeof(*d->attached.v), cmp_uint);
+	return e;
+}
+
+/* Detaches from interfaces that are no longer enrolled (or gone). */
+void link_detach_stale(struct daemon *d, const struct zs_compiled *c)
+{
+	size_t out = 0;
+
+	/* The interfaces enrolled now, by index (a name's current interface). */
+	unsigned *now = zs_xcalloc(c->endpoints.n + 1, sizeof(*now));
+	size_t n = 0;
+	for (size_t j = 0; j < c->endpoints.n; j++)
+		if ((now[n] = ifindex_of(d, c->endpoints.v[j].ifname)))
+			n++;
+	qsort(now, n, sizeof(*now), cmp_uint);
+	for (size_t i = 0; i < d->attached.n; i++) {
+		unsigned ifindex = d->attached.v[i];
+		if (in_sorted(now, n, ifindex))
+			d->attached.v[out++] = ifindex; /* stays sorted */
+		else
+			zs_dp_detach(ifindex);
+	}
+	d->attached.n = out;
+	free(now);
+}
+
+/* ---- netlink: links and addresses that come and go ---------------------- */
+
+int nl_open(struct daemon *d)
+{
+	d->nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!d->nl)
+		return -errno;
+	if (mnl_socket_bind(d->nl, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+			    MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	int fd = mnl_socket_get_fd(d->nl);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
+enum { NL_LINKS = 1, NL_ADDRS = 2 };
+
+static int nl_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	int *changed = data;
+
+	if (nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK)
+		*changed |= NL_LINKS;
+	if (nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR)
+		*changed |= NL_ADDRS;
+	return MNL_CB_OK;
+}
+
+/* Have this host's addresses moved since the last commit? */
+static bool host_addrs_moved(struct daemon *d)
+{
+	struct zs_objects now = { 0 };
+	bool moved;
+
+	link_host_addrs(&now);
+	moved = now.host_addrs.n != d->objs.host_addrs.n ||
+		memcmp(now.host_addrs.v, d->objs.host_addrs.v,
+		       now.host_addrs.n * sizeof(*now.host_addrs.v));
+	free(now.host_addrs.v);
+	return moved;
+}
+
+/* An enrolled interface that appeared, or one we hold that went? */
+static bool links_moved(struct daemon *d)
+{
+	struct zs_iftab ift;
+	bool moved = false;
+
+	if (zs_iftab_load(&ift) == 0)
+		d->dp.iftab = &ift;
+	for (size_t i = 0; i < d->comp.endpoints.n && !moved; i++) {
+		unsigned ifindex = ifindex_of(d, d->comp.endpoints.v[i].ifname);
+		moved = ifindex && !in_sorted(d->attached.v, d->attached.n, ifindex);
+	}
+	for (size_t i = 0; i < d->attached.n && !moved; i++)
+		moved = !if_exists(d, d->attached.v[i]);
+	for (size_t i = 0; i < d->writer.endpoints.n && !moved; i++)
+		moved = !if_exists(d, d->writer.endpoints.v[i].ifindex);
+	d->dp.iftab = NULL;
+	zs_iftab_free(&ift);
+	return moved;
+}
+
+void nl_read(struct daemon *d)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int changed = 0;
+	ssize_t n;
+
+	while ((n = mnl_socket_recvfrom(d->nl, buf, sizeof(buf))) > 0)
+		mnl_cb_run(buf, (size_t)n, 0, 0, nl_msg_cb, &changed);
+	if (n < 0 && errno == ENOBUFS)
+		changed = NL_LINKS | NL_ADDRS; /* notifications were lost: assume everything moved */
+	if (!changed)
+		return;
+	if (changed & NL_LINKS) {
+		zs_flow_ifnames_forget();
+		link_attach_uplinks(d);
+	}
+	/* Host addresses came or went: the host identity follows them. Then
+	 * enroll interfaces that appeared, forget those that went. */
+	if (((changed & NL_ADDRS) && host_addrs_moved(d)) || links_moved(d))
+		commit_resync(d);
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The store's file back end (see store.h): the state as one JSON file,
+ * DIR/state.json, rewritten whole and atomically at every commit from the
+ * texts each object keeps, and read back through the one policy parser.
+ */
+#define _GNU_SOURCE
+#include "store/store.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy/serial.h"
+
+struct store_file {
+	struct zs_store s; /* name: the file's path */
+	char *path;
+};
+
+#define FILE_OF(st) ((struct store_file *)(st))
+
+/* A line a person reads, as it is (zs_diag would prefix a file:line:col). */
+static void say(struct zs_diags *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct zs_diags *d, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	*ZS_VEC_PUSH(&d->msgs) = msg ? msg : zs_xstrdup("error");
+}
+
+static void restore_identities(json_t *ids_json, struct zs_identities *ids)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(ids_json, i, v)
+	{
+		zs_labels_t l = { 0 };
+		const char *k;
+		json_t *lv;
+		json_object_foreach(json_object_get(v, "labels"), k, lv)
+			zs_labels_set(&l, k, json_string_value(lv) ?: "");
+		zs_identity_restore(ids, (uint32_t)json_integer_value(json_object_get(v, "id")),
+				    json_string_value(json_object_get(v, "namespace")) ?: "default", &l);
+		zs_labels_free(&l);
+	}
+}
+
+/* The objects: version 2 keeps them as JSON, version 1 as one text string. */
+static int parse_objects(const char *path, json_t *objs_json, struct zs_objects *objs,
+			 struct zs_diags *diags)
+{
+	struct zs_diags why = { 0 };
+	char *text = json_is_array(objs_json) ? zs_objects_json_to_text(objs_json) :
+						zs_xstrdup(json_string_value(objs_json) ?: "");
+	int err = zs_parse_buffer(path, text, strlen(text), objs, &why);
+
+	free(text);
+	if (err) {
+		say(diags, "%s: stored state does not parse:", path);
+		for (size_t i = 0; i < why.msgs.n; i++)
+			*ZS_VEC_PUSH(&diags->msgs) = zs_xstrdup(why.msgs.v[i]);
+	}
+	zs_diags_free(&why);
+	return err;
+}
+
+static int file_load(struct zs_store *st, struct zs_objects *objs, struct zs_identities *ids,
+		     struct zs_diags *diags)
+{
+	const char *path = FILE_OF(st)->path;
+	json_error_t jerr;
+	json_t *root;
+	char *buf;
+	int err;
+
+	err = zs_read_file(path, &buf, NULL);
+	if (err == -ENOENT)
+		return 0;
+	if (err) {
+		say(diags, "%s: %s", path, strerror(-err));
+		return err;
+	}
+	root = json_loads(buf, 0, &jerr);
+	free(buf);
+	if (!root) {
+		say(diags, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	restore_identities(json_object_get(root, "identities"), ids);
+	err = parse_objects(path, json_object_get(root, "objects"), objs, diags);
+	json_decref(root);
+	return err;
+}
+
+static int file_commit(struct zs_store *st, struct zs_objects *objs,
+		       const struct zs_identities *ids)
+{
+	json_t *ids_json = json_array();
+	char *ids_text, *objs_text;
+	int err;
+
+	for (size_t i = 0; i < ids->v.n; i++) {
+		const struct zs_identity *id = &ids->v.v[i];
+		json_array_append_new(ids_json,
+				      json_pack("{s:i,s:s,s:o}", "id", (json_int_t)id->id, "namespace",
+						id->ns, "labels", zs_labels_to_json(&id->labels)));
+	}
+	ids_text = json_dumps(ids_json, JSON_COMPACT);
+	objs_text = zs_objects_state_json(objs);
+	if (!ids_text || !objs_text) {
+		err = -ENOMEM; /* the file on disk stays as it was */
+	} else {
+		char *s = zs_xasprintf("{\"version\":2,\"identities\":%s,\"objects\":%s}\n",
+				       ids_text, objs_text);
+		err = zs_write_atomic(FILE_OF(st)->path, s, strlen(s));
+		free(s);
+	}
+	free(objs_text);
+	free(ids_text);
+	json_decref(ids_json);
+	return err;
+}
+
+/* No one else writes the file: nothing to watch. */
+static int file_watch(struct zs_store *st, int *fd)
+{
+	(void)st;
+	*fd = -1;
+	return 0;
+}
+
+static void file_close(struct zs_store *st)
+{
+	free(FILE_OF(st)->path);
+	free(FILE_OF(st));
+}
+
+static const struct zs_store_ops file_ops = {
+	.load = file_load,
+	.commit = file_commit,
+	.watch = file_watch,
+	.close = file_close,
+};
+
+int zs_store_file_open(struct zs_store **out, const char *dir)
+{
+	struct store_file *f;
+	int err = zs_mkdir_p(dir, 0700);
+
+	if (err)
+		return err;
+	f = zs_xcalloc(1, sizeof(*f));
+	f->path = zs_xasprintf("%s/state.json", dir);
+	f->s.ops = &file_ops;
+	f->s.name = f->path;
+	*out = &f->s;
+	return 0;
+}

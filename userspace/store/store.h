@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's persistent state behind one small interface: the objects
+ * (workloads, policies, namespaces, config) and the identity numbers given
+ * to their label sets, loaded once at start and committed after every
+ * transaction. A back end is an ops table; the first is a file under the
+ * state directory (store/file.c). A fleet back end (etcd) keeps the same
+ * behind the same ops, so nothing here assumes a local file: a store names
+ * itself for messages, and changes made elsewhere come through watch().
+ *
+ * Functions return 0 or -errno. A store is used by one thread.
+ */
+#ifndef ZS_STORE_H
+#define ZS_STORE_H
+
+#include "policy/identity.h"
+#include "policy/model.h"
+#include "policy/parse.h" /* struct zs_diags */
+
+struct zs_store;
+
+struct zs_store_ops {
+	/*
+	 * Adds the stored objects to `objs` and restores the stored identity
+	 * numbers into `ids`. Nothing stored yet is no error: both stay as
+	 * they were. On failure `diags` holds the lines a person reads, the
+	 * first saying what failed, any after it the reasons.
+	 */
+	int (*load)(struct zs_store *s, struct zs_objects *objs, struct zs_identities *ids,
+		    struct zs_diags *diags);
+	/*
+	 * Makes (objs, ids) the stored state, all or nothing: on failure the
+	 * store still holds the state before. `objs` is not const: an object's
+	 * stored text may be made once and kept on it (objects are replaced,
+	 * never changed in place).
+	 */
+	int (*commit)(struct zs_store *s, struct zs_objects *objs, const struct zs_identities *ids);
+	/*
+	 * Changes others make (the other nodes of a fleet): *fd is a descriptor
+	 * the caller's loop polls, readable when load() would give a newer
+	 * state, or -1 when no one else writes to this store (the file).
+	 */
+	int (*watch)(struct zs_store *s, int *fd);
+	/* Releases the store (NULL-safe through zs_store_close). */
+	void (*close)(struct zs_store *s);
+};
+
+/* Embedded first in each back end's own struct. */
+struct zs_store {
+	const struct zs_store_ops *ops;
+	const char *name; /* where the state lives, for messages: a path, a URL */
+};
+
+static inline int zs_store_load(struct zs_store *s, struct zs_objects *objs,
+				struct zs_identities *ids, struct zs_diags *diags)
+{
+	return s->ops->load(s, objs, ids, diags);
+}
+
+static inline int zs_store_commit(struct zs_store *s, struct zs_objects *objs,
+				  const struct zs_identities *ids)
+{
+	return s->ops->commit(s, objs, ids);
+}
+
+static inline int zs_store_watch(struct zs_store *s, int *fd)
+{
+	return s->ops->watch(s, fd);
+}
+
+static inline void zs_store_close(struct zs_store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+/*
+ * The file back end: DIR/state.json (DIR made 0700 if missing), written
+ * atomically (write, fsync, rename). Format version 2:
+ *   {"version": 2, "identities": [{id, namespace, labels}], "objects": [...]}
+ * the objects in their native JSON form; version 1 (objects as one text
+ * string) still loads.
+ */
+int zs_store_file_open(struct zs_store **out, const char *dir);
+
+#endif /* ZS_STORE_H */
