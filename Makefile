@@ -29,7 +29,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test test-unit test-bpf test-e2e demo install bench bench-quick deps
+.PHONY: all clean test test-layout test-unit test-bpf test-e2e demo install bench bench-quick deps
 
 BPF_HDRS := bpf/abi.h $(wildcard bpf/lib/*.h)
 # The controller: every part of userspace/ is the library, except the CLI,
@@ -93,8 +93,12 @@ $(BUILD)/tests/%: tests/bpf/%.c $(TEST_LIB_OBJS) $(BUILD)/libzeroseg.a
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(TEST_LIB_OBJS) -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
 
-test: test-unit test-bpf test-e2e
+test: test-layout test-unit test-bpf test-e2e
 	@echo "make test: all tiers passed"
+
+# The layout's rules (docs/ARCHITECTURE.md): dependencies one way, no room too big.
+test-layout:
+	$(Q)bash scripts/check_layout.sh
 
 test-unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $^; do echo "== $$t"; $$t; done

@@ -15,6 +15,7 @@
 #include "proto/proto.h"
 #include "telemetry/flowfilter.h"
 #include "telemetry/flows.h"
+#include "telemetry/recent.h" /* ZS_RECENT_FLOWS */
 
 #define FLOWS_OUTPUT "compact"
 

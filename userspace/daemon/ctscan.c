@@ -29,7 +29,7 @@ int ct_on_event(void *ctx, void *data, size_t len)
 	if (len < sizeof(struct zs_flow_event))
 		return 0;
 	zs_flow_rec_from_event(&r, data, d->mono_to_real, &d->comp, &d->ids);
-	flowout_emit(&d->out, &r);
+	zs_fanout_emit(&d->out, &r);
 	/* A negative return stops libbpf's consume loop (this event is done). */
 	return ++d->event_burst >= EVENT_BUDGET ? -EAGAIN : 0;
 }
@@ -85,7 +85,7 @@ static void emit_ct(struct daemon *d, const struct zs_ct_key *k, const struct zs
 		memcpy(r.prev_packets, prev->packets, sizeof(r.prev_packets));
 		memcpy(r.prev_bytes, prev->bytes, sizeof(r.prev_bytes));
 	}
-	flowout_emit(&d->out, &r);
+	zs_fanout_emit(&d->out, &r);
 }
 
 static void on_gone(void *arg, const struct zs_lc_flow *f)
@@ -105,7 +105,7 @@ static void denied_tail(struct scan_ctx *sc, const struct zs_ct_key *k, const st
 	zs_flow_rec_from_ct(&r, k, v, ZS_REC_DENIED, 0, d->mono_to_real, sc->now_real, &d->comp,
 			    &d->ids);
 	r.suppressed = v->suppressed;
-	flowout_emit(&d->out, &r);
+	zs_fanout_emit(&d->out, &r);
 	/* Reset the count on the entry as it is now, if it is still this flow. */
 	if (!bpf_map_lookup_elem(d->dp.ct_fd, k, &cur) && cur.created_ns == v->created_ns &&
 	    cur.verdict == v->verdict) {

@@ -21,6 +21,9 @@
 #include <unistd.h>
 
 #include "daemon/daemon_int.h"
+#include "telemetry/ipfix.h"
+#include "telemetry/jsonl.h"
+#include "telemetry/metrics.h"
 
 int daemon_poll_add(struct daemon *d, int fd, uint32_t events, uint32_t tag)
 {
@@ -66,7 +69,11 @@ static void metrics_publish(struct daemon *d)
 		return;
 	dp_reason_totals(d, s->packets, s->bytes);
 	s->events_lost = dp_events_lost(d);
-	flowout_lost_by_sink(&d->out, s->records_lost);
+	s->records_lost[ZS_METRICS_SINK_JSON] = zs_sink_lost(d->jsonl_sink);
+	s->records_lost[ZS_METRICS_SINK_IPFIX] = zs_sink_lost(d->ipfix_sink);
+	/* A record too long to encode reaches no sink; counted with the followers, as before. */
+	s->records_lost[ZS_METRICS_SINK_FOLLOWERS] =
+		zs_sink_lost(zs_recent_sink(d->recent)) + d->out.unencoded;
 	s->revision = d->writer.revision;
 	s->last_apply = (uint64_t)d->last_apply;
 	s->workloads = d->objs.workloads.n;
@@ -90,13 +97,45 @@ static void tick(struct daemon *d)
 	d->next_scan_ns = now + 1000000000ull;
 	zs_writer_settle(&d->writer); /* retire the last apply's old generation */
 	ct_scan(d);
-	flowout_tick(&d->out, dp_events_lost(d));
+	uint64_t real = zs_now_ns(CLOCK_REALTIME);
+	zs_fanout_report_loss(&d->out, dp_events_lost(d), real); /* before the flush: same tick */
+	zs_fanout_tick(&d->out, real);
 	metrics_publish(d);
 }
 
 /* ---- setup and teardown ------------------------------------------------- */
 
-/* The store, the datapath and its writer, the flow log, the flows' lifecycle. */
+/*
+ * The sinks of flow records that are not network exports: the recent-flows
+ * ring with its followers, the metrics' record counters, the --flow-log file.
+ * `events_lost` starts at the datapath's count now (earlier losses are not ours).
+ */
+static int sinks_open(struct daemon *d)
+{
+	const struct zs_daemon_opts *opts = d->opts;
+	struct zs_sink *count;
+	int err;
+
+	zs_fanout_init(&d->out, dp_events_lost(d));
+	err = zs_recent_open(&d->recent, ZS_RECENT_FLOWS);
+	if (!err)
+		err = zs_fanout_add(&d->out, zs_recent_sink(d->recent));
+	if (!err)
+		err = zs_metrics_sink_open(&count, &d->snap);
+	if (!err)
+		err = zs_fanout_add(&d->out, count);
+	if (err || !opts->flow_log)
+		return err;
+	err = zs_jsonl_sink_open(&d->jsonl_sink, opts->flow_log, opts->flow_log_max_bytes,
+				 opts->flow_log_keep);
+	if (!err)
+		err = zs_fanout_add(&d->out, d->jsonl_sink);
+	if (err)
+		pr_warn("flow log %s: %s", opts->flow_log, strerror(-err));
+	return err;
+}
+
+/* The store, the datapath and its writer, the flow records' sinks, the flows' lifecycle. */
 static int daemon_open(struct daemon *d)
 {
 	const struct zs_daemon_opts *opts = d->opts;
@@ -114,22 +153,16 @@ static int daemon_open(struct daemon *d)
 	err = zs_writer_init(&d->writer, &zs_dp_map_ops, &d->dp);
 	if (err)
 		goto err_writer;
-	flowout_init(&d->out, &d->snap, dp_events_lost(d));
-	if (opts->flow_log) {
-		err = flowout_open_log(&d->out, opts->flow_log, opts->flow_log_max_bytes,
-				       opts->flow_log_keep);
-		if (err) {
-			pr_warn("flow log %s: %s", opts->flow_log, strerror(-err));
-			goto err_log;
-		}
-	}
+	err = sinks_open(d);
+	if (err)
+		goto err_log;
 	zs_lifecycle_init(&d->lc, (opts->active_timeout ? opts->active_timeout : 60) * 1000000000ull,
 			  (opts->idle_timeout ? opts->idle_timeout : 30) * 1000000000ull);
 	d->mono_to_real = zs_now_ns(CLOCK_REALTIME) - zs_now_ns(CLOCK_MONOTONIC);
 	return 0;
 
 err_log:
-	flowout_close(&d->out);
+	zs_fanout_close(&d->out);
 err_writer:
 	zs_writer_free(&d->writer);
 	zs_dp_close(&d->dp);
@@ -141,7 +174,7 @@ err_dp:
 
 static void daemon_close(struct daemon *d)
 {
-	flowout_close(&d->out);
+	zs_fanout_close(&d->out);
 	zs_lifecycle_free(&d->lc);
 	zs_writer_free(&d->writer);
 	zs_dp_close(&d->dp);
@@ -178,8 +211,17 @@ static int exports_open(struct daemon *d)
 	int err;
 
 	if (opts->ipfix) {
-		err = flowout_open_ipfix(&d->out, opts->ipfix,
-					 opts->ipfix_pen ? opts->ipfix_pen : ZS_IPFIX_PEN_EXAMPLE);
+		struct zs_ipfix *x;
+		err = zs_ipfix_open(&x, opts->ipfix,
+				    opts->ipfix_pen ? opts->ipfix_pen : ZS_IPFIX_PEN_EXAMPLE, 1);
+		if (!err) {
+			d->ipfix_sink = zs_ipfix_sink(x);
+			err = zs_fanout_add(&d->out, d->ipfix_sink);
+			if (err) {
+				zs_ipfix_close(x);
+				d->ipfix_sink = NULL;
+			}
+		}
 		if (err) {
 			pr_warn("ipfix %s: %s", opts->ipfix, strerror(-err));
 			return err;
@@ -257,9 +299,8 @@ static void loop_close(struct daemon *d)
 
 static void drop_follower(struct daemon *d, int fd)
 {
-	flowout_unfollow(&d->out, fd);
 	epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
-	close(fd);
+	zs_recent_unfollow(d->recent, fd); /* closes it */
 }
 
 static void on_ready(struct daemon *d, uint64_t data)
@@ -276,7 +317,7 @@ static void on_ready(struct daemon *d, uint64_t data)
 	case EV_RING:
 		d->event_burst = 0;
 		ring_buffer__consume(d->rb);
-		flowout_flush(&d->out);
+		zs_fanout_flush(&d->out);
 		break;
 	case EV_NETLINK:
 		nl_read(d);

@@ -5,7 +5,7 @@
  * control.c: the control socket; handlers.c: one handler per verb;
  * commit.c: transactions (compile, attach, write the maps, persist);
  * links.c: interfaces and netlink; ctscan.c: records from the datapath
- * (events, the conntrack scan) and its counters; flowout.c: where records go.
+ * (events, the conntrack scan) and its counters; telemetry/sink.h: where records go.
  */
 #ifndef ZS_DAEMON_INT_H
 #define ZS_DAEMON_INT_H
@@ -17,7 +17,8 @@
 
 #include "bpf/abi.h"
 #include "daemon/daemon.h"
-#include "daemon/flowout.h"
+#include "telemetry/recent.h"
+#include "telemetry/sink.h"
 #include "datapath/datapath.h"
 #include "datapath/writer.h"
 #include "policy/compile.h"
@@ -42,8 +43,11 @@ struct daemon {
 	ZS_VEC(unsigned) attached; /* tc, sorted */
 	ZS_VEC(unsigned) shielded; /* workload ifindexes with the XDP flood shield */
 	ZS_VEC(unsigned) uplinks;  /* uplink ifindexes with the XDP prefilter */
-	/* Flow records (ctscan.c, flowout.c). */
-	struct zs_flowout out;
+	/* Flow records (ctscan.c) go to every sink through the fan-out, which owns them. */
+	struct zs_fanout out;
+	struct zs_recent *recent;      /* `flows` history and followers (a sink of `out`) */
+	struct zs_sink *jsonl_sink;    /* --flow-log, or NULL (a sink of `out`) */
+	struct zs_sink *ipfix_sink;    /* --ipfix, or NULL (a sink of `out`) */
 	struct zs_lifecycle lc;
 	uint64_t next_scan_ns;  /* CLOCK_MONOTONIC */
 	uint64_t mono_to_real;  /* CLOCK_REALTIME - CLOCK_MONOTONIC */

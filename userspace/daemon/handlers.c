@@ -284,19 +284,21 @@ static json_t *do_status(struct daemon *d, json_t *req)
 			 "identities", (json_int_t)d->ids.v.n, "enforcing", (json_int_t)d->attached.n,
 			 "policy_entries", (json_int_t)d->comp.total_entries, "flows",
 			 (json_int_t)d->out.records, "events_lost", (json_int_t)dp_events_lost(d),
-			 "sink_lost", (json_int_t)flowout_lost(&d->out), "packets", reasons, "bpffs",
+			 "sink_lost", (json_int_t)zs_fanout_lost(&d->out), "packets", reasons, "bpffs",
 			 d->opts->bpffs, "state_dir", d->opts->state_dir);
 }
 
 /* The recent records; with follow, every record from now on, until the client hangs up. */
 static void do_flows(struct daemon *d, int fd, json_t *req)
 {
-	flowout_replay(&d->out, fd, json_integer_value(json_object_get(req, ZS_K_LAST)));
-	if (!json_is_true(json_object_get(req, ZS_K_FOLLOW))) {
+	json_int_t last = json_integer_value(json_object_get(req, ZS_K_LAST));
+
+	zs_recent_replay(d->recent, fd, last > 0 ? (size_t)last : 0);
+	if (!json_is_true(json_object_get(req, ZS_K_FOLLOW)) || zs_recent_follow(d->recent, fd)) {
 		close(fd);
 		return;
 	}
-	flowout_follow(&d->out, fd);
+	/* The ring owns fd now: drop_follower unfollows (and closes) it. */
 	/* The client has shut its write half already: only a full hang-up ends it. */
 	daemon_poll_add(d, fd, EPOLLHUP, EV_FOLLOWER);
 }

@@ -18,8 +18,6 @@
 #define ZS_DEFAULT_SOCKET "/run/zeroseg/zeroseg.sock"
 /* The largest request the daemon reads (a whole policy directory fits). */
 #define ZS_MAX_REQUEST (256u << 20)
-/* ZS_VERB_FLOWS: how many recent flow records the daemon keeps for a client to ask for. */
-#define ZS_RECENT_FLOWS 2048
 
 /* The verbs; their wire names are in zs_verb_names (proto.c). */
 enum zs_verb {
