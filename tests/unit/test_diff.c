@@ -5,8 +5,16 @@
  * compile would add, remove or change (policy entries, ipcache, endpoints);
  * whether anything would change at all.
  */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
 #include "bpf/abi.h"
-#include "estate.h"
+#include "tests/lib/fixture.h"
 #include "policy/diff.h"
 
 #define HEAD "apiVersion: zeroseg.io/v1\n"
@@ -37,11 +45,18 @@
 /* The state: web, api, db; db takes 5432 from api, api from web. */
 #define STATE WEB SEP API SEP DB SEP DB_INGRESS("api") SEP POLICY("api-ingress", "api", "web")
 
+/* `o` made empty, then the objects of `yaml` (as "t.yaml"). */
+static void estate_parse(struct zs_objects *o, const char *yaml)
+{
+	zs_objects_init(o);
+	assert_int_equal(fx_parse(o, "t.yaml", yaml, 0), 0);
+}
+
 /*
  * What the daemon does for a diff: the state's objects with `batch_yaml`
  * merged in, compiled from the state's identities.
  */
-static void estate_next(const struct estate *now, const char *batch_yaml, struct estate *next)
+static void estate_next(const struct fx_estate *now, const char *batch_yaml, struct fx_estate *next)
 {
 	struct zs_objects batch;
 
@@ -51,7 +66,7 @@ static void estate_next(const struct estate *now, const char *batch_yaml, struct
 	zs_objects_merge(&next->o, &batch);
 	zs_objects_free(&batch);
 	zs_identities_clone(&now->ids, &next->ids);
-	estate_compile(next);
+	assert_int_equal(fx_estate_compile(next), 0);
 }
 
 static void assert_change(json_t *changes, size_t i, const char *kind, const char *ns,
@@ -83,11 +98,11 @@ static json_int_t num(json_t *entries, const char *group, const char *key)
 
 static void test_objects_created_configured_unchanged(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	struct zs_objects batch;
 	(void)state;
 
-	estate_init(&e, STATE);
+	assert_int_equal(fx_estate_init(&e, STATE), 0);
 	estate_parse(&batch, HEAD "kind: Config\nspec: {posture: kubernetes}\n" SEP
 			   HEAD "kind: Namespace\nmetadata: {name: shop}\n" SEP
 			   WEB SEP
@@ -111,17 +126,17 @@ static void test_objects_created_configured_unchanged(void **state)
 	assert_change(changes, 6, "Policy", "shop", "api-ingress", "configured");
 	json_decref(changes);
 	zs_objects_free(&batch);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 static void test_config_and_namespace_unchanged(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	struct zs_objects batch;
 	(void)state;
 
-	estate_init(&e, STATE SEP HEAD "kind: Config\nspec: {posture: kubernetes}\n" SEP
-		    HEAD "kind: Namespace\nmetadata: {name: shop, labels: {team: a}}\n");
+	assert_int_equal(fx_estate_init(&e, STATE SEP HEAD "kind: Config\nspec: {posture: kubernetes}\n" SEP
+		    HEAD "kind: Namespace\nmetadata: {name: shop, labels: {team: a}}\n"), 0);
 	estate_parse(&batch, HEAD "kind: Config\nspec: {posture: kubernetes}\n" SEP
 			   HEAD "kind: Namespace\nmetadata: {name: shop, labels: {team: a}}\n");
 	json_t *changes = zs_diff_objects(&e.o, &batch);
@@ -139,17 +154,17 @@ static void test_config_and_namespace_unchanged(void **state)
 	assert_change(changes, 1, "Namespace", NULL, "shop", "configured");
 	json_decref(changes);
 	zs_objects_free(&batch);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /* A NetworkPolicy is not the Policy of the same name. */
 static void test_networkpolicy_is_its_own_object(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	struct zs_objects batch;
 	(void)state;
 
-	estate_init(&e, STATE);
+	assert_int_equal(fx_estate_init(&e, STATE), 0);
 	estate_parse(&batch, "apiVersion: networking.k8s.io/v1\n"
 		      "kind: NetworkPolicy\n"
 		      "metadata: {name: db-ingress, namespace: shop}\n"
@@ -159,17 +174,17 @@ static void test_networkpolicy_is_its_own_object(void **state)
 	assert_change(changes, 0, "NetworkPolicy", "shop", "db-ingress", "created");
 	json_decref(changes);
 	zs_objects_free(&batch);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /* ---- map entries -------------------------------------------------------- */
 
 static void test_entries_same_state_nothing_changes(void **state)
 {
-	struct estate e, next;
+	struct fx_estate e, next;
 	(void)state;
 
-	estate_init(&e, STATE);
+	assert_int_equal(fx_estate_init(&e, STATE), 0);
 	estate_next(&e, DB_INGRESS("api"), &next);
 	json_t *entries = zs_diff_entries(&e.c, &next.c), *objects = zs_diff_objects(&e.o, &e.o);
 	assert_int_equal(num(entries, "policy", "added"), 0);
@@ -181,8 +196,8 @@ static void test_entries_same_state_nothing_changes(void **state)
 	assert_false(zs_diff_changed(objects, entries));
 	json_decref(objects);
 	json_decref(entries);
-	estate_free(&next);
-	estate_free(&e);
+	fx_estate_free(&next);
+	fx_estate_free(&e);
 }
 
 /* Entries of `subject` (in `c`) whose peer is `peer`. */
@@ -199,13 +214,13 @@ static size_t entries_for_peer(const struct zs_compiled *c, uint32_t subject, ui
 /* db's ingress now from web instead of api: api's entries go, web's come. */
 static void test_entries_policy_added_and_removed(void **state)
 {
-	struct estate e, next;
+	struct fx_estate e, next;
 	(void)state;
 
-	estate_init(&e, STATE);
+	assert_int_equal(fx_estate_init(&e, STATE), 0);
 	estate_next(&e, DB_INGRESS("web"), &next);
-	uint32_t db = estate_id_of(&e, "shop/db"), api = estate_id_of(&e, "shop/api"),
-		 web = estate_id_of(&e, "shop/web");
+	uint32_t db = fx_identity(&e.c, "shop/db"), api = fx_identity(&e.c, "shop/api"),
+		 web = fx_identity(&e.c, "shop/web");
 	size_t gone = entries_for_peer(&e.c, db, api), come = entries_for_peer(&next.c, db, web);
 	assert_true(gone > 0);
 	assert_true(come > 0);
@@ -219,17 +234,17 @@ static void test_entries_policy_added_and_removed(void **state)
 	assert_true(zs_diff_changed(objects, entries));
 	json_decref(objects);
 	json_decref(entries);
-	estate_free(&next);
-	estate_free(&e);
+	fx_estate_free(&next);
+	fx_estate_free(&e);
 }
 
 /* A new workload, one gone, one relabelled: addresses and interfaces follow. */
 static void test_entries_ipcache_and_endpoints(void **state)
 {
-	struct estate e, next;
+	struct fx_estate e, next;
 	(void)state;
 
-	estate_init(&e, STATE);
+	assert_int_equal(fx_estate_init(&e, STATE), 0);
 	estate_next(&e,
 		    HEAD "kind: Workload\n"
 			 "metadata: {name: cache, namespace: shop, labels: {app: cache}}\n"
@@ -241,7 +256,7 @@ static void test_entries_ipcache_and_endpoints(void **state)
 	struct zs_ref api = { .kind = ZS_KIND_WORKLOAD, .ns = "shop", .name = "api" };
 	assert_int_equal(zs_objects_remove(&next.o, &api), 0);
 	zs_compiled_free(&next.c);
-	estate_compile(&next);
+	assert_int_equal(fx_estate_compile(&next), 0);
 
 	json_t *entries = zs_diff_entries(&e.c, &next.c);
 	assert_int_equal(num(entries, "ipcache", "added"), 2);   /* cache's two */
@@ -250,15 +265,15 @@ static void test_entries_ipcache_and_endpoints(void **state)
 	/* cache enrolled, web under another identity, api dropped */
 	assert_int_equal(num(entries, NULL, "endpoints"), 3);
 	/* db's entries for api go, and api's own (from web); nothing new is selected */
-	uint32_t api_id = estate_id_of(&e, "shop/api");
+	uint32_t api_id = fx_identity(&e.c, "shop/api");
 	size_t api_own = zs_compiled_subject(&e.c, api_id)->n;
 	assert_true(api_own > 0);
 	assert_int_equal(num(entries, "policy", "added"), 0);
 	assert_int_equal(num(entries, "policy", "removed"),
-			 entries_for_peer(&e.c, estate_id_of(&e, "shop/db"), api_id) + api_own);
+			 entries_for_peer(&e.c, fx_identity(&e.c, "shop/db"), api_id) + api_own);
 	json_decref(entries);
-	estate_free(&next);
-	estate_free(&e);
+	fx_estate_free(&next);
+	fx_estate_free(&e);
 }
 
 /* ---- changed ------------------------------------------------------------- */

@@ -7,9 +7,16 @@
  * and the errors (no such end, no common address family).
  */
 #include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
 
 #include "bpf/abi.h"
-#include "estate.h"
+#include "tests/lib/fixture.h"
 #include "policy/explain.h"
 
 #define TCP 6
@@ -49,7 +56,7 @@
 	"    - from: [{selector: {matchLabels: {app: web}}}]\n" /* 33: rule 0 */       \
 	"      ports: [{protocol: TCP, port: 8080}]\n"
 
-static json_t *explain(const struct estate *e, const char *from, const char *to, int proto,
+static json_t *explain(const struct fx_estate *e, const char *from, const char *to, int proto,
 		       int port)
 {
 	struct zs_explain_query q = { .from = from, .to = to, .proto = proto, .port = port };
@@ -78,10 +85,10 @@ static json_int_t num(json_t *o, const char *path1, const char *path2)
 
 static void test_allowed_by_both_sides(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, ESTATE);
+	assert_int_equal(fx_estate_init(&e, ESTATE), 0);
 	json_t *r = explain(&e, "shop/web", "shop/api", TCP, 8080);
 
 	assert_string_equal(str(r, "verdict", NULL), "allowed");
@@ -90,7 +97,7 @@ static void test_allowed_by_both_sides(void **state)
 	/* The ends. */
 	assert_string_equal(str(r, "from", "address"), "10.77.0.11");
 	assert_string_equal(str(r, "from", "workload"), "shop/web");
-	assert_int_equal(num(r, "from", "identity"), estate_id_of(&e, "shop/web"));
+	assert_int_equal(num(r, "from", "identity"), fx_identity(&e.c, "shop/web"));
 	assert_true(json_is_true(json_object_get(json_object_get(r, "from"), "local")));
 	assert_null(json_object_get(json_object_get(r, "from"), "cidr"));
 	assert_string_equal(str(r, "to", "address"), "10.77.0.12");
@@ -107,16 +114,16 @@ static void test_allowed_by_both_sides(void **state)
 	assert_string_equal(str(r, "ingress", "policy"), "shop/api");
 	assert_string_equal(str(r, "ingress", "source"), "t.yaml:33:7");
 	json_decref(r);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /* No rule for the port: default deny, said as such; the other side still allows. */
 static void test_default_deny(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, ESTATE);
+	assert_int_equal(fx_estate_init(&e, ESTATE), 0);
 	json_t *r = explain(&e, "shop/web", "shop/api", TCP, 9090);
 	assert_string_equal(str(r, "verdict", NULL), "denied");
 	assert_string_equal(str(r, "egress", "verdict"), "default-deny");
@@ -129,16 +136,16 @@ static void test_default_deny(void **state)
 	r = explain(&e, "shop/web", "shop/api", UDP, 8080);
 	assert_string_equal(str(r, "verdict", NULL), "denied");
 	json_decref(r);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /* An address in a policy CIDR that a deny rule names: world, the CIDR, the deny rule. */
 static void test_deny_rule_and_cidr(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, ESTATE);
+	assert_int_equal(fx_estate_init(&e, ESTATE), 0);
 	json_t *r = explain(&e, "shop/web", "192.0.2.7", TCP, 443);
 	assert_string_equal(str(r, "verdict", NULL), "denied");
 	assert_string_equal(str(r, "to", "address"), "192.0.2.7");
@@ -156,16 +163,16 @@ static void test_deny_rule_and_cidr(void **state)
 	assert_string_equal(str(r, "ingress", "why"),
 			    "not a local workload: its own host checks this side");
 	json_decref(r);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /* Ends given as addresses: the workload is found from the ipcache; subjects are generic. */
 static void test_ends_by_address(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, ESTATE);
+	assert_int_equal(fx_estate_init(&e, ESTATE), 0);
 	json_t *r = explain(&e, "10.77.0.11", "10.77.0.12/32", TCP, 8080);
 	assert_string_equal(str(r, "verdict", NULL), "allowed");
 	assert_string_equal(str(r, "from", "workload"), "shop/web");
@@ -181,16 +188,16 @@ static void test_ends_by_address(void **state)
 	assert_string_equal(str(r, "ingress", "verdict"), "default-deny");
 	assert_string_equal(str(r, "verdict", NULL), "denied");
 	json_decref(r);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 /* The kubernetes posture: what no policy isolates is allowed, and says why. */
 static void test_posture_default(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	(void)state;
 
-	estate_init(&e, ESTATE "---\n" HEAD "kind: Config\nspec: {posture: kubernetes}\n");
+	assert_int_equal(fx_estate_init(&e, ESTATE "---\n" HEAD "kind: Config\nspec: {posture: kubernetes}\n"), 0);
 	json_t *r = explain(&e, "shop/api", "shop/web", TCP, 80);
 	/* api's egress and web's ingress: no policy isolates either. */
 	assert_string_equal(str(r, "egress", "verdict"), "allow");
@@ -198,18 +205,18 @@ static void test_posture_default(void **state)
 			    "posture default: no policy isolates this direction");
 	assert_string_equal(str(r, "verdict", NULL), "allowed");
 	json_decref(r);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 static void test_errors(void **state)
 {
-	struct estate e;
+	struct fx_estate e;
 	struct zs_explain_query q = { .proto = TCP, .port = 80 };
 	const char *which;
 	json_t *out = NULL;
 	(void)state;
 
-	estate_init(&e, ESTATE);
+	assert_int_equal(fx_estate_init(&e, ESTATE), 0);
 	q.from = "shop/nobody", q.to = "shop/api";
 	assert_int_equal(zs_explain(&e.o, &e.ids, &e.c, &q, &out, &which), -ENOENT);
 	assert_string_equal(which, "shop/nobody");
@@ -226,7 +233,7 @@ static void test_errors(void **state)
 	assert_int_equal(zs_explain(&e.o, &e.ids, &e.c, &q, &out, &which), 0);
 	assert_string_equal(str(out, "to", "address"), "fd00::12");
 	json_decref(out);
-	estate_free(&e);
+	fx_estate_free(&e);
 }
 
 int main(void)

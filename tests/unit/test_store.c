@@ -7,12 +7,19 @@
  * state before it; version 1 files (objects as one text) still load.
  */
 #include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "estate.h"
+#include "tests/lib/fixture.h"
 #include "policy/serial.h"
 #include "store/store.h"
 
@@ -80,9 +87,9 @@ static void write_file(const char *path, const char *text)
 /* Objects parsed from `yaml`, identities as the compiler numbers them. */
 static void estate(const char *yaml, struct zs_objects *o, struct zs_identities *ids)
 {
-	struct estate e;
+	struct fx_estate e;
 
-	estate_init(&e, yaml);
+	assert_int_equal(fx_estate_init(&e, yaml), 0);
 	zs_compiled_free(&e.c);
 	*o = e.o;
 	*ids = e.ids;

@@ -156,8 +156,9 @@ static int daemon_open(struct daemon *d)
 	err = sinks_open(d);
 	if (err)
 		goto err_log;
-	zs_lifecycle_init(&d->lc, (opts->active_timeout ? opts->active_timeout : 60) * 1000000000ull,
-			  (opts->idle_timeout ? opts->idle_timeout : 30) * 1000000000ull);
+	unsigned active = opts->active_timeout ? opts->active_timeout : ZS_DEFAULT_ACTIVE_TIMEOUT_S;
+	unsigned idle = opts->idle_timeout ? opts->idle_timeout : ZS_DEFAULT_IDLE_TIMEOUT_S;
+	zs_lifecycle_init(&d->lc, active * 1000000000ull, idle * 1000000000ull);
 	d->mono_to_real = zs_now_ns(CLOCK_REALTIME) - zs_now_ns(CLOCK_MONOTONIC);
 	return 0;
 
