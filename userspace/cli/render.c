@@ -20,6 +20,10 @@ int cli_request(json_t *req, cli_line_fn line, void *arg)
 	int rc = zs_client_request(cli_socket, req, line, arg, &stage);
 
 	if (rc < 0) {
+		if (stage == ZS_CLIENT_ANSWER) {
+			fprintf(stderr, "zeroseg: no answer from the daemon\n");
+			return 1;
+		}
 		if (stage == ZS_CLIENT_CONNECT)
 			fprintf(stderr, "zeroseg: cannot reach the daemon at %s: %s\n", cli_socket,
 				strerror(-rc));

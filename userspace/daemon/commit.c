@@ -5,6 +5,10 @@
  * snapshot of the interfaces, attach to new ones (fail closed), write the
  * maps (the writer's atomic flip), and only then replace the state and
  * persist it. A failure leaves the old policy in force and says why.
+ *
+ * The compile (commit_compile) is a pure function of its arguments, so a
+ * change runs it in the worker thread (jobs.c) over copies; the rest
+ * (commit_finish) touches the kernel and the state and runs on the loop.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,16 +16,22 @@
 
 #include "daemon/daemon_int.h"
 
-int commit_prepare(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
-		   struct zs_compiled *comp, struct zs_diags *diags)
+int commit_compile(struct zs_objects *next, struct zs_identities *ids, struct zs_compiled *comp,
+		   struct zs_diags *diags)
 {
 	int err = zs_validate(next, diags);
 
-	if (err)
-		return err;
+	return err ? err : zs_compile(next, ids, comp, diags);
+}
+
+int commit_prepare(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
+		   struct zs_compiled *comp, struct zs_diags *diags)
+{
+	int err;
+
 	zs_identities_clone(&d->ids, ids);
 	link_host_addrs(next);
-	err = zs_compile(next, ids, comp, diags);
+	err = commit_compile(next, ids, comp, diags);
 	if (err)
 		zs_identities_free(ids);
 	return err;
@@ -59,15 +69,12 @@ static void adopt(struct daemon *d, struct zs_objects *next, struct zs_identitie
 	d->last_apply = time(NULL);
 }
 
-int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags)
+int commit_finish(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
+		  struct zs_compiled *comp, struct zs_diags *diags)
 {
-	struct zs_identities ids;
-	struct zs_compiled comp;
 	struct zs_iftab ift = { 0 };
-	int err = commit_prepare(d, next, &ids, &comp, diags);
+	int err;
 
-	if (err)
-		return err;
 	/*
 	 * One snapshot of the interfaces for the transaction's name lookups,
 	 * taken after the compile: as close to the attach as can be (an
@@ -75,15 +82,15 @@ int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags)
 	 */
 	if (zs_iftab_load(&ift) == 0)
 		d->dp.iftab = &ift;
-	err = enforce(d, &comp, diags);
+	err = enforce(d, comp, diags);
 	d->dp.iftab = NULL;
 	zs_iftab_free(&ift);
 	if (err) {
-		zs_identities_free(&ids);
-		zs_compiled_free(&comp);
+		zs_identities_free(ids);
+		zs_compiled_free(comp);
 		return err;
 	}
-	adopt(d, next, &ids, &comp);
+	adopt(d, next, ids, comp);
 	err = zs_store_commit(d->store, &d->objs, &d->ids);
 	if (err)
 		pr_warn("applied revision %u but could not persist it: %s", d->writer.revision,
@@ -91,16 +98,40 @@ int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags)
 	return 0;
 }
 
+int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags)
+{
+	struct zs_identities ids;
+	struct zs_compiled comp;
+	int err = commit_prepare(d, next, &ids, &comp, diags);
+
+	return err ? err : commit_finish(d, next, &ids, &comp, diags);
+}
+
+/*
+ * Interfaces came or went: the state in force enforced again at once, on
+ * the loop (attach to the new, off the gone: no compile, so a re-created
+ * interface is enrolled even while a change compiles). This host's
+ * addresses moved: the host identity needs a compile, queued as a change.
+ */
 void commit_resync(struct daemon *d)
 {
-	struct zs_objects next;
+	struct zs_objects now = { 0 };
 	struct zs_diags diags = { 0 };
+	struct zs_iftab ift = { 0 };
 
-	zs_objects_copy(&d->objs, &next);
-	if (commit(d, &next, &diags)) {
+	if (zs_iftab_load(&ift) == 0)
+		d->dp.iftab = &ift;
+	if (enforce(d, &d->comp, &diags)) {
 		pr_warn("re-sync failed:");
 		zs_diags_print(&diags, stderr);
 	}
-	zs_objects_free(&next);
+	d->dp.iftab = NULL;
+	zs_iftab_free(&ift);
 	zs_diags_free(&diags);
+	link_host_addrs(&now);
+	if (now.host_addrs.n != d->objs.host_addrs.n ||
+	    memcmp(now.host_addrs.v, d->objs.host_addrs.v,
+		   now.host_addrs.n * sizeof(*now.host_addrs.v)))
+		job_submit(d, ZS_VERB_UNKNOWN, -1, NULL);
+	free(now.host_addrs.v);
 }

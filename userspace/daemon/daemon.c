@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The daemon (see daemon.h): setup, the event loop, teardown. One thread and
- * one epoll loop over the control socket, signals, the datapath's ring
- * buffer and netlink; about once a second the conntrack scan, loss records,
+ * The daemon (see daemon.h): setup, the event loop, teardown. One epoll loop
+ * over the control socket and its clients, signals, the datapath's ring
+ * buffer, netlink and the compile worker (jobs.c: the one other thread); about once a second the conntrack scan, loss records,
  * flushing the sinks and the metrics. Setup opens the store, the datapath
  * and the flow log, restores the stored state into the pinned maps (adopted:
  * no window without enforcement), then opens the loop's sources; teardown
@@ -260,6 +260,8 @@ static int loop_open(struct daemon *d)
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	err = nl_open(d);
 	if (!err)
+		err = jobs_open(d);
+	if (!err)
 		err = control_open(d);
 	if (err) {
 		pr_warn("control socket %s: %s", opts->socket, strerror(-err));
@@ -283,10 +285,8 @@ static int loop_open(struct daemon *d)
 static void loop_close(struct daemon *d)
 {
 	zs_metrics_stop(d->metrics);
-	if (d->listen_fd >= 0) {
-		close(d->listen_fd);
-		unlink(d->opts->socket);
-	}
+	jobs_close(d);
+	control_close(d);
 	if (d->nl)
 		mnl_socket_close(d->nl);
 	if (d->sig_fd >= 0)
@@ -304,8 +304,9 @@ static void drop_follower(struct daemon *d, int fd)
 	zs_recent_unfollow(d->recent, fd); /* closes it */
 }
 
-static void on_ready(struct daemon *d, uint64_t data)
+static void on_ready(struct daemon *d, const struct epoll_event *ev)
 {
+	uint64_t data = ev->data.u64;
 	int fd = (int)(data & 0xffffffffu);
 
 	switch (data >> 32) {
@@ -326,6 +327,12 @@ static void on_ready(struct daemon *d, uint64_t data)
 	case EV_FOLLOWER:
 		drop_follower(d, fd);
 		break;
+	case EV_CLIENT:
+		control_ready(d, (unsigned)fd, ev->events);
+		break;
+	case EV_JOB:
+		job_done(d);
+		break;
 	}
 }
 
@@ -334,11 +341,11 @@ static void loop_run(struct daemon *d)
 {
 	while (!d->stop) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(d->epfd, evs, 16, 1000);
+		int n = epoll_wait(d->epfd, evs, 16, control_expire(d, 1000));
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++)
-			on_ready(d, evs[i].data.u64);
+			on_ready(d, &evs[i]);
 		tick(d);
 	}
 	d->event_burst = 0;
@@ -348,9 +355,11 @@ static void loop_run(struct daemon *d)
 
 int zs_daemon_run(const struct zs_daemon_opts *opts)
 {
-	struct daemon d = { .opts = opts, .listen_fd = -1, .sig_fd = -1, .epfd = -1 };
+	struct daemon d = { .opts = opts, .listen_fd = -1, .sig_fd = -1, .epfd = -1, .job_fd = -1 };
 	int err;
 
+	for (unsigned i = 0; i < ZS_MAX_CLIENTS; i++)
+		d.conns[i].fd = -1;
 	zs_objects_init(&d.objs);
 	libbpf_set_print(libbpf_log);
 	err = daemon_open(&d);

@@ -22,12 +22,31 @@
 #include "datapath/datapath.h"
 #include "datapath/writer.h"
 #include "policy/compile.h"
+#include "proto/request.h"
 #include "store/store.h"
 #include "telemetry/lifecycle.h"
 #include "telemetry/metrics.h"
 
 struct ring_buffer;
 struct mnl_socket;
+struct job;
+
+/*
+ * A client of the control socket (control.c), served without blocking the
+ * loop: its request gathered up to ZS_MAX_REQUEST, its answer sent as the
+ * client takes it, each within ZS_REQUEST_TIMEOUT_MS; a change waits in the
+ * job queue (jobs.c) meanwhile. fd < 0: a free slot.
+ */
+struct conn {
+	int fd;
+	uint64_t id;            /* which client: a slot is reused */
+	enum { CONN_READ, CONN_WAIT, CONN_WRITE } state;
+	struct zs_reqbuf in;
+	char *out;              /* the answer's lines */
+	size_t out_len, out_off;
+	uint64_t deadline_ns;   /* CLOCK_MONOTONIC; none while CONN_WAIT */
+	bool follow;            /* once the answer is out, the fd joins the followers */
+};
 
 struct daemon {
 	const struct zs_daemon_opts *opts;
@@ -60,43 +79,100 @@ struct daemon {
 	struct mnl_socket *nl;
 	int epfd, listen_fd, sig_fd;
 	bool stop;
+	/* The control socket's clients, and the socket file we made (to unlink only ours). */
+	struct conn conns[ZS_MAX_CLIENTS];
+	uint64_t conn_ids;
+	unsigned long long sock_dev, sock_ino;
+	/* Changes: one compiles in the worker thread, the rest wait in order (jobs.c). */
+	struct job *job_run, *job_head, *job_tail;
+	int job_fd; /* eventfd: the worker is done */
 };
 
 /* What the loop's descriptors are (epoll data: tag << 32 | fd). */
-enum { EV_LISTEN = 1, EV_SIGNAL = 2, EV_FOLLOWER = 3, EV_RING = 4, EV_NETLINK = 5 };
+enum {
+	EV_LISTEN = 1,
+	EV_SIGNAL = 2,
+	EV_FOLLOWER = 3,
+	EV_RING = 4,
+	EV_NETLINK = 5,
+	EV_CLIENT = 6, /* data: the slot in conns */
+	EV_JOB = 7,
+};
 
 /* daemon.c: polls `fd` for `events` under `tag`. */
 int daemon_poll_add(struct daemon *d, int fd, uint32_t events, uint32_t tag);
 
+/* peer.c: may the peer of this control connection steer the firewall? */
+bool zs_peer_allowed(int fd);
+
 /* control.c */
 int control_open(struct daemon *d);
+void control_close(struct daemon *d);
 void control_accept(struct daemon *d);
-void control_reply(int fd, json_t *resp);
+/* The client in slot `slot` is ready (`events`: epoll's). */
+void control_ready(struct daemon *d, unsigned slot, uint32_t events);
+/* Drops clients past their deadline; returns ms until the next one (or `max`). */
+int control_expire(struct daemon *d, int max);
+/*
+ * Queues `resp` (taken; NULL: the lines are queued already) as the answer in
+ * slot `slot` and sends what the client takes now; the rest as it takes it.
+ */
+void control_answer(struct daemon *d, unsigned slot, json_t *resp);
+/* Queues one line of a stream's answer (with its newline). */
+void control_append(struct conn *c, const char *line, size_t len);
 
 /* handlers.c: an answer that says the request failed: {ok: false, errors: [msg]}. */
 json_t *answer_error(const char *msg);
 /*
- * handlers.c: answers one request on `fd` and closes it, or keeps it (a
- * follower). `req` may be NULL (not JSON).
+ * handlers.c: answers one request from the client in `slot` (control_answer),
+ * or queues a change (job_submit) that answers it later.
  */
-void handle_request(struct daemon *d, int fd, json_t *req);
+void handle_request(struct daemon *d, unsigned slot, json_t *req);
+json_t *answer_diags(const struct zs_diags *diags);
+json_t *answer_revision(struct daemon *d, size_t objects);
 
 /* commit.c */
 /*
- * Validates `next` and compiles it (this host's addresses read fresh) from
- * a copy of the identities, into *ids and *comp. On failure nothing is
- * left to free and the reasons are in `diags`.
+ * Validates `next` and compiles it with `ids` (identities allocated there),
+ * into *comp: pure, touches nothing else (the worker thread runs it). On
+ * failure the reasons are in `diags`; `ids` is still the caller's to free.
+ */
+int commit_compile(struct zs_objects *next, struct zs_identities *ids, struct zs_compiled *comp,
+		   struct zs_diags *diags);
+/*
+ * commit_compile from a copy of the state's identities and this host's
+ * addresses read now, into *ids and *comp. On failure nothing is left to
+ * free and the reasons are in `diags`.
  */
 int commit_prepare(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
 		   struct zs_compiled *comp, struct zs_diags *diags);
 /*
- * Makes `next` the state: validate, compile, attach, write the maps,
- * persist; `next` is left empty. On any error nothing changes and the
+ * Makes compiled `next` the state (on the loop): one snapshot of the
+ * interfaces, attach, write the maps, adopt, persist. Takes *ids and *comp
+ * (and `next`'s objects on success). On any error nothing changes and the
  * reasons are in `diags`.
  */
+int commit_finish(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
+		  struct zs_compiled *comp, struct zs_diags *diags);
+/* commit_prepare then commit_finish, on the calling thread (the restore at start). */
 int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags);
-/* Re-applies the current state: interfaces came or went. */
+/* Interfaces or this host's addresses moved: enforce the state again (see commit.c). */
 void commit_resync(struct daemon *d);
+
+/* jobs.c: changes (apply, delete, diff, a re-sync), one compiling at a time. */
+/*
+ * Queues a change of `verb` (ZS_VERB_UNKNOWN: re-compile the state, this
+ * host's addresses moved; not queued twice) answering the client in `slot`
+ * (-1: none) when it is done. `req` is referenced, not copied.
+ */
+void job_submit(struct daemon *d, enum zs_verb verb, int slot, json_t *req);
+/* The worker is done: finish its change on the loop, start the next. */
+void job_done(struct daemon *d);
+int jobs_open(struct daemon *d);
+/* Waits for the change compiling, drops the queued ones. */
+void jobs_close(struct daemon *d);
+/* Changes queued or compiling. */
+size_t jobs_pending(const struct daemon *d);
 
 /* links.c */
 void link_host_addrs(struct zs_objects *o);

@@ -2,9 +2,9 @@
 /*
  * The control protocol's verbs (proto/proto.h), one handler each, found in a
  * table indexed by enum zs_verb. A handler reads its request's keys and
- * gives the one answer, or (`flows`) takes the connection to stream records
- * on it. Changes go through commit(); diff and explain are policy/'s pure
- * functions over the state.
+ * gives the one answer, or (`flows`) the stream of records. Changes (apply,
+ * delete, diff) are jobs (jobs.c): compiled off the loop, answered when done.
+ * explain is policy/'s pure function over the state.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,7 +23,7 @@ json_t *answer_error(const char *msg)
 	return json_pack("{s:b,s:[s]}", ZS_K_OK, 0, ZS_K_ERRORS, msg);
 }
 
-static json_t *answer_diags(const struct zs_diags *diags)
+json_t *answer_diags(const struct zs_diags *diags)
 {
 	json_t *a = json_array();
 
@@ -33,100 +33,10 @@ static json_t *answer_diags(const struct zs_diags *diags)
 }
 
 /* The changed state's answer: its revision and how many objects the request named. */
-static json_t *answer_revision(struct daemon *d, size_t objects)
+json_t *answer_revision(struct daemon *d, size_t objects)
 {
 	return json_pack("{s:b,s:i,s:i}", ZS_K_OK, 1, ZS_K_REVISION, (json_int_t)d->writer.revision,
 			 "objects", (json_int_t)objects);
-}
-
-/* Parses the request's files into objects, or (refs) references; 0 or -EINVAL. */
-static int parse_files(json_t *req, struct zs_objects *into, zs_refs_t *refs, struct zs_diags *diags)
-{
-	json_t *files = json_object_get(req, ZS_K_FILES), *f;
-	size_t i;
-	int err = 0;
-
-	json_array_foreach(files, i, f)
-	{
-		const char *name = json_string_value(json_object_get(f, ZS_K_FILE_NAME)) ?: "<input>";
-		const char *content = json_string_value(json_object_get(f, ZS_K_FILE_CONTENT)) ?: "";
-		int e = refs ? zs_parse_refs(name, content, strlen(content), refs, diags) :
-			       zs_parse_buffer(name, content, strlen(content), into, diags);
-		if (e)
-			err = e;
-	}
-	return err;
-}
-
-/* The request's files as a batch of objects; on failure nothing is left to free. */
-static int parse_batch(json_t *req, struct zs_objects *batch, struct zs_diags *diags)
-{
-	int err;
-
-	zs_objects_init(batch);
-	err = parse_files(req, batch, NULL, diags);
-	if (err)
-		zs_objects_free(batch);
-	return err;
-}
-
-/* `next`: a copy of the state with `batch` merged in (and taken). */
-static void state_with(struct daemon *d, struct zs_objects *batch, struct zs_objects *next)
-{
-	zs_objects_copy(&d->objs, next);
-	zs_objects_merge(next, batch);
-	zs_objects_free(batch);
-}
-
-static json_t *do_apply(struct daemon *d, json_t *req)
-{
-	struct zs_objects next, batch;
-	struct zs_diags diags = { 0 };
-	json_t *resp;
-
-	if (parse_batch(req, &batch, &diags)) {
-		resp = answer_diags(&diags);
-		goto out;
-	}
-	size_t n = batch.workloads.n + batch.policies.n + batch.namespaces.n + batch.has_config;
-	state_with(d, &batch, &next);
-	resp = commit(d, &next, &diags) ? answer_diags(&diags) : answer_revision(d, n);
-	zs_objects_free(&next);
-out:
-	zs_diags_free(&diags);
-	return resp;
-}
-
-/* What an apply of these files would change, without changing anything. */
-static json_t *do_diff(struct daemon *d, json_t *req)
-{
-	struct zs_objects next, batch;
-	struct zs_diags diags = { 0 };
-	struct zs_identities ids;
-	struct zs_compiled comp;
-	json_t *resp, *objects, *entries;
-
-	if (parse_batch(req, &batch, &diags)) {
-		resp = answer_diags(&diags);
-		goto out;
-	}
-	objects = zs_diff_objects(&d->objs, &batch);
-	state_with(d, &batch, &next);
-	if (commit_prepare(d, &next, &ids, &comp, &diags)) {
-		resp = answer_diags(&diags);
-		json_decref(objects);
-	} else {
-		entries = zs_diff_entries(&d->comp, &comp);
-		resp = json_pack("{s:b,s:b,s:o,s:o}", ZS_K_OK, 1, "changed",
-				 zs_diff_changed(objects, entries), "objects", objects, "entries",
-				 entries);
-		zs_compiled_free(&comp);
-		zs_identities_free(&ids);
-	}
-	zs_objects_free(&next);
-out:
-	zs_diags_free(&diags);
-	return resp;
 }
 
 /* Why a flow would be allowed or denied, as of this revision. */
@@ -155,49 +65,6 @@ static json_t *do_explain(struct daemon *d, json_t *req)
 	json_object_update(resp, why);
 	json_decref(why);
 	json_object_set_new(resp, ZS_K_REVISION, json_integer(d->writer.revision));
-	return resp;
-}
-
-/* The objects to delete: named by files, or by kind, namespace and name. */
-static void delete_refs(json_t *req, zs_refs_t *refs, struct zs_diags *diags)
-{
-	if (json_object_get(req, ZS_K_FILES)) {
-		parse_files(req, NULL, refs, diags);
-		return;
-	}
-	struct zs_ref *r = ZS_VEC_PUSH(refs);
-	const char *kind = json_string_value(json_object_get(req, ZS_K_KIND)) ?: "";
-	if (zs_kind_parse(kind, &r->kind))
-		zs_diag(diags, NULL, "unknown kind \"%s\"", kind);
-	r->ns = zs_xstrdup(json_string_value(json_object_get(req, ZS_K_NAMESPACE)) ?: "default");
-	r->name = zs_xstrdup(json_string_value(json_object_get(req, ZS_K_NAME)) ?: "");
-}
-
-static json_t *do_delete(struct daemon *d, json_t *req)
-{
-	struct zs_objects next;
-	struct zs_diags diags = { 0 };
-	zs_refs_t refs = { 0 };
-	json_t *resp;
-
-	delete_refs(req, &refs, &diags);
-	if (diags.msgs.n) {
-		resp = answer_diags(&diags);
-		goto out;
-	}
-	zs_objects_copy(&d->objs, &next);
-	for (size_t i = 0; i < refs.n; i++)
-		if (zs_objects_remove(&next, &refs.v[i]))
-			zs_diag(&diags, NULL, "%s %s/%s: not found", zs_kind_name(refs.v[i].kind),
-				refs.v[i].ns, refs.v[i].name);
-	if (diags.msgs.n || commit(d, &next, &diags))
-		resp = answer_diags(&diags);
-	else
-		resp = answer_revision(d, refs.n);
-	zs_objects_free(&next);
-out:
-	zs_refs_free(&refs);
-	zs_diags_free(&diags);
 	return resp;
 }
 
@@ -278,54 +145,65 @@ static json_t *do_status(struct daemon *d, json_t *req)
 			json_object_set_new(reasons, zs_reason_name(r),
 					    json_pack("{s:I,s:I}", "packets", (json_int_t)packets[r],
 						      "bytes", (json_int_t)bytes[r]));
-	return json_pack("{s:b,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:o,s:s,s:s}", ZS_K_OK, 1,
+	return json_pack("{s:b,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:o,s:s,s:s,s:I}", ZS_K_OK, 1,
 			 ZS_K_REVISION, (json_int_t)d->writer.revision, "workloads",
 			 (json_int_t)d->objs.workloads.n, "policies", (json_int_t)d->objs.policies.n,
 			 "identities", (json_int_t)d->ids.v.n, "enforcing", (json_int_t)d->attached.n,
 			 "policy_entries", (json_int_t)d->comp.total_entries, "flows",
 			 (json_int_t)d->out.records, "events_lost", (json_int_t)dp_events_lost(d),
 			 "sink_lost", (json_int_t)zs_fanout_lost(&d->out), "packets", reasons, "bpffs",
-			 d->opts->bpffs, "state_dir", d->opts->state_dir);
+			 d->opts->bpffs, "state_dir", d->opts->state_dir, "changes_pending",
+			 (json_int_t)jobs_pending(d));
 }
 
-/* The recent records; with follow, every record from now on, until the client hangs up. */
-static void do_flows(struct daemon *d, int fd, json_t *req)
+/*
+ * The recent records, then the end line; with follow, no end line: every
+ * record from now on, until the client hangs up (control.c hands the fd to
+ * the ring once the history is out; records made before that are missed).
+ */
+static void do_flows(struct daemon *d, unsigned slot, json_t *req)
 {
 	json_int_t last = json_integer_value(json_object_get(req, ZS_K_LAST));
+	struct conn *c = &d->conns[slot];
+	size_t n = zs_recent_count(d->recent), len;
+	size_t from = last > 0 && (size_t)last < n ? n - (size_t)last : 0;
 
-	zs_recent_replay(d->recent, fd, last > 0 ? (size_t)last : 0);
-	if (!json_is_true(json_object_get(req, ZS_K_FOLLOW)) || zs_recent_follow(d->recent, fd)) {
-		close(fd);
+	for (size_t i = from; i < n; i++) {
+		const char *line = zs_recent_line(d->recent, i, &len);
+		control_append(c, line, len);
+	}
+	if (json_is_true(json_object_get(req, ZS_K_FOLLOW))) {
+		c->follow = true;
+		control_answer(d, slot, NULL);
 		return;
 	}
-	/* The ring owns fd now: drop_follower unfollows (and closes) it. */
-	/* The client has shut its write half already: only a full hang-up ends it. */
-	daemon_poll_add(d, fd, EPOLLHUP, EV_FOLLOWER);
+	control_answer(d, slot, json_pack("{s:b,s:b}", ZS_K_OK, 1, ZS_K_END, 1));
 }
 
-/* A verb gives one answer, or takes the connection to stream on it. */
+/* A verb gives one answer, is a change (jobs.c, answered when done), or streams. */
 static const struct handler {
 	json_t *(*answer)(struct daemon *d, json_t *req);
-	void (*stream)(struct daemon *d, int fd, json_t *req);
+	void (*stream)(struct daemon *d, unsigned slot, json_t *req);
+	bool change;
 } handlers[ZS_VERB_MAX] = {
-	[ZS_VERB_APPLY] = { .answer = do_apply },
-	[ZS_VERB_DELETE] = { .answer = do_delete },
-	[ZS_VERB_DIFF] = { .answer = do_diff },
+	[ZS_VERB_APPLY] = { .change = true },
+	[ZS_VERB_DELETE] = { .change = true },
+	[ZS_VERB_DIFF] = { .change = true },
 	[ZS_VERB_GET] = { .answer = do_get },
 	[ZS_VERB_EXPLAIN] = { .answer = do_explain },
 	[ZS_VERB_STATUS] = { .answer = do_status },
 	[ZS_VERB_FLOWS] = { .stream = do_flows },
 };
 
-void handle_request(struct daemon *d, int fd, json_t *req)
+void handle_request(struct daemon *d, unsigned slot, json_t *req)
 {
-	const struct handler *h =
-		&handlers[zs_verb_parse(json_string_value(json_object_get(req, ZS_K_VERB)))];
+	enum zs_verb verb = zs_verb_parse(json_string_value(json_object_get(req, ZS_K_VERB)));
+	const struct handler *h = &handlers[verb];
 
-	if (h->stream) {
-		h->stream(d, fd, req);
-		return;
-	}
-	control_reply(fd, h->answer ? h->answer(d, req) : answer_error("unknown request"));
-	close(fd);
+	if (h->change)
+		job_submit(d, verb, (int)slot, req);
+	else if (h->stream)
+		h->stream(d, slot, req);
+	else
+		control_answer(d, slot, h->answer ? h->answer(d, req) : answer_error("unknown request"));
 }

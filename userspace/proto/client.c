@@ -4,12 +4,14 @@
 #include "proto/client.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "proto/proto.h"
 #include "util/base.h"
 
 static int client_connect(const char *socket_path)
@@ -42,11 +44,29 @@ static int client_send(int fd, const char *s, size_t len)
 	return 0;
 }
 
-/* Reads JSON lines until the daemon closes or `line` asks to stop. */
+/*
+ * Hands one answer line to `line`. A line carrying ZS_K_OK is an answer (the
+ * request got one); ZS_K_END closes a stream and is the client's own business.
+ */
+static int client_line(json_t *msg, zs_client_line_fn line, void *arg, bool *answered)
+{
+	if (json_object_get(msg, ZS_K_OK))
+		*answered = true;
+	if (json_object_get(msg, ZS_K_END))
+		return 0;
+	return line(msg, arg);
+}
+
+/*
+ * Reads JSON lines until the daemon closes or `line` asks to stop. The answer
+ * is complete only when a line carrying ZS_K_OK came and no line was cut off:
+ * a daemon that died or closed mid-request gives -ENODATA, never silence.
+ */
 static int client_read(int fd, zs_client_line_fn line, void *arg)
 {
 	size_t cap = 65536, n = 0;
 	char *buf = zs_xcalloc(cap, 1);
+	bool answered = false;
 	int rc = 0;
 
 	for (;;) {
@@ -64,7 +84,7 @@ static int client_read(int fd, zs_client_line_fn line, void *arg)
 			memmove(buf, nl + 1, n - used);
 			n -= used;
 			if (msg) {
-				rc = line(msg, arg);
+				rc = client_line(msg, line, arg, &answered);
 				json_decref(msg);
 				if (rc < 0)
 					goto out;
@@ -75,28 +95,35 @@ static int client_read(int fd, zs_client_line_fn line, void *arg)
 			buf = zs_xrealloc(buf, cap, 1);
 		}
 	}
+	if (!answered || n)
+		rc = -ENODATA;
 out:
 	free(buf);
-	return rc < 0 ? 0 : rc;
+	return rc < 0 && rc != -ENODATA ? 0 : rc;
+}
+
+int zs_client_request_fd(int fd, json_t *req, zs_client_line_fn line, void *arg)
+{
+	char *s = json_dumps(req, JSON_COMPACT);
+	int err = client_send(fd, s, strlen(s));
+
+	free(s);
+	return err ? err : client_read(fd, line, arg);
 }
 
 int zs_client_request(const char *socket_path, json_t *req, zs_client_line_fn line, void *arg,
 		      enum zs_client_stage *stage)
 {
-	char *s = json_dumps(req, JSON_COMPACT);
 	int fd, err;
 
 	*stage = ZS_CLIENT_CONNECT;
 	fd = client_connect(socket_path);
-	if (fd < 0) {
-		free(s);
+	if (fd < 0)
 		return fd;
-	}
 	*stage = ZS_CLIENT_SEND;
-	err = client_send(fd, s, strlen(s));
-	free(s);
-	if (!err)
-		err = client_read(fd, line, arg);
+	err = zs_client_request_fd(fd, req, line, arg);
+	if (err == -ENODATA)
+		*stage = ZS_CLIENT_ANSWER;
 	close(fd);
 	return err;
 }

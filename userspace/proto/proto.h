@@ -17,7 +17,17 @@
 
 #define ZS_DEFAULT_SOCKET "/run/zeroseg/zeroseg.sock"
 /* The largest request the daemon reads (a whole policy directory fits). */
+#ifndef ZS_MAX_REQUEST
 #define ZS_MAX_REQUEST (256u << 20)
+#endif
+/* The time a client has to send its whole request, and to take its answer. */
+#ifndef ZS_REQUEST_TIMEOUT_MS
+#define ZS_REQUEST_TIMEOUT_MS 5000
+#endif
+/* Clients served at once; more are refused with an answer saying so. */
+#ifndef ZS_MAX_CLIENTS
+#define ZS_MAX_CLIENTS 64
+#endif
 
 /* The verbs; their wire names are in zs_verb_names (proto.c). */
 enum zs_verb {
@@ -50,6 +60,8 @@ enum zs_verb {
 #define ZS_K_FOLLOW "follow"
 #define ZS_K_LAST "last"
 #define ZS_K_REVISION "revision"
+/* The last line of a stream the daemon ends itself: {ok: true, end: true}. */
+#define ZS_K_END "end"
 
 const char *zs_verb_name(enum zs_verb v);
 /* ZS_VERB_UNKNOWN for NULL or a name no verb has. */

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Changes off the loop. An apply, delete or diff (or a re-sync after this
+ * host's addresses moved) is a job; jobs run one at a time, in the order
+ * they came, so changes stay serialized and each stays atomic.
+ *
+ * A job's expensive part (parse the request's files, merge, validate,
+ * compile) runs in a worker thread over the job's own copies: the state's
+ * objects and identities are copied on the loop when the job starts, and
+ * the worker reads nothing else (not the daemon, not the kernel). The loop
+ * meanwhile answers status, get and flows, drains the ring buffer and
+ * handles netlink (a re-created interface is enrolled under the state in
+ * force). The worker signals an eventfd when done; the loop joins it and
+ * does the short rest on its own thread (commit_finish: the interface
+ * snapshot, attach, the writer's flip, adopt, persist), answers, and starts
+ * the next job. pthread_create and pthread_join order the hand-overs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "daemon/daemon_int.h"
+#include "policy/diff.h"
+
+struct job {
+	enum zs_verb verb; /* ZS_VERB_UNKNOWN: a re-sync */
+	int slot;          /* the client waiting, or -1 */
+	uint64_t conn_id;
+	json_t *req;
+	/* The worker's own: copies taken when the job starts, and what it makes. */
+	struct zs_objects next;
+	struct zs_identities ids;
+	struct zs_compiled comp;
+	struct zs_diags diags;
+	json_t *objects;   /* diff: the object changes */
+	size_t nobjects;   /* apply, delete: how many the request named */
+	int err;
+	int done_fd;
+	pthread_t thread;
+	struct job *link;
+};
+
+/* Parses the request's files into objects, or (refs) references; 0 or -EINVAL. */
+static int parse_files(json_t *req, struct zs_objects *into, zs_refs_t *refs, struct zs_diags *diags)
+{
+	json_t *files = json_object_get(req, ZS_K_FILES), *f;
+	size_t i;
+	int err = 0;
+
+	json_array_foreach(files, i, f)
+	{
+		const char *name = json_string_value(json_object_get(f, ZS_K_FILE_NAME)) ?: "<input>";
+		const char *content = json_string_value(json_object_get(f, ZS_K_FILE_CONTENT)) ?: "";
+		int e = refs ? zs_parse_refs(name, content, strlen(content), refs, diags) :
+			       zs_parse_buffer(name, content, strlen(content), into, diags);
+		if (e)
+			err = e;
+	}
+	return err;
+}
+
+/* apply, diff: the request's files merged into the copy of the state. */
+static int work_merge(struct job *j)
+{
+	struct zs_objects batch;
+	int err;
+
+	zs_objects_init(&batch);
+	err = parse_files(j->req, &batch, NULL, &j->diags);
+	if (!err) {
+		j->nobjects = batch.workloads.n + batch.policies.n + batch.namespaces.n +
+			      batch.has_config;
+		if (j->verb == ZS_VERB_DIFF)
+			j->objects = zs_diff_objects(&j->next, &batch);
+		zs_objects_merge(&j->next, &batch);
+	}
+	zs_objects_free(&batch);
+	return err;
+}
+
+/* delete: the objects named by files, or by kind, namespace and name, removed from the copy. */
+static int work_remove(struct job *j)
+{
+	zs_refs_t refs = { 0 };
+	json_t *req = j->req;
+
+	if (json_object_get(req, ZS_K_FILES)) {
+		parse_files(req, NULL, &refs, &j->diags);
+	} else {
+		struct zs_ref *r = ZS_VEC_PUSH(&refs);
+		const char *kind = json_string_value(json_object_get(req, ZS_K_KIND)) ?: "";
+		if (zs_kind_parse(kind, &r->kind))
+			zs_diag(&j->diags, NULL, "unknown kind \"%s\"", kind);
+		r->ns = zs_xstrdup(json_string_value(json_object_get(req, ZS_K_NAMESPACE)) ?: "default");
+		r->name = zs_xstrdup(json_string_value(json_object_get(req, ZS_K_NAME)) ?: "");
+	}
+	for (size_t i = 0; i < refs.n && !j->diags.msgs.n; i++)
+		if (zs_objects_remove(&j->next, &refs.v[i]))
+			zs_diag(&j->diags, NULL, "%s %s/%s: not found", zs_kind_name(refs.v[i].kind),
+				refs.v[i].ns, refs.v[i].name);
+	j->nobjects = refs.n;
+	zs_refs_free(&refs);
+	return j->diags.msgs.n ? -EINVAL : 0;
+}
+
+/* The worker thread: touches only the job. */
+static void *work(void *arg)
+{
+	struct job *j = arg;
+	uint64_t one = 1;
+
+	if (j->verb == ZS_VERB_APPLY || j->verb == ZS_VERB_DIFF)
+		j->err = work_merge(j);
+	else if (j->verb == ZS_VERB_DELETE)
+		j->err = work_remove(j);
+	if (!j->err)
+		j->err = commit_compile(&j->next, &j->ids, &j->comp, &j->diags);
+	if (j->done_fd >= 0 && write(j->done_fd, &one, sizeof(one)) < 0)
+		pr_warn("jobs: cannot wake the loop: %s", strerror(errno));
+	return NULL;
+}
+
+static void job_free(struct job *j)
+{
+	json_decref(j->req);
+	json_decref(j->objects);
+	zs_objects_free(&j->next);
+	zs_identities_free(&j->ids);
+	zs_diags_free(&j->diags);
+	free(j);
+}
+
+/* The worker's result made the state (or answered), on the loop. */
+static json_t *job_finish(struct daemon *d, struct job *j)
+{
+	if (j->err)
+		return answer_diags(&j->diags);
+	if (j->verb == ZS_VERB_DIFF) {
+		json_t *entries = zs_diff_entries(&d->comp, &j->comp), *objects = j->objects;
+		j->objects = NULL;
+		zs_compiled_free(&j->comp);
+		return json_pack("{s:b,s:b,s:o,s:o}", ZS_K_OK, 1, "changed",
+				 zs_diff_changed(objects, entries), "objects", objects, "entries",
+				 entries);
+	}
+	struct zs_identities ids = j->ids;
+	memset(&j->ids, 0, sizeof(j->ids));
+	if (commit_finish(d, &j->next, &ids, &j->comp, &j->diags))
+		return answer_diags(&j->diags);
+	return answer_revision(d, j->nobjects);
+}
+
+/* The next job in line: its copies taken here, on the loop, then the worker. */
+static void job_start(struct daemon *d)
+{
+	struct job *j = d->job_head;
+
+	if (d->job_run || !j)
+		return;
+	d->job_head = j->link;
+	if (!d->job_head)
+		d->job_tail = NULL;
+	d->job_run = j;
+	zs_objects_copy(&d->objs, &j->next);
+	link_host_addrs(&j->next);
+	zs_identities_clone(&d->ids, &j->ids);
+	j->done_fd = d->job_fd;
+	if (pthread_create(&j->thread, NULL, work, j)) {
+		pr_warn("jobs: no worker thread; compiling on the loop");
+		j->done_fd = -1;
+		work(j);
+		j->thread = pthread_self();
+		job_done(d);
+	}
+}
+
+void job_done(struct daemon *d)
+{
+	struct job *j = d->job_run;
+	uint64_t n;
+
+	if (read(d->job_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		pr_warn("jobs: eventfd: %s", strerror(errno));
+	if (!j)
+		return;
+	if (!pthread_equal(j->thread, pthread_self()))
+		pthread_join(j->thread, NULL);
+	d->job_run = NULL;
+	json_t *resp = job_finish(d, j);
+	if (j->slot >= 0 && d->conns[j->slot].id == j->conn_id && d->conns[j->slot].fd >= 0)
+		control_answer(d, (unsigned)j->slot, resp);
+	else
+		json_decref(resp);
+	if (j->verb == ZS_VERB_UNKNOWN && j->err) {
+		pr_warn("re-sync failed:");
+		zs_diags_print(&j->diags, stderr);
+	}
+	job_free(j);
+	job_start(d);
+}
+
+void job_submit(struct daemon *d, enum zs_verb verb, int slot, json_t *req)
+{
+	struct job *j;
+
+	if (verb == ZS_VERB_UNKNOWN)
+		for (j = d->job_head; j; j = j->link)
+			if (j->verb == ZS_VERB_UNKNOWN)
+				return; /* one queued re-sync reads the addresses when it starts */
+	j = zs_xcalloc(1, sizeof(*j));
+	j->verb = verb;
+	j->slot = slot;
+	j->conn_id = slot >= 0 ? d->conns[slot].id : 0;
+	j->req = json_incref(req);
+	zs_objects_init(&j->next);
+	if (d->job_tail)
+		d->job_tail->link = j;
+	else
+		d->job_head = j;
+	d->job_tail = j;
+	job_start(d);
+}
+
+size_t jobs_pending(const struct daemon *d)
+{
+	size_t n = d->job_run != NULL;
+
+	for (const struct job *j = d->job_head; j; j = j->link)
+		n++;
+	return n;
+}
+
+int jobs_open(struct daemon *d)
+{
+	d->job_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d->job_fd < 0)
+		return -errno;
+	return daemon_poll_add(d, d->job_fd, EPOLLIN, EV_JOB);
+}
+
+void jobs_close(struct daemon *d)
+{
+	struct job *j;
+
+	if (d->job_run) { /* a compile has no cancellation point: let it end, drop it */
+		pthread_join(d->job_run->thread, NULL);
+		if (!d->job_run->err)
+			zs_compiled_free(&d->job_run->comp);
+		job_free(d->job_run);
+		d->job_run = NULL;
+	}
+	while ((j = d->job_head)) {
+		d->job_head = j->link;
+		job_free(j);
+	}
+	d->job_tail = NULL;
+	if (d->job_fd >= 0)
+		close(d->job_fd);
+	d->job_fd = -1;
+}
