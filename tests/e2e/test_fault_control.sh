@@ -15,7 +15,8 @@
 #     again, is enrolled again before its denied datagrams get through.
 #  3. A second daemon on the same socket refuses to start; the first still
 #     answers after it exited. Root without CAP_NET_ADMIN is refused.
-#  4. kill -9 of the daemon during an apply: the CLI exits 1 and says so.
+#  4. kill -9 of the daemon during an apply: the CLI exits 1 and says so;
+#     the stale socket it left is taken by the next daemon.
 source "$(dirname "$0")/../lib/e2e.sh"
 e2e_begin zsf-h zsf-a zsf-b
 e2e_host zsf-h
@@ -186,5 +187,12 @@ rc=$?
 [ $rc -eq 1 ] && grep -q "no answer from the daemon" "$D/kill.err" &&
 	ok "the CLI of a killed daemon exits 1: $(cat "$D/kill.err")" ||
 	bad "the CLI of a killed daemon: rc $rc, out: $(cat "$D/kill.out") err: $(cat "$D/kill.err")"
+# Its socket file is left behind, stale: the next daemon takes it.
+stale=no
+[ -S "$D/sock" ] && stale=yes
+zs_daemon $H "$D" # returns at once: the stale file is a socket already
+for _ in $(seq 100); do Z status >/dev/null 2>&1 && break; sleep 0.05; done
+[ $stale = yes ] && Z status >/dev/null && ok "a new daemon took over the dead daemon's stale socket" ||
+	bad "stale socket ($stale) not taken over: $(tail -3 "$D/daemon.log")"
 
 summary

@@ -93,10 +93,13 @@ static void test_client_cut_mid_line(void **state)
 	assert_int_equal(lines, 0);
 }
 
-/* A stream is whole only with its end line, which the callback never sees. */
+/*
+ * A stream is whole only with its end line, which the callback never sees; a
+ * record with an "end" time is a record.
+ */
 static void test_client_stream(void **state)
 {
-	const char *recs = "{\"flow\":1}\n{\"flow\":2}\n";
+	const char *recs = "{\"flow\":1}\n{\"flow\":2,\"end\":\"2026-12-07T23:00:00Z\"}\n";
 	char *whole = NULL;
 	int lines;
 	(void)state;

@@ -46,15 +46,15 @@ static int client_send(int fd, const char *s, size_t len)
 
 /*
  * Hands one answer line to `line`. A line carrying ZS_K_OK is an answer (the
- * request got one); ZS_K_END closes a stream and is the client's own business.
+ * request got one); one carrying ZS_K_END too closes a stream and is the
+ * client's own business. Records carry no ZS_K_OK.
  */
 static int client_line(json_t *msg, zs_client_line_fn line, void *arg, bool *answered)
 {
-	if (json_object_get(msg, ZS_K_OK))
-		*answered = true;
-	if (json_object_get(msg, ZS_K_END))
-		return 0;
-	return line(msg, arg);
+	if (!json_object_get(msg, ZS_K_OK))
+		return line(msg, arg); /* a record of a stream (which may have an "end" time) */
+	*answered = true;
+	return json_object_get(msg, ZS_K_END) ? 0 : line(msg, arg);
 }
 
 /*
@@ -108,7 +108,11 @@ int zs_client_request_fd(int fd, json_t *req, zs_client_line_fn line, void *arg)
 	int err = client_send(fd, s, strlen(s));
 
 	free(s);
-	return err ? err : client_read(fd, line, arg);
+	if (!err)
+		return client_read(fd, line, arg);
+	/* Refused before it read it all (permission, too many, too large): its answer says why. */
+	int rc = client_read(fd, line, arg);
+	return rc == -ENODATA ? err : rc;
 }
 
 int zs_client_request(const char *socket_path, json_t *req, zs_client_line_fn line, void *arg,

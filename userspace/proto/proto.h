@@ -60,7 +60,7 @@ enum zs_verb {
 #define ZS_K_FOLLOW "follow"
 #define ZS_K_LAST "last"
 #define ZS_K_REVISION "revision"
-/* The last line of a stream the daemon ends itself: {ok: true, end: true}. */
+/* The last line of a stream the daemon ends itself: {ok: true, end: true} (records carry no ok). */
 #define ZS_K_END "end"
 
 const char *zs_verb_name(enum zs_verb v);
