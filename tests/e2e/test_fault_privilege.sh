@@ -31,8 +31,9 @@ if [ "$kmaj" -lt 6 ] || { [ "$kmaj" -eq 6 ] && [ "${kmin%%[!0-9]*}" -lt 5 ]; }; 
 fi
 WANT=$(printf '%016x' "$want")
 
-# status_of PID FIELD: one field of /proc/PID/status, e.g. CapEff.
-status_of() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+# field FILE NAME: one field of a /proc status file, e.g. CapEff.
+field() { awk -v f="$2:" '$1 == f { print $2 }' "$1"; }
+status_of() { field "/proc/$1/status" "$2"; }
 # caps_kept PID: every thread of PID holds exactly $WANT (effective, permitted,
 # bounding), nothing inheritable or ambient, and no_new_privs.
 caps_kept() {
@@ -40,14 +41,14 @@ caps_kept() {
 	for t in /proc/"$1"/task/*; do
 		t=${t##*/}
 		for f in CapEff CapPrm CapBnd; do
-			v=$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$1/task/$t/status")
+			v=$(field "/proc/$1/task/$t/status" $f)
 			[ "$v" = "$WANT" ] || bad+=" thread $t $f=$v"
 		done
 		for f in CapInh CapAmb; do
-			v=$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$1/task/$t/status")
+			v=$(field "/proc/$1/task/$t/status" $f)
 			[ "$v" = 0000000000000000 ] || bad+=" thread $t $f=$v"
 		done
-		v=$(awk '$1 == "NoNewPrivs:" { print $2 }' "/proc/$1/task/$t/status")
+		v=$(field "/proc/$1/task/$t/status" NoNewPrivs)
 		[ "$v" = 1 ] || bad+=" thread $t NoNewPrivs=$v"
 	done
 	[ -z "$bad" ] || { echo "   ${bad# }"; return 1; }
