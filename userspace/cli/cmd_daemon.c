@@ -103,6 +103,9 @@ const struct cli_opt daemon_opts[] = {
 	{ .name = "idle-timeout", .arg = "S", .def_num = ZS_DEFAULT_IDLE_TIMEOUT_S,
 	  CLI_SET_UINT(struct daemon_cli, idle_timeout, 1, CLI_MAX_TIMEOUT_S),
 	  .help = "a flow with no packet for this long has ended" },
+	{ .name = "keep-caps", CLI_SET_FLAG(struct daemon_cli, o.keep_caps),
+	  .help = "keep every capability after set-up, for debugging (by default the daemon keeps "
+		  "only those enforcing needs)" },
 	{ .name = "verbose", .short_name = 'v', CLI_SET_FLAG(struct daemon_cli, verbose),
 	  .help = "debug messages too" },
 	{ 0 },

@@ -269,7 +269,9 @@ static int loop_open(struct daemon *d)
 	}
 	link_attach_uplinks(d);
 	zs_metrics_snapshot_init(&d->snap, opts->version ? opts->version : "");
-	err = exports_open(d);
+	err = priv_drop(d); /* before any thread starts: capabilities are per thread */
+	if (!err)
+		err = exports_open(d);
 	if (err)
 		return err;
 	daemon_poll_add(d, d->listen_fd, EPOLLIN, EV_LISTEN);

@@ -10,6 +10,7 @@
 #ifndef ZS_DAEMON_H
 #define ZS_DAEMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "proto/proto.h" /* ZS_DEFAULT_SOCKET */
@@ -36,6 +37,7 @@ struct zs_daemon_opts {
 	const char *version;  /* for build info */
 	const char *const *uplinks; /* interfaces to other hosts: XDP prefilter */
 	size_t nuplinks;
+	bool keep_caps; /* keep every capability after set-up (debugging) */
 };
 
 int zs_daemon_run(const struct zs_daemon_opts *opts);

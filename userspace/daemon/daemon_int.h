@@ -4,8 +4,9 @@
  * userspace/daemon/ only. daemon.c: setup, the event loop, teardown;
  * control.c: the control socket; handlers.c: one handler per verb;
  * commit.c: transactions (compile, attach, write the maps, persist);
- * links.c: interfaces and netlink; ctscan.c: records from the datapath
- * (events, the conntrack scan) and its counters; telemetry/sink.h: where records go.
+ * links.c: interfaces and netlink; privilege.c: the capabilities kept after
+ * set-up; ctscan.c: records from the datapath (events, the conntrack scan)
+ * and its counters; telemetry/sink.h: where records go.
  */
 #ifndef ZS_DAEMON_INT_H
 #define ZS_DAEMON_INT_H
@@ -182,6 +183,12 @@ void link_shields_sync(struct daemon *d, const struct zs_compiled *c);
 void link_attach_uplinks(struct daemon *d);
 int nl_open(struct daemon *d);
 void nl_read(struct daemon *d);
+
+/*
+ * privilege.c: after set-up and before any thread starts, keeps only the
+ * capabilities enforcing needs from here on and sets no_new_privs.
+ */
+int priv_drop(struct daemon *d);
 
 /* ctscan.c */
 int ct_on_event(void *ctx, void *data, size_t len); /* libbpf ring_buffer callback */
