@@ -3,8 +3,10 @@
  * Unit tests for the store's file back end (userspace/store/file.c): a commit
  * loads back as the same objects and identity numbers; a missing file loads
  * as an empty state; a file that is not JSON, or whose objects do not parse,
- * is an error with a message naming the file; a failed commit leaves the
- * state before it; version 1 files (objects as one text) still load.
+ * is an error with a message naming the file; a commit in two steps: a
+ * prepare that fails (a write error, as on a full disk), an abort, or a
+ * publish that fails leaves the state before it, whole; a prepared state is
+ * not the stored one until published; the file is 0600; version 1 files (objects as one text) still load.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +18,9 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -209,35 +214,156 @@ static void test_commit_replaces(void **state)
 	zs_identities_free(&ids_back);
 }
 
-/* A commit that cannot be written leaves the state before it, whole. */
-static void test_failed_commit_keeps_state(void **state)
+/*
+ * The temporary files beside the state: counted, and with `remove` removed
+ * (a publish then finds its prepared file gone).
+ */
+static int temps(const struct tmpdir *t, bool remove)
 {
-	struct tmpdir *t = *state;
-	struct zs_objects o, empty, back;
-	struct zs_identities ids, none = { 0 }, ids_back;
-	struct zs_diags d = { 0 };
-	struct zs_store *s;
-	char *path = state_file(t), *tmp = zs_xasprintf("%s.tmp.%d", path, (int)getpid());
+	DIR *dir = opendir(t->path);
+	struct dirent *e;
+	int n = 0;
 
-	estate(OBJECTS, &o, &ids);
-	zs_objects_init(&empty);
-	assert_int_equal(zs_store_file_open(&s, t->path), 0);
-	assert_int_equal(zs_store_commit(s, &o, &ids), 0);
-	assert_int_equal(mkdir(tmp, 0700), 0); /* the temporary file cannot be made */
-	assert_true(zs_store_commit(s, &empty, &none) < 0);
-	zs_store_close(s);
-	rmdir(tmp);
+	assert_non_null(dir);
+	while ((e = readdir(dir))) {
+		if (!strstr(e->d_name, ".tmp."))
+			continue;
+		n++;
+		if (remove) {
+			char *p = zs_xasprintf("%s/%s", t->path, e->d_name);
+			assert_int_equal(unlink(p), 0);
+			free(p);
+		}
+	}
+	closedir(dir);
+	return n;
+}
+
+/* The store in t holds exactly (o, ids). */
+static void assert_stored(const struct tmpdir *t, const struct zs_objects *o,
+			  const struct zs_identities *ids)
+{
+	struct zs_objects back;
+	struct zs_identities ids_back;
+	struct zs_diags d = { 0 };
 
 	assert_int_equal(load(t->path, &back, &ids_back, &d), 0);
-	assert_same_objects(&o, &back);
-	assert_same_identities(&ids, &ids_back);
-	free(tmp);
+	assert_same_objects(o, &back);
+	assert_same_identities(ids, &ids_back);
+	zs_objects_free(&back);
+	zs_identities_free(&ids_back);
+}
+
+/* A store in t holding the empty state; `o`, `ids`: the estate to prepare next. */
+static struct zs_store *store_with_empty(const struct tmpdir *t, struct zs_objects *empty,
+					 struct zs_identities *none, struct zs_objects *o,
+					 struct zs_identities *ids)
+{
+	struct zs_store *s;
+
+	estate(OBJECTS, o, ids);
+	zs_objects_init(empty);
+	memset(none, 0, sizeof(*none));
+	assert_int_equal(zs_store_file_open(&s, t->path), 0);
+	assert_int_equal(zs_store_commit(s, empty, none), 0);
+	return s;
+}
+
+/*
+ * A prepare that cannot write (the file size limit: the write fails as on a
+ * full disk) fails, and leaves the state before it, whole, and no temporary.
+ */
+static void test_prepare_that_fails_keeps_state(void **state)
+{
+	struct tmpdir *t = *state;
+	struct zs_objects o, empty;
+	struct zs_identities ids, none;
+	struct zs_store_txn *txn = (void *)&txn;
+	struct zs_store *s = store_with_empty(t, &empty, &none, &o, &ids);
+	struct rlimit was, small = { .rlim_cur = 100, .rlim_max = RLIM_INFINITY };
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+	small.rlim_max = was.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	int err = zs_store_prepare(s, &o, &ids, &txn);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+	assert_int_equal(err, -EFBIG);
+	assert_null(txn);
+	assert_int_equal(temps(t, false), 0);
+	zs_store_close(s);
+	assert_stored(t, &empty, &none);
+	zs_objects_free(&o);
+	zs_objects_free(&empty);
+	zs_identities_free(&ids);
+}
+
+/* Prepared is not stored: only publish makes it the state (0600, whatever the umask). */
+static void test_publish_makes_it_the_state(void **state)
+{
+	struct tmpdir *t = *state;
+	struct zs_objects o, empty;
+	struct zs_identities ids, none;
+	struct zs_store_txn *txn;
+	struct zs_store *s;
+	char *path = state_file(t);
+	mode_t mask = umask(0);
+	struct stat st;
+
+	s = store_with_empty(t, &empty, &none, &o, &ids);
+	assert_int_equal(zs_store_prepare(s, &o, &ids, &txn), 0);
+	assert_int_equal(temps(t, false), 1);
+	assert_stored(t, &empty, &none);
+	assert_int_equal(zs_store_publish(s, txn), 0);
+	assert_int_equal(temps(t, false), 0);
+	assert_stored(t, &o, &ids);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	umask(mask);
+	zs_store_close(s);
 	free(path);
 	zs_objects_free(&o);
 	zs_objects_free(&empty);
-	zs_objects_free(&back);
 	zs_identities_free(&ids);
-	zs_identities_free(&ids_back);
+}
+
+/* Abort discards the prepared state: the state before stays, no temporary is left. */
+static void test_abort_keeps_state(void **state)
+{
+	struct tmpdir *t = *state;
+	struct zs_objects o, empty;
+	struct zs_identities ids, none;
+	struct zs_store_txn *txn;
+	struct zs_store *s = store_with_empty(t, &empty, &none, &o, &ids);
+
+	assert_int_equal(zs_store_prepare(s, &o, &ids, &txn), 0);
+	zs_store_abort(s, txn);
+	zs_store_abort(s, NULL);
+	assert_int_equal(temps(t, false), 0);
+	zs_store_close(s);
+	assert_stored(t, &empty, &none);
+	zs_objects_free(&o);
+	zs_objects_free(&empty);
+	zs_identities_free(&ids);
+}
+
+/* A publish that fails (its prepared file is gone) leaves the state before it. */
+static void test_publish_that_fails_keeps_state(void **state)
+{
+	struct tmpdir *t = *state;
+	struct zs_objects o, empty;
+	struct zs_identities ids, none;
+	struct zs_store_txn *txn;
+	struct zs_store *s = store_with_empty(t, &empty, &none, &o, &ids);
+
+	assert_int_equal(zs_store_prepare(s, &o, &ids, &txn), 0);
+	assert_int_equal(temps(t, true), 1);
+	assert_int_equal(zs_store_publish(s, txn), -ENOENT);
+	zs_store_close(s);
+	assert_stored(t, &empty, &none);
+	zs_objects_free(&o);
+	zs_objects_free(&empty);
+	zs_identities_free(&ids);
 }
 
 /* No file yet (a first start): empty, no error; the directory is made. */
@@ -349,7 +475,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_commit_then_load, tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_commit_replaces, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_failed_commit_keeps_state, tmpdir_setup,
+		cmocka_unit_test_setup_teardown(test_prepare_that_fails_keeps_state, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_publish_makes_it_the_state, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_abort_keeps_state, tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_publish_that_fails_keeps_state, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file_is_empty, tmpdir_setup,
 						tmpdir_teardown),

@@ -194,7 +194,7 @@ static int daemon_restore(struct daemon *d)
 		goto out;
 	}
 	zs_objects_copy(&d->objs, &next);
-	err = commit(d, &next, &diags);
+	err = commit_stored(d, &next, &diags);
 	zs_objects_free(&next);
 	if (err) {
 		pr_warn("restoring the stored state failed:");

@@ -90,11 +90,19 @@ void handle_request(struct daemon *d, int fd, json_t *req);
 int commit_prepare(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
 		   struct zs_compiled *comp, struct zs_diags *diags);
 /*
- * Makes `next` the state: validate, compile, attach, write the maps,
- * persist; `next` is left empty. On any error nothing changes and the
- * reasons are in `diags`.
+ * Makes `next` the state: validate, compile, prepare it in the store,
+ * attach, write the maps, publish it in the store; `next` is left empty.
+ * Returns 0, COMMIT_UNCHANGED when `next` is the state already (nothing is
+ * done: the revision stays), or -errno: then nothing changed, in the
+ * kernel or in the store, and the reasons are in `diags`.
  */
+#define COMMIT_UNCHANGED 1
 int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags);
+/*
+ * Enforces `next`, which is what the store holds already (the restore at
+ * start): like commit() but always done, and not written to the store.
+ */
+int commit_stored(struct daemon *d, struct zs_objects *next, struct zs_diags *diags);
 /* Re-applies the current state: interfaces came or went. */
 void commit_resync(struct daemon *d);
 

@@ -32,11 +32,15 @@ static json_t *answer_diags(const struct zs_diags *diags)
 	return json_pack("{s:b,s:o}", ZS_K_OK, 0, ZS_K_ERRORS, a);
 }
 
-/* The changed state's answer: its revision and how many objects the request named. */
-static json_t *answer_revision(struct daemon *d, size_t objects)
+/*
+ * A commit's answer: the revision, how many objects the request named, and
+ * whether it changed nothing (COMMIT_UNCHANGED: the revision did not move).
+ */
+static json_t *answer_revision(struct daemon *d, size_t objects, int committed)
 {
-	return json_pack("{s:b,s:i,s:i}", ZS_K_OK, 1, ZS_K_REVISION, (json_int_t)d->writer.revision,
-			 "objects", (json_int_t)objects);
+	return json_pack("{s:b,s:i,s:i,s:b}", ZS_K_OK, 1, ZS_K_REVISION,
+			 (json_int_t)d->writer.revision, "objects", (json_int_t)objects,
+			 ZS_K_UNCHANGED, committed == COMMIT_UNCHANGED);
 }
 
 /* Parses the request's files into objects, or (refs) references; 0 or -EINVAL. */
@@ -90,7 +94,8 @@ static json_t *do_apply(struct daemon *d, json_t *req)
 	}
 	size_t n = batch.workloads.n + batch.policies.n + batch.namespaces.n + batch.has_config;
 	state_with(d, &batch, &next);
-	resp = commit(d, &next, &diags) ? answer_diags(&diags) : answer_revision(d, n);
+	int err = commit(d, &next, &diags);
+	resp = err < 0 ? answer_diags(&diags) : answer_revision(d, n, err);
 	zs_objects_free(&next);
 out:
 	zs_diags_free(&diags);
@@ -190,10 +195,8 @@ static json_t *do_delete(struct daemon *d, json_t *req)
 		if (zs_objects_remove(&next, &refs.v[i]))
 			zs_diag(&diags, NULL, "%s %s/%s: not found", zs_kind_name(refs.v[i].kind),
 				refs.v[i].ns, refs.v[i].name);
-	if (diags.msgs.n || commit(d, &next, &diags))
-		resp = answer_diags(&diags);
-	else
-		resp = answer_revision(d, refs.n);
+	int err = diags.msgs.n ? -ENOENT : commit(d, &next, &diags);
+	resp = err < 0 ? answer_diags(&diags) : answer_revision(d, refs.n, err);
 	zs_objects_free(&next);
 out:
 	zs_refs_free(&refs);

@@ -50,6 +50,7 @@ enum zs_verb {
 #define ZS_K_FOLLOW "follow"
 #define ZS_K_LAST "last"
 #define ZS_K_REVISION "revision"
+#define ZS_K_UNCHANGED "unchanged" /* an apply that changed nothing: the revision stays */
 
 const char *zs_verb_name(enum zs_verb v);
 /* ZS_VERB_UNKNOWN for NULL or a name no verb has. */

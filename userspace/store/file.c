@@ -101,13 +101,19 @@ static int file_load(struct zs_store *st, struct zs_objects *objs, struct zs_ide
 	return err;
 }
 
-static int file_commit(struct zs_store *st, struct zs_objects *objs,
-		       const struct zs_identities *ids)
+/* A prepared state: the temporary file that publish renames over the state. */
+struct zs_store_txn {
+	char *tmp;
+};
+
+static int file_prepare(struct zs_store *st, struct zs_objects *objs,
+			const struct zs_identities *ids, struct zs_store_txn **txn)
 {
 	json_t *ids_json = json_array();
-	char *ids_text, *objs_text;
+	char *ids_text, *objs_text, *tmp = NULL;
 	int err;
 
+	*txn = NULL;
 	for (size_t i = 0; i < ids->v.n; i++) {
 		const struct zs_identity *id = &ids->v.v[i];
 		json_array_append_new(ids_json,
@@ -121,13 +127,32 @@ static int file_commit(struct zs_store *st, struct zs_objects *objs,
 	} else {
 		char *s = zs_xasprintf("{\"version\":2,\"identities\":%s,\"objects\":%s}\n",
 				       ids_text, objs_text);
-		err = zs_write_atomic(FILE_OF(st)->path, s, strlen(s));
+		err = zs_write_prepare(FILE_OF(st)->path, s, strlen(s), &tmp);
 		free(s);
 	}
 	free(objs_text);
 	free(ids_text);
 	json_decref(ids_json);
+	if (!err) {
+		*txn = zs_xcalloc(1, sizeof(**txn));
+		(*txn)->tmp = tmp;
+	}
 	return err;
+}
+
+static int file_publish(struct zs_store *st, struct zs_store_txn *txn)
+{
+	int err = zs_write_publish(txn->tmp, FILE_OF(st)->path);
+
+	free(txn);
+	return err;
+}
+
+static void file_abort(struct zs_store *st, struct zs_store_txn *txn)
+{
+	(void)st;
+	zs_write_discard(txn->tmp);
+	free(txn);
 }
 
 /* No one else writes the file: nothing to watch. */
@@ -146,7 +171,9 @@ static void file_close(struct zs_store *st)
 
 static const struct zs_store_ops file_ops = {
 	.load = file_load,
-	.commit = file_commit,
+	.prepare = file_prepare,
+	.publish = file_publish,
+	.abort = file_abort,
 	.watch = file_watch,
 	.close = file_close,
 };
