@@ -31,6 +31,7 @@ struct mnl_socket;
 
 struct daemon {
 	const struct zs_daemon_opts *opts;
+	int lock_fd; /* STATE_DIR/lock, held for the daemon's life: one daemon per state */
 	struct zs_store *store;
 	/* The state: objects, their identities, what they compile to. */
 	struct zs_objects objs;
