@@ -11,9 +11,7 @@
  * nothing is enforced that a restart would not enforce again, and a failure
  * leaves the old policy in force, in the kernel and in the store, and says why.
  */
-#define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,20 +35,6 @@ int commit_prepare(struct daemon *d, struct zs_objects *next, struct zs_identiti
 	return err;
 }
 
-/* A line about the whole transaction: it names no place in a file. */
-static void diag_line(struct zs_diags *diags, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void diag_line(struct zs_diags *diags, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	*ZS_VEC_PUSH(&diags->msgs) = msg ? msg : zs_xstrdup("error");
-}
-
 /* Attaches and writes the maps (under the transaction's interface snapshot). */
 static int enforce(struct daemon *d, struct zs_compiled *comp, struct zs_diags *diags)
 {
@@ -60,7 +44,7 @@ static int enforce(struct daemon *d, struct zs_compiled *comp, struct zs_diags *
 	if (!e)
 		e = zs_writer_apply(&d->writer, comp, err, sizeof(err));
 	if (e) {
-		diag_line(diags, "%s", err[0] ? err : strerror(-e));
+		zs_diag_line(diags, "%s", err[0] ? err : strerror(-e));
 		link_detach_stale(d, &d->comp);
 		return e;
 	}
@@ -92,12 +76,12 @@ static void unflip(struct daemon *d, struct zs_diags *diags)
 	struct zs_diags why = { 0 };
 
 	if (enforce(d, &d->comp, &why) == 0) {
-		diag_line(diags, "not applied; the old policy stays in force (revision %u)",
+		zs_diag_line(diags, "not applied; the old policy stays in force (revision %u)",
 			  d->writer.revision);
 	} else {
 		pr_warn("could not put the old policy back into the kernel: %s",
 			why.msgs.n ? why.msgs.v[0] : "?");
-		diag_line(diags, "and putting the old policy back failed (%s): the kernel enforces the new one until the next apply or restart",
+		zs_diag_line(diags, "and putting the old policy back failed (%s): the kernel enforces the new one until the next apply or restart",
 			  why.msgs.n ? why.msgs.v[0] : "?");
 	}
 	zs_diags_free(&why);
@@ -131,7 +115,7 @@ static int transact(struct daemon *d, struct zs_objects *next, bool durable, str
 	if (err)
 		return err;
 	if (durable && (err = zs_store_prepare(d->store, next, &ids, &txn))) {
-		diag_line(diags, "cannot write the state (%s: %s): not applied; the old policy stays in force",
+		zs_diag_line(diags, "cannot write the state (%s: %s): not applied; the old policy stays in force",
 			  d->store->name, strerror(-err));
 		goto err_comp;
 	}
@@ -147,7 +131,7 @@ static int transact(struct daemon *d, struct zs_objects *next, bool durable, str
 		err = zs_store_publish(d->store, txn);
 		txn = NULL;
 		if (err) {
-			diag_line(diags, "cannot write the state (%s: %s)", d->store->name, strerror(-err));
+			zs_diag_line(diags, "cannot write the state (%s: %s)", d->store->name, strerror(-err));
 			unflip(d, diags);
 		}
 	}

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,20 +20,6 @@ struct store_file {
 };
 
 #define FILE_OF(st) ((struct store_file *)(st))
-
-/* A line a person reads, as it is (zs_diag would prefix a file:line:col). */
-static void say(struct zs_diags *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct zs_diags *d, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	*ZS_VEC_PUSH(&d->msgs) = msg ? msg : zs_xstrdup("error");
-}
 
 static void restore_identities(json_t *ids_json, struct zs_identities *ids)
 {
@@ -65,7 +50,7 @@ static int parse_objects(const char *path, json_t *objs_json, struct zs_objects 
 
 	free(text);
 	if (err) {
-		say(diags, "%s: stored state does not parse:", path);
+		zs_diag_line(diags, "%s: stored state does not parse:", path);
 		for (size_t i = 0; i < why.msgs.n; i++)
 			*ZS_VEC_PUSH(&diags->msgs) = zs_xstrdup(why.msgs.v[i]);
 	}
@@ -86,13 +71,13 @@ static int file_load(struct zs_store *st, struct zs_objects *objs, struct zs_ide
 	if (err == -ENOENT)
 		return 0;
 	if (err) {
-		say(diags, "%s: %s", path, strerror(-err));
+		zs_diag_line(diags, "%s: %s", path, strerror(-err));
 		return err;
 	}
 	root = json_loads(buf, 0, &jerr);
 	free(buf);
 	if (!root) {
-		say(diags, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		zs_diag_line(diags, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 		return -EINVAL;
 	}
 	restore_identities(json_object_get(root, "identities"), ids);
