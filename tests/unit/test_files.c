@@ -20,33 +20,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/lib/fixture.h"
 #include "telemetry/jsonl.h"
 #include "util/util.h"
-
-struct tmpdir {
-	char path[64];
-};
-
-static int tmpdir_setup(void **state)
-{
-	struct tmpdir *t = calloc(1, sizeof(*t));
-
-	strcpy(t->path, "/tmp/zs-test-files.XXXXXX");
-	assert_non_null(mkdtemp(t->path));
-	*state = t;
-	return 0;
-}
-
-static int tmpdir_teardown(void **state)
-{
-	struct tmpdir *t = *state;
-	char *cmd = zs_xasprintf("rm -rf '%s'", t->path);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(t);
-	return 0;
-}
 
 static mode_t mode_of(const char *path)
 {
@@ -59,7 +35,7 @@ static mode_t mode_of(const char *path)
 /* The flow log: made 0600 even under umask 0. */
 static void test_flow_log_is_0600(void **state)
 {
-	struct tmpdir *t = *state;
+	struct fx_tmpdir *t = *state;
 	char *path = zs_xasprintf("%s/flows.jsonl", t->path);
 	mode_t mask = umask(0);
 	struct zs_jsonl log;
@@ -75,7 +51,7 @@ static void test_flow_log_is_0600(void **state)
 /* A dangling symlink at the flow log's path: refused, its target never made. */
 static void test_flow_log_refuses_symlink(void **state)
 {
-	struct tmpdir *t = *state;
+	struct fx_tmpdir *t = *state;
 	char *path = zs_xasprintf("%s/flows.jsonl", t->path);
 	char *target = zs_xasprintf("%s/planted", t->path);
 	struct zs_jsonl log;
@@ -91,7 +67,7 @@ static void test_flow_log_refuses_symlink(void **state)
 /* A state file written atomically: 0600, and a symlink at its path is replaced, not followed. */
 static void test_write_atomic_is_0600_and_replaces_symlink(void **state)
 {
-	struct tmpdir *t = *state;
+	struct fx_tmpdir *t = *state;
 	char *path = zs_xasprintf("%s/state.json", t->path);
 	char *target = zs_xasprintf("%s/planted", t->path);
 	mode_t mask = umask(0);
@@ -108,7 +84,7 @@ static void test_write_atomic_is_0600_and_replaces_symlink(void **state)
 /* One holder at a time; the refused learns its pid; closing releases it. */
 static void test_lock_one_holder(void **state)
 {
-	struct tmpdir *t = *state;
+	struct fx_tmpdir *t = *state;
 	char *path = zs_xasprintf("%s/lock", t->path);
 	int fd = -1, fd2 = -1, holder = -1;
 
@@ -128,7 +104,7 @@ static void test_lock_one_holder(void **state)
 /* The lock file is never opened through a symlink. */
 static void test_lock_refuses_symlink(void **state)
 {
-	struct tmpdir *t = *state;
+	struct fx_tmpdir *t = *state;
 	char *path = zs_xasprintf("%s/lock", t->path);
 	char *target = zs_xasprintf("%s/planted", t->path);
 	int fd = -1, holder;
@@ -143,14 +119,14 @@ static void test_lock_refuses_symlink(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_flow_log_is_0600, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_flow_log_refuses_symlink, tmpdir_setup,
-						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_flow_log_is_0600, fx_tmpdir_setup, fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_flow_log_refuses_symlink, fx_tmpdir_setup,
+						fx_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_write_atomic_is_0600_and_replaces_symlink,
-						tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_lock_one_holder, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_lock_refuses_symlink, tmpdir_setup,
-						tmpdir_teardown),
+						fx_tmpdir_setup, fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_lock_one_holder, fx_tmpdir_setup, fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_lock_refuses_symlink, fx_tmpdir_setup,
+						fx_tmpdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
