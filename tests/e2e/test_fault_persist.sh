@@ -5,7 +5,9 @@
 #   (a) disk full: the state directory on a tiny tmpfs, filled; an apply of a
 #       quarantine (a deny) fails with a clear error, the flow it would cut
 #       still passes, the state file is unchanged, and a restarted daemon
-#       still enforces the old policy. With room again, the same apply cuts it.
+#       still enforces the old policy. With room again, a publish that fails
+#       after the flip (the rename) puts the old policy back and fails the
+#       apply; then the same apply cuts the flow.
 #   (b) kill -9 during a large apply (200k rules) that also quarantines: after
 #       a restart, the old policy or the new one, entirely (traffic and the
 #       stored objects agree).
@@ -136,6 +138,17 @@ expect pass zsf-a tcp 10.97.0.12 80
 [ "$(policies "$A")" = 2 ] && ok "restarted daemon holds the old policy (2 policies)" ||
 	bad "restarted daemon holds $(policies "$A") policies"
 rm -f "$A/state/fill"
+# A publish that fails after the flip (state.json made a directory: the
+# rename over it fails): the old compiled state goes back into the maps.
+mv "$A/state/state.json" "$A/state/keep.json" && mkdir "$A/state/state.json"
+out=$("$ZS_BIN" --socket "$A/sock" apply -f "$D/quarantine.yaml" 2>&1)
+rc=$?
+[ $rc -ne 0 ] && echo "$out" | grep -q "cannot write the state" &&
+	echo "$out" | grep -q "old policy stays in force (revision" &&
+	ok "a publish that fails after the flip fails the apply: $(echo "$out" | tail -1)" ||
+	bad "failed publish: rc $rc: $out"
+expect pass zsf-a tcp 10.97.0.12 80 # the old policy, back in the kernel
+rmdir "$A/state/state.json" && mv "$A/state/keep.json" "$A/state/state.json"
 "$ZS_BIN" --socket "$A/sock" apply -f "$D/quarantine.yaml" >/dev/null && ok "with room: quarantine applied" ||
 	bad "quarantine apply with room"
 expect block zsf-a tcp 10.97.0.12 80
