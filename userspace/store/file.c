@@ -7,10 +7,12 @@
 #define _GNU_SOURCE
 #include "store/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy/serial.h"
 
@@ -163,6 +165,23 @@ static const struct zs_store_ops file_ops = {
 	.close = file_close,
 };
 
+/*
+ * Temporaries a killed daemon prepared and never published (up to the
+ * state's size each): nobody else uses the directory, so they go.
+ */
+static void remove_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "state.json.tmp.", 15))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+}
+
 int zs_store_file_open(struct zs_store **out, const char *dir)
 {
 	struct store_file *f;
@@ -170,6 +189,7 @@ int zs_store_file_open(struct zs_store **out, const char *dir)
 
 	if (err)
 		return err;
+	remove_stale(dir);
 	f = zs_xcalloc(1, sizeof(*f));
 	f->path = zs_xasprintf("%s/state.json", dir);
 	f->s.ops = &file_ops;

@@ -117,7 +117,8 @@ static inline void zs_store_close(struct zs_store *s)
  * publish: rename, fsync DIR). Format version 2:
  *   {"version": 2, "identities": [{id, namespace, labels}], "objects": [...]}
  * the objects in their native JSON form; version 1 (objects as one text
- * string) still loads.
+ * string) still loads. Opening removes temporaries a killed daemon left
+ * (the caller is the directory's only user: the daemon holds its lock).
  */
 int zs_store_file_open(struct zs_store **out, const char *dir);
 
