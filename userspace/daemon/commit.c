@@ -77,12 +77,12 @@ static void unflip(struct daemon *d, struct zs_diags *diags)
 
 	if (enforce(d, &d->comp, &why) == 0) {
 		zs_diag_line(diags, "not applied; the old policy stays in force (revision %u)",
-			  d->writer.revision);
+			     d->writer.revision);
 	} else {
 		pr_warn("could not put the old policy back into the kernel: %s",
 			why.msgs.n ? why.msgs.v[0] : "?");
 		zs_diag_line(diags, "and putting the old policy back failed (%s): the kernel enforces the new one until the next apply or restart",
-			  why.msgs.n ? why.msgs.v[0] : "?");
+			     why.msgs.n ? why.msgs.v[0] : "?");
 	}
 	zs_diags_free(&why);
 }
@@ -116,7 +116,7 @@ static int transact(struct daemon *d, struct zs_objects *next, bool durable, str
 		return err;
 	if (durable && (err = zs_store_prepare(d->store, next, &ids, &txn))) {
 		zs_diag_line(diags, "cannot write the state (%s: %s): not applied; the old policy stays in force",
-			  d->store->name, strerror(-err));
+			     d->store->name, strerror(-err));
 		goto err_comp;
 	}
 	/*
