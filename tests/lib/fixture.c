@@ -93,6 +93,32 @@ int fx_parsed_teardown(void **state)
 	return 0;
 }
 
+int fx_tmpdir_setup(void **state)
+{
+	struct fx_tmpdir *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -1;
+	strcpy(t->path, "/tmp/zs-test.XXXXXX");
+	if (!mkdtemp(t->path)) {
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
+}
+
+int fx_tmpdir_teardown(void **state)
+{
+	struct fx_tmpdir *t = *state;
+	char *cmd = zs_xasprintf("rm -rf '%s'", t->path);
+	int rc = system(cmd);
+
+	free(cmd);
+	free(t);
+	return rc ? -1 : 0;
+}
+
 int fx_estate_init(struct fx_estate *e, const char *yaml)
 {
 	int err;

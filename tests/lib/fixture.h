@@ -77,6 +77,17 @@ struct fx_parsed {
 int fx_parsed_setup(void **state);
 int fx_parsed_teardown(void **state);
 
+/*
+ * A fresh directory under /tmp for a test's files (cmocka setup and
+ * teardown: *state is a struct fx_tmpdir; teardown removes it and what is in it).
+ */
+struct fx_tmpdir {
+	char path[64];
+};
+
+int fx_tmpdir_setup(void **state);
+int fx_tmpdir_teardown(void **state);
+
 /* A fresh estate: yaml parsed (as "t.yaml") and compiled. Free it even on failure. */
 int fx_estate_init(struct fx_estate *e, const char *yaml);
 /* More objects into e->o (a later object replaces an earlier one of its name); not compiled. */

@@ -3,8 +3,10 @@
  * Unit tests for the store's file back end (userspace/store/file.c): a commit
  * loads back as the same objects and identity numbers; a missing file loads
  * as an empty state; a file that is not JSON, or whose objects do not parse,
- * is an error with a message naming the file; a failed commit leaves the
- * state before it; version 1 files (objects as one text) still load.
+ * is an error with a message naming the file; a commit in two steps: a
+ * prepare that fails (a write error, as on a full disk), an abort, or a
+ * publish that fails leaves the state before it, whole; a prepared state is
+ * not the stored one until published; the file is 0600; version 1 files (objects as one text) still load.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -16,6 +18,9 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,33 +52,7 @@
 	"    - from: [{selector: {matchLabels: {app: web}}}, {cidr: 192.0.2.0/24}]\n"   \
 	"      ports: [{protocol: TCP, port: 8080}]\n"
 
-/* A temporary state directory, removed (with what is in it) after each test. */
-struct tmpdir {
-	char path[64];
-};
-
-static int tmpdir_setup(void **state)
-{
-	struct tmpdir *t = calloc(1, sizeof(*t));
-
-	strcpy(t->path, "/tmp/zs-test-store.XXXXXX");
-	assert_non_null(mkdtemp(t->path));
-	*state = t;
-	return 0;
-}
-
-static int tmpdir_teardown(void **state)
-{
-	struct tmpdir *t = *state;
-	char *cmd = zs_xasprintf("rm -rf '%s'", t->path);
-
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-	free(t);
-	return 0;
-}
-
-static char *state_file(const struct tmpdir *t)
+static char *state_file(const struct fx_tmpdir *t)
 {
 	return zs_xasprintf("%s/state.json", t->path);
 }
@@ -141,7 +120,7 @@ static int load(const char *dir, struct zs_objects *o, struct zs_identities *ids
 
 static void test_commit_then_load(void **state)
 {
-	struct tmpdir *t = *state;
+	struct fx_tmpdir *t = *state;
 	struct zs_objects o, back;
 	struct zs_identities ids, ids_back;
 	struct zs_diags d = { 0 };
@@ -181,7 +160,7 @@ static void test_commit_then_load(void **state)
 /* A second commit replaces the first: what is gone stays gone. */
 static void test_commit_replaces(void **state)
 {
-	struct tmpdir *t = *state;
+	struct fx_tmpdir *t = *state;
 	struct zs_objects o, smaller, back;
 	struct zs_identities ids, ids2, ids_back;
 	struct zs_diags d = { 0 };
@@ -209,41 +188,177 @@ static void test_commit_replaces(void **state)
 	zs_identities_free(&ids_back);
 }
 
-/* A commit that cannot be written leaves the state before it, whole. */
-static void test_failed_commit_keeps_state(void **state)
+/*
+ * The temporary files beside the state: counted, and with `remove` removed
+ * (a publish then finds its prepared file gone).
+ */
+static int temps(const struct fx_tmpdir *t, bool remove)
 {
-	struct tmpdir *t = *state;
-	struct zs_objects o, empty, back;
-	struct zs_identities ids, none = { 0 }, ids_back;
-	struct zs_diags d = { 0 };
-	struct zs_store *s;
-	char *path = state_file(t), *tmp = zs_xasprintf("%s.tmp.%d", path, (int)getpid());
+	DIR *dir = opendir(t->path);
+	struct dirent *e;
+	int n = 0;
 
-	estate(OBJECTS, &o, &ids);
-	zs_objects_init(&empty);
-	assert_int_equal(zs_store_file_open(&s, t->path), 0);
-	assert_int_equal(zs_store_commit(s, &o, &ids), 0);
-	assert_int_equal(mkdir(tmp, 0700), 0); /* the temporary file cannot be made */
-	assert_true(zs_store_commit(s, &empty, &none) < 0);
-	zs_store_close(s);
-	rmdir(tmp);
+	assert_non_null(dir);
+	while ((e = readdir(dir))) {
+		if (!strstr(e->d_name, ".tmp."))
+			continue;
+		n++;
+		if (remove) {
+			char *p = zs_xasprintf("%s/%s", t->path, e->d_name);
+			assert_int_equal(unlink(p), 0);
+			free(p);
+		}
+	}
+	closedir(dir);
+	return n;
+}
+
+/* The store in t holds exactly (o, ids). */
+static void assert_stored(const struct fx_tmpdir *t, const struct zs_objects *o,
+			  const struct zs_identities *ids)
+{
+	struct zs_objects back;
+	struct zs_identities ids_back;
+	struct zs_diags d = { 0 };
 
 	assert_int_equal(load(t->path, &back, &ids_back, &d), 0);
-	assert_same_objects(&o, &back);
-	assert_same_identities(&ids, &ids_back);
-	free(tmp);
-	free(path);
-	zs_objects_free(&o);
-	zs_objects_free(&empty);
+	assert_same_objects(o, &back);
+	assert_same_identities(ids, &ids_back);
 	zs_objects_free(&back);
-	zs_identities_free(&ids);
 	zs_identities_free(&ids_back);
+}
+
+/*
+ * A two-step commit under test: a store in t holding the empty state (`old`,
+ * no identities), and the estate to prepare next (`next`, `ids`).
+ */
+struct step {
+	struct zs_store *s;
+	struct zs_objects old, next;
+	struct zs_identities none, ids;
+	struct zs_store_txn *txn;
+};
+
+static void step_open(const struct fx_tmpdir *t, struct step *x)
+{
+	memset(x, 0, sizeof(*x));
+	estate(OBJECTS, &x->next, &x->ids);
+	zs_objects_init(&x->old);
+	assert_int_equal(zs_store_file_open(&x->s, t->path), 0);
+	assert_int_equal(zs_store_commit(x->s, &x->old, &x->none), 0);
+}
+
+/* Closes the store; then the state in t must be the old one (`published`: the next). */
+static void step_close(const struct fx_tmpdir *t, struct step *x, bool published)
+{
+	zs_store_close(x->s);
+	if (published)
+		assert_stored(t, &x->next, &x->ids);
+	else
+		assert_stored(t, &x->old, &x->none);
+	zs_objects_free(&x->old);
+	zs_objects_free(&x->next);
+	zs_identities_free(&x->ids);
+}
+
+/*
+ * A prepare that cannot write (the file size limit: the write fails as on a
+ * full disk) fails, and leaves the state before it, whole, and no temporary.
+ */
+static void test_prepare_that_fails_keeps_state(void **state)
+{
+	struct fx_tmpdir *t = *state;
+	struct rlimit was, small = { .rlim_cur = 100 };
+	struct step x;
+
+	step_open(t, &x);
+	x.txn = (void *)&x;
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+	small.rlim_max = was.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	int err = zs_store_prepare(x.s, &x.next, &x.ids, &x.txn);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+	assert_int_equal(err, -EFBIG);
+	assert_null(x.txn);
+	assert_int_equal(temps(t, false), 0);
+	step_close(t, &x, false);
+}
+
+/* Prepared is not stored: only publish makes it the state (0600, whatever the umask). */
+static void test_publish_makes_it_the_state(void **state)
+{
+	struct fx_tmpdir *t = *state;
+	char *path = state_file(t);
+	mode_t mask = umask(0);
+	struct stat st;
+	struct step x;
+
+	step_open(t, &x);
+	char *before, *after;
+	assert_int_equal(zs_read_file(path, &before, NULL), 0);
+	assert_int_equal(zs_store_prepare(x.s, &x.next, &x.ids, &x.txn), 0);
+	assert_int_equal(temps(t, false), 1);
+	/* Read as it is (another store opened here would take the temporary for stale). */
+	assert_int_equal(zs_read_file(path, &after, NULL), 0);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	assert_int_equal(zs_store_publish(x.s, x.txn), 0);
+	assert_int_equal(temps(t, false), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	umask(mask);
+	free(path);
+	step_close(t, &x, true);
+}
+
+/* Abort discards the prepared state: the state before stays, no temporary is left. */
+static void test_abort_keeps_state(void **state)
+{
+	struct fx_tmpdir *t = *state;
+	struct step x;
+
+	step_open(t, &x);
+	assert_int_equal(zs_store_prepare(x.s, &x.next, &x.ids, &x.txn), 0);
+	zs_store_abort(x.s, x.txn);
+	zs_store_abort(x.s, NULL);
+	assert_int_equal(temps(t, false), 0);
+	step_close(t, &x, false);
+}
+
+/* A publish that fails (its prepared file is gone) leaves the state before it. */
+static void test_publish_that_fails_keeps_state(void **state)
+{
+	struct fx_tmpdir *t = *state;
+	struct step x;
+
+	step_open(t, &x);
+	assert_int_equal(zs_store_prepare(x.s, &x.next, &x.ids, &x.txn), 0);
+	assert_int_equal(temps(t, true), 1);
+	assert_int_equal(zs_store_publish(x.s, x.txn), -ENOENT);
+	step_close(t, &x, false);
+}
+
+/* Opening the store removes a temporary a killed daemon prepared and never published. */
+static void test_open_removes_stale_temporary(void **state)
+{
+	struct fx_tmpdir *t = *state;
+	struct step x;
+	char *stale = zs_xasprintf("%s/state.json.tmp.AbC123", t->path);
+
+	write_file(stale, "{\"version\":2}\n");
+	assert_int_equal(temps(t, false), 1);
+	step_open(t, &x);
+	assert_int_equal(temps(t, false), 0);
+	step_close(t, &x, false);
+	free(stale);
 }
 
 /* No file yet (a first start): empty, no error; the directory is made. */
 static void test_missing_file_is_empty(void **state)
 {
-	struct tmpdir *t = *state;
+	struct fx_tmpdir *t = *state;
 	struct zs_objects back;
 	struct zs_identities ids_back;
 	struct zs_diags d = { 0 };
@@ -272,7 +387,7 @@ static void test_missing_file_is_empty(void **state)
 
 static void test_corrupt_json_is_error(void **state)
 {
-	struct tmpdir *t = *state;
+	struct fx_tmpdir *t = *state;
 	struct zs_objects back;
 	struct zs_identities ids_back;
 	struct zs_diags d = { 0 };
@@ -292,7 +407,7 @@ static void test_corrupt_json_is_error(void **state)
 /* JSON, but objects the parser refuses: the headline, then the parser's reasons. */
 static void test_objects_that_do_not_parse_are_error(void **state)
 {
-	struct tmpdir *t = *state;
+	struct fx_tmpdir *t = *state;
 	struct zs_objects back;
 	struct zs_identities ids_back;
 	struct zs_diags d = { 0 };
@@ -313,7 +428,7 @@ static void test_objects_that_do_not_parse_are_error(void **state)
 
 static void test_version1_loads(void **state)
 {
-	struct tmpdir *t = *state;
+	struct fx_tmpdir *t = *state;
 	struct zs_objects o, back;
 	struct zs_identities ids, ids_back;
 	struct zs_diags d = { 0 };
@@ -347,17 +462,24 @@ static void test_version1_loads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_commit_then_load, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_commit_replaces, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_failed_commit_keeps_state, tmpdir_setup,
-						tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file_is_empty, tmpdir_setup,
-						tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_corrupt_json_is_error, tmpdir_setup,
-						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_commit_then_load, fx_tmpdir_setup, fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_commit_replaces, fx_tmpdir_setup, fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_prepare_that_fails_keeps_state, fx_tmpdir_setup,
+						fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_publish_makes_it_the_state, fx_tmpdir_setup,
+						fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_abort_keeps_state, fx_tmpdir_setup, fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_open_removes_stale_temporary, fx_tmpdir_setup,
+						fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_publish_that_fails_keeps_state, fx_tmpdir_setup,
+						fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file_is_empty, fx_tmpdir_setup,
+						fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_json_is_error, fx_tmpdir_setup,
+						fx_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_objects_that_do_not_parse_are_error,
-						tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test_setup_teardown(test_version1_loads, tmpdir_setup, tmpdir_teardown),
+						fx_tmpdir_setup, fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_version1_loads, fx_tmpdir_setup, fx_tmpdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -56,13 +56,17 @@ static int parse_files(const struct cli_cmd *cmd, int argc, char **argv, struct 
 	return rc;
 }
 
-/* Prints "<verb>: revision N (M objects)", `arg` being the verb's past tense. */
+/*
+ * Prints "<verb>: revision N (M objects)", `arg` being the verb's past
+ * tense, or "unchanged: revision N (M objects)" when nothing changed.
+ */
 static int on_result(json_t *msg, void *arg)
 {
 	if (!cli_ok(msg))
 		return cli_print_errors(msg);
-	printf("%s: revision %lld (%lld objects)\n", (const char *)arg, cli_int(msg, ZS_K_REVISION),
-	       cli_int(msg, "objects"));
+	printf("%s: revision %lld (%lld objects)\n",
+	       json_is_true(json_object_get(msg, ZS_K_UNCHANGED)) ? "unchanged" : (const char *)arg,
+	       cli_int(msg, ZS_K_REVISION), cli_int(msg, "objects"));
 	return 0;
 }
 

@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
  * Transactions: a new set of objects becomes the state in one step or not at
- * all. Validate and compile (from a copy of the identities), take one
- * snapshot of the interfaces, attach to new ones (fail closed), write the
- * maps (the writer's atomic flip), and only then replace the state and
- * persist it. A failure leaves the old policy in force and says why.
+ * all. Validate and compile (from a copy of the identities), prepare the new
+ * state in the store (durable, not yet the stored state: a full disk fails
+ * here, before anything is enforced), take one snapshot of the interfaces,
+ * attach to new ones (fail closed), write the maps (the writer's atomic
+ * flip), publish the state in the store, and only then replace the state in
+ * memory. A failure before the flip discards the prepared state; a publish
+ * that fails after it puts the old compiled state back into the maps. So
+ * nothing is enforced that a restart would not enforce again, and a failure
+ * leaves the old policy in force, in the kernel and in the store, and says why.
  *
  * The compile (commit_compile) is a pure function of its arguments, so a
  * change runs it in the worker thread (jobs.c) over copies; the rest
- * (commit_finish) touches the kernel and the state and runs on the loop.
+ * (commit_finish) touches the kernel, the store and the state, on the loop.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/daemon_int.h"
@@ -46,7 +52,7 @@ static int enforce(struct daemon *d, struct zs_compiled *comp, struct zs_diags *
 	if (!e)
 		e = zs_writer_apply(&d->writer, comp, err, sizeof(err));
 	if (e) {
-		zs_diag(diags, NULL, "%s", err[0] ? err : strerror(-e));
+		zs_diag_line(diags, "%s", err[0] ? err : strerror(-e));
 		link_detach_stale(d, &d->comp);
 		return e;
 	}
@@ -69,12 +75,42 @@ static void adopt(struct daemon *d, struct zs_objects *next, struct zs_identitie
 	d->last_apply = time(NULL);
 }
 
-int commit_finish(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
-		  struct zs_compiled *comp, struct zs_diags *diags)
+/*
+ * The flip happened but the new state could not be published: the old
+ * compiled state goes back into the maps (a new revision, the old policy).
+ */
+static void unflip(struct daemon *d, struct zs_diags *diags)
+{
+	struct zs_diags why = { 0 };
+
+	if (enforce(d, &d->comp, &why) == 0) {
+		zs_diag_line(diags, "not applied; the old policy stays in force (revision %u)",
+			     d->writer.revision);
+	} else {
+		pr_warn("could not put the old policy back into the kernel: %s",
+			why.msgs.n ? why.msgs.v[0] : "?");
+		zs_diag_line(diags, "and putting the old policy back failed (%s): the kernel enforces the new one until the next apply or restart",
+			     why.msgs.n ? why.msgs.v[0] : "?");
+	}
+	zs_diags_free(&why);
+}
+
+/*
+ * Prepares the state in the store (durable), enforces it under one snapshot
+ * of the interfaces, publishes it (or puts the old policy back). 0 or -errno.
+ */
+static int enforce_durably(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
+			   struct zs_compiled *comp, bool durable, struct zs_diags *diags)
 {
 	struct zs_iftab ift = { 0 };
+	struct zs_store_txn *txn = NULL;
 	int err;
 
+	if (durable && (err = zs_store_prepare(d->store, next, ids, &txn))) {
+		zs_diag_line(diags, "cannot write the state (%s: %s): not applied; the old policy stays in force",
+			     d->store->name, strerror(-err));
+		return err;
+	}
 	/*
 	 * One snapshot of the interfaces for the transaction's name lookups,
 	 * taken after the compile: as close to the attach as can be (an
@@ -83,28 +119,46 @@ int commit_finish(struct daemon *d, struct zs_objects *next, struct zs_identitie
 	if (zs_iftab_load(&ift) == 0)
 		d->dp.iftab = &ift;
 	err = enforce(d, comp, diags);
+	if (!err && txn) {
+		err = zs_store_publish(d->store, txn);
+		txn = NULL;
+		if (err) {
+			zs_diag_line(diags, "cannot write the state (%s: %s)", d->store->name, strerror(-err));
+			unflip(d, diags);
+		}
+	}
 	d->dp.iftab = NULL;
 	zs_iftab_free(&ift);
+	zs_store_abort(d->store, txn);
+	return err;
+}
+
+int commit_finish(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
+		  struct zs_compiled *comp, bool durable, struct zs_diags *diags)
+{
+	int err = enforce_durably(d, next, ids, comp, durable, diags);
+
 	if (err) {
 		zs_identities_free(ids);
 		zs_compiled_free(comp);
 		return err;
 	}
+	bool new_ids = ids->v.n != d->ids.v.n;
 	adopt(d, next, ids, comp);
-	err = zs_store_commit(d->store, &d->objs, &d->ids);
-	if (err)
-		pr_warn("applied revision %u but could not persist it: %s", d->writer.revision,
+	/* The stored objects as they were, with identity numbers the compile added. */
+	if (!durable && new_ids && (err = zs_store_commit(d->store, &d->objs, &d->ids)))
+		pr_warn("could not store the identity numbers of revision %u: %s", d->writer.revision,
 			strerror(-err));
 	return 0;
 }
 
-int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags)
+int commit_stored(struct daemon *d, struct zs_objects *next, struct zs_diags *diags)
 {
 	struct zs_identities ids;
 	struct zs_compiled comp;
 	int err = commit_prepare(d, next, &ids, &comp, diags);
 
-	return err ? err : commit_finish(d, next, &ids, &comp, diags);
+	return err ? err : commit_finish(d, next, &ids, &comp, false, diags);
 }
 
 /*

@@ -135,6 +135,35 @@ static int sinks_open(struct daemon *d)
 	return err;
 }
 
+/*
+ * One daemon per state directory: DIR/lock, locked for the daemon's life and
+ * taken before anything else (the pins, the state, the socket), so a second
+ * daemon is refused before it can touch what the first one serves.
+ */
+static int daemon_lock(struct daemon *d)
+{
+	const char *dir = d->opts->state_dir;
+	int holder, err = zs_mkdir_p(dir, 0700);
+	char *path;
+
+	if (err) {
+		pr_warn("state dir %s: %s", dir, strerror(-err));
+		return err;
+	}
+	path = zs_xasprintf("%s/lock", dir);
+	err = zs_lock_file(path, &d->lock_fd, &holder);
+	if (err == -EWOULDBLOCK && holder > 0)
+		pr_warn("another zeroseg daemon (pid %d) serves the state directory %s: not starting",
+			holder, dir);
+	else if (err == -EWOULDBLOCK)
+		pr_warn("another zeroseg daemon serves the state directory %s (it holds %s): not starting",
+			dir, path);
+	else if (err)
+		pr_warn("%s: %s", path, strerror(-err));
+	free(path);
+	return err == -EWOULDBLOCK ? -EBUSY : err;
+}
+
 /* The store, the datapath and its writer, the flow records' sinks, the flows' lifecycle. */
 static int daemon_open(struct daemon *d)
 {
@@ -194,7 +223,7 @@ static int daemon_restore(struct daemon *d)
 		goto out;
 	}
 	zs_objects_copy(&d->objs, &next);
-	err = commit(d, &next, &diags);
+	err = commit_stored(d, &next, &diags);
 	zs_objects_free(&next);
 	if (err) {
 		pr_warn("restoring the stored state failed:");
@@ -357,13 +386,16 @@ static void loop_run(struct daemon *d)
 
 int zs_daemon_run(const struct zs_daemon_opts *opts)
 {
-	struct daemon d = { .opts = opts, .listen_fd = -1, .sig_fd = -1, .epfd = -1, .job_fd = -1 };
+	struct daemon d = { .opts = opts, .lock_fd = -1, .listen_fd = -1, .sig_fd = -1, .epfd = -1, .job_fd = -1 };
 	int err;
 
 	for (unsigned i = 0; i < ZS_MAX_CLIENTS; i++)
 		d.conns[i].fd = -1;
 	zs_objects_init(&d.objs);
 	libbpf_set_print(libbpf_log);
+	err = daemon_lock(&d);
+	if (err)
+		goto out;
 	err = daemon_open(&d);
 	if (err)
 		goto out;
@@ -381,5 +413,7 @@ out:
 	zs_compiled_free(&d.comp);
 	zs_identities_free(&d.ids);
 	zs_objects_free(&d.objs);
+	if (d.lock_fd >= 0)
+		close(d.lock_fd); /* the last thing: the next daemon may start */
 	return err;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zerosegd: owns workloads, identities, policies and the revision; persists
- * them (write, fsync, rename) under the state directory; keeps the datapath
+ * them under the state directory (durable before they are enforced; one
+ * daemon per state directory, by a lock on STATE_DIR/lock); keeps the datapath
  * in step; watches links with netlink to enroll interfaces that appear later;
  * streams flow records; serves the Unix control socket (mode 0600, peer
  * credentials checked). Enforcement lives in pinned maps and attached

@@ -51,6 +51,7 @@ struct conn {
 
 struct daemon {
 	const struct zs_daemon_opts *opts;
+	int lock_fd; /* STATE_DIR/lock, held for the daemon's life: one daemon per state */
 	struct zs_store *store;
 	/* The state: objects, their identities, what they compile to. */
 	struct zs_objects objs;
@@ -130,7 +131,8 @@ json_t *answer_error(const char *msg);
  */
 void handle_request(struct daemon *d, unsigned slot, json_t *req);
 json_t *answer_diags(const struct zs_diags *diags);
-json_t *answer_revision(struct daemon *d, size_t objects);
+/* A change's answer: the revision, how many objects the request named, whether it changed nothing. */
+json_t *answer_revision(struct daemon *d, size_t objects, bool unchanged);
 
 /* commit.c */
 /*
@@ -148,15 +150,18 @@ int commit_compile(struct zs_objects *next, struct zs_identities *ids, struct zs
 int commit_prepare(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
 		   struct zs_compiled *comp, struct zs_diags *diags);
 /*
- * Makes compiled `next` the state (on the loop): one snapshot of the
- * interfaces, attach, write the maps, adopt, persist. Takes *ids and *comp
- * (and `next`'s objects on success). On any error nothing changes and the
- * reasons are in `diags`.
+ * Makes compiled `next` the state (on the loop). `durable`: prepare it in
+ * the store first (a full disk fails here, before anything is enforced),
+ * then one snapshot of the interfaces, attach, write the maps, publish it
+ * in the store (a failed publish puts the old policy back), adopt; else
+ * (the restore at start) `next` is what the store holds already. Takes *ids
+ * and *comp (and `next`'s objects on success) on every path. On any error
+ * nothing changes, in the kernel or in the store, and the reasons are in `diags`.
  */
 int commit_finish(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
-		  struct zs_compiled *comp, struct zs_diags *diags);
-/* commit_prepare then commit_finish, on the calling thread (the restore at start). */
-int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags);
+		  struct zs_compiled *comp, bool durable, struct zs_diags *diags);
+/* Enforces `next`, what the store holds already (the restore at start): prepare, then finish. */
+int commit_stored(struct daemon *d, struct zs_objects *next, struct zs_diags *diags);
 /* Interfaces or this host's addresses moved: enforce the state again (see commit.c). */
 void commit_resync(struct daemon *d);
 

@@ -33,10 +33,11 @@ json_t *answer_diags(const struct zs_diags *diags)
 }
 
 /* The changed state's answer: its revision and how many objects the request named. */
-json_t *answer_revision(struct daemon *d, size_t objects)
+json_t *answer_revision(struct daemon *d, size_t objects, bool unchanged)
 {
-	return json_pack("{s:b,s:i,s:i}", ZS_K_OK, 1, ZS_K_REVISION, (json_int_t)d->writer.revision,
-			 "objects", (json_int_t)objects);
+	return json_pack("{s:b,s:i,s:i,s:b}", ZS_K_OK, 1, ZS_K_REVISION,
+			 (json_int_t)d->writer.revision, "objects", (json_int_t)objects,
+			 ZS_K_UNCHANGED, unchanged);
 }
 
 /* Why a flow would be allowed or denied, as of this revision. */

@@ -26,6 +26,7 @@
 
 #include "daemon/daemon_int.h"
 #include "policy/diff.h"
+#include "policy/serial.h"
 
 struct job {
 	enum zs_verb verb; /* ZS_VERB_UNKNOWN: a re-sync */
@@ -39,6 +40,7 @@ struct job {
 	struct zs_diags diags;
 	json_t *objects;   /* diff: the object changes */
 	size_t nobjects;   /* apply, delete: how many the request named */
+	bool unchanged;    /* apply, delete: the objects would stay as they are */
 	int err;
 	int done_fd;
 	pthread_t thread;
@@ -108,17 +110,37 @@ static int work_remove(struct job *j)
 	return j->diags.msgs.n ? -EINVAL : 0;
 }
 
+/*
+ * apply, delete: would the change leave the objects exactly as they are (an
+ * empty file, re-applied files)? Then nothing is compiled or written and the
+ * revision stays: GitOps loops re-apply constantly, and every revision
+ * re-checks every established flow. `before`: the state as it serialized.
+ */
+static bool work_unchanged(struct job *j, const char *before)
+{
+	char *after = zs_objects_state_json(&j->next);
+	bool same = before && after && !strcmp(before, after);
+
+	free(after);
+	return same;
+}
+
 /* The worker thread: touches only the job. */
 static void *work(void *arg)
 {
 	struct job *j = arg;
+	bool change = j->verb == ZS_VERB_APPLY || j->verb == ZS_VERB_DELETE;
+	char *before = change ? zs_objects_state_json(&j->next) : NULL;
 	uint64_t one = 1;
 
 	if (j->verb == ZS_VERB_APPLY || j->verb == ZS_VERB_DIFF)
 		j->err = work_merge(j);
 	else if (j->verb == ZS_VERB_DELETE)
 		j->err = work_remove(j);
-	if (!j->err)
+	if (!j->err && change)
+		j->unchanged = work_unchanged(j, before);
+	free(before);
+	if (!j->err && !j->unchanged)
 		j->err = commit_compile(&j->next, &j->ids, &j->comp, &j->diags);
 	if (j->done_fd >= 0 && write(j->done_fd, &one, sizeof(one)) < 0)
 		pr_warn("jobs: cannot wake the loop: %s", strerror(errno));
@@ -148,11 +170,13 @@ static json_t *job_finish(struct daemon *d, struct job *j)
 				 zs_diff_changed(objects, entries), "objects", objects, "entries",
 				 entries);
 	}
+	if (j->unchanged)
+		return answer_revision(d, j->nobjects, true);
 	struct zs_identities ids = j->ids;
 	memset(&j->ids, 0, sizeof(j->ids));
-	if (commit_finish(d, &j->next, &ids, &j->comp, &j->diags))
+	if (commit_finish(d, &j->next, &ids, &j->comp, true, &j->diags))
 		return answer_diags(&j->diags);
-	return answer_revision(d, j->nobjects);
+	return answer_revision(d, j->nobjects, false);
 }
 
 /* The next job in line: its copies taken here, on the loop, then the worker. */

@@ -36,7 +36,12 @@ struct zs_dp {
 	unsigned ct_max; /* the conntrack table's capacity */
 };
 
-/* Mounts bpffs on `dir` unless it already is one. */
+/*
+ * Makes `dir` a directory on bpffs: mounts bpffs on /sys/fs/bpf when `dir`
+ * is under it and it has none (a fresh sysfs), else on `dir` unless it is
+ * on bpffs already. Says where the pins live, and warns when a mount it
+ * made is in a private mount namespace (the pins will not outlive it).
+ */
 int zs_bpffs_ensure(const char *dir);
 struct zs_dp_opts {
 	unsigned ct_max; /* conntrack entries; 0: ZS_MAX_CT */

@@ -12,6 +12,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <linux/magic.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -22,19 +24,77 @@
 #include "util/base.h"
 #include "util/file.h"
 
-int zs_bpffs_ensure(const char *dir)
+/* Where the kernel means bpffs to be mounted: a directory of sysfs. */
+#define BPFFS_HOME "/sys/fs/bpf"
+
+static bool is_bpffs(const char *dir)
 {
 	struct statfs st;
-	int err = zs_mkdir_p(dir, 0700);
 
+	return statfs(dir, &st) == 0 && st.f_type == BPF_FS_MAGIC;
+}
+
+/*
+ * 1 when this process's mount namespace is not pid 1's (or, where that
+ * cannot be read, not its parent's: `ip netns exec` makes one and execs
+ * us), 0 when it is, -1 when neither can be read.
+ */
+static int mount_ns_private(void)
+{
+	char self[64], other[64], parent[32];
+	ssize_t n = readlink("/proc/self/ns/mnt", self, sizeof(self) - 1), m;
+
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	m = readlink("/proc/1/ns/mnt", other, sizeof(other) - 1);
+	if (m <= 0) {
+		snprintf(parent, sizeof(parent), "/proc/%d/ns/mnt", (int)getppid());
+		m = readlink(parent, other, sizeof(other) - 1);
+	}
+	if (m <= 0)
+		return -1;
+	other[m] = '\0';
+	return strcmp(self, other) != 0;
+}
+
+static int mount_bpffs(const char *at)
+{
+	if (mount("bpf", at, "bpf", 0, "mode=0700"))
+		return -errno;
+	pr_info("mounted bpffs on %s", at);
+	if (mount_ns_private() == 1)
+		pr_warn("bpffs on %s is mounted in a private mount namespace: the pins will go with it when this daemon exits, and a daemon started later will not adopt them; mount bpffs there in the host's namespace to keep them",
+			at);
+	return 0;
+}
+
+/*
+ * Containers, `ip netns exec` (a fresh sysfs) and minimal hosts have
+ * /sys/fs/bpf without bpffs on it, and sysfs makes no directories: bpffs is
+ * mounted there first, as Cilium does. Any other directory is made and
+ * bpffs mounted on it unless it is inside one already.
+ */
+int zs_bpffs_ensure(const char *dir)
+{
+	size_t home = strlen(BPFFS_HOME);
+	int err;
+
+	if (!strncmp(dir, BPFFS_HOME, home) && (dir[home] == '/' || !dir[home]) &&
+	    !is_bpffs(BPFFS_HOME) && access(BPFFS_HOME, F_OK) == 0) {
+		err = mount_bpffs(BPFFS_HOME);
+		if (err)
+			return err;
+	}
+	err = zs_mkdir_p(dir, 0700);
 	if (err)
 		return err;
-	if (statfs(dir, &st))
-		return -errno;
-	if (st.f_type == BPF_FS_MAGIC)
-		return 0;
-	if (mount("bpf", dir, "bpf", 0, "mode=0700"))
-		return -errno;
+	if (!is_bpffs(dir)) {
+		err = mount_bpffs(dir);
+		if (err)
+			return err;
+	}
+	pr_info("pins under %s", dir);
 	return 0;
 }
 

@@ -51,6 +51,18 @@ void zs_diags_print(const struct zs_diags *d, FILE *f)
 		fprintf(f, "%s\n", d->msgs.v[i]);
 }
 
+void zs_diag_line(struct zs_diags *d, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	*ZS_VEC_PUSH(&d->msgs) = msg ? msg : zs_xstrdup("error");
+}
+
 /* ---- node checks -------------------------------------------------------- */
 
 void zs_yaml_err(struct pctx *c, yaml_node_t *n, const char *fmt, ...)

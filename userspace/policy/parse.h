@@ -18,6 +18,8 @@ void zs_diag(struct zs_diags *d, const struct zs_mark *m, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void zs_diags_free(struct zs_diags *d);
 void zs_diags_print(const struct zs_diags *d, FILE *f);
+/* A message about no place in a file (a whole transaction, a stored state): as it is. */
+void zs_diag_line(struct zs_diags *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /*
  * Parses one buffer named `name` into `out` (objects are appended).

@@ -62,6 +62,7 @@ enum zs_verb {
 #define ZS_K_REVISION "revision"
 /* The last line of a stream the daemon ends itself: {ok: true, end: true} (records carry no ok). */
 #define ZS_K_END "end"
+#define ZS_K_UNCHANGED "unchanged" /* an apply that changed nothing: the revision stays */
 
 const char *zs_verb_name(enum zs_verb v);
 /* ZS_VERB_UNKNOWN for NULL or a name no verb has. */

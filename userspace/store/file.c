@@ -7,11 +7,12 @@
 #define _GNU_SOURCE
 #include "store/store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "policy/serial.h"
 
@@ -21,20 +22,6 @@ struct store_file {
 };
 
 #define FILE_OF(st) ((struct store_file *)(st))
-
-/* A line a person reads, as it is (zs_diag would prefix a file:line:col). */
-static void say(struct zs_diags *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct zs_diags *d, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	*ZS_VEC_PUSH(&d->msgs) = msg ? msg : zs_xstrdup("error");
-}
 
 static void restore_identities(json_t *ids_json, struct zs_identities *ids)
 {
@@ -65,7 +52,7 @@ static int parse_objects(const char *path, json_t *objs_json, struct zs_objects 
 
 	free(text);
 	if (err) {
-		say(diags, "%s: stored state does not parse:", path);
+		zs_diag_line(diags, "%s: stored state does not parse:", path);
 		for (size_t i = 0; i < why.msgs.n; i++)
 			*ZS_VEC_PUSH(&diags->msgs) = zs_xstrdup(why.msgs.v[i]);
 	}
@@ -86,13 +73,13 @@ static int file_load(struct zs_store *st, struct zs_objects *objs, struct zs_ide
 	if (err == -ENOENT)
 		return 0;
 	if (err) {
-		say(diags, "%s: %s", path, strerror(-err));
+		zs_diag_line(diags, "%s: %s", path, strerror(-err));
 		return err;
 	}
 	root = json_loads(buf, 0, &jerr);
 	free(buf);
 	if (!root) {
-		say(diags, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		zs_diag_line(diags, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
 		return -EINVAL;
 	}
 	restore_identities(json_object_get(root, "identities"), ids);
@@ -101,13 +88,19 @@ static int file_load(struct zs_store *st, struct zs_objects *objs, struct zs_ide
 	return err;
 }
 
-static int file_commit(struct zs_store *st, struct zs_objects *objs,
-		       const struct zs_identities *ids)
+/* A prepared state: the temporary file that publish renames over the state. */
+struct zs_store_txn {
+	char *tmp;
+};
+
+static int file_prepare(struct zs_store *st, struct zs_objects *objs,
+			const struct zs_identities *ids, struct zs_store_txn **txn)
 {
 	json_t *ids_json = json_array();
-	char *ids_text, *objs_text;
+	char *ids_text, *objs_text, *tmp = NULL;
 	int err;
 
+	*txn = NULL;
 	for (size_t i = 0; i < ids->v.n; i++) {
 		const struct zs_identity *id = &ids->v.v[i];
 		json_array_append_new(ids_json,
@@ -121,13 +114,32 @@ static int file_commit(struct zs_store *st, struct zs_objects *objs,
 	} else {
 		char *s = zs_xasprintf("{\"version\":2,\"identities\":%s,\"objects\":%s}\n",
 				       ids_text, objs_text);
-		err = zs_write_atomic(FILE_OF(st)->path, s, strlen(s));
+		err = zs_write_prepare(FILE_OF(st)->path, s, strlen(s), &tmp);
 		free(s);
 	}
 	free(objs_text);
 	free(ids_text);
 	json_decref(ids_json);
+	if (!err) {
+		*txn = zs_xcalloc(1, sizeof(**txn));
+		(*txn)->tmp = tmp;
+	}
 	return err;
+}
+
+static int file_publish(struct zs_store *st, struct zs_store_txn *txn)
+{
+	int err = zs_write_publish(txn->tmp, FILE_OF(st)->path);
+
+	free(txn);
+	return err;
+}
+
+static void file_abort(struct zs_store *st, struct zs_store_txn *txn)
+{
+	(void)st;
+	zs_write_discard(txn->tmp);
+	free(txn);
 }
 
 /* No one else writes the file: nothing to watch. */
@@ -146,10 +158,29 @@ static void file_close(struct zs_store *st)
 
 static const struct zs_store_ops file_ops = {
 	.load = file_load,
-	.commit = file_commit,
+	.prepare = file_prepare,
+	.publish = file_publish,
+	.abort = file_abort,
 	.watch = file_watch,
 	.close = file_close,
 };
+
+/*
+ * Temporaries a killed daemon prepared and never published (up to the
+ * state's size each): nobody else uses the directory, so they go.
+ */
+static void remove_stale(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "state.json.tmp.", 15))
+			unlinkat(dirfd(d), e->d_name, 0);
+	closedir(d);
+}
 
 int zs_store_file_open(struct zs_store **out, const char *dir)
 {
@@ -158,6 +189,7 @@ int zs_store_file_open(struct zs_store **out, const char *dir)
 
 	if (err)
 		return err;
+	remove_stale(dir);
 	f = zs_xcalloc(1, sizeof(*f));
 	f->path = zs_xasprintf("%s/state.json", dir);
 	f->s.ops = &file_ops;

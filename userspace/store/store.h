@@ -3,7 +3,10 @@
  * The daemon's persistent state behind one small interface: the objects
  * (workloads, policies, namespaces, config) and the identity numbers given
  * to their label sets, loaded once at start and committed after every
- * transaction. A back end is an ops table; the first is a file under the
+ * transaction. A commit has two steps around the moment the kernel starts
+ * enforcing the new state, so that nothing is enforced that is not durable:
+ * prepare (everything that can fail for want of room or access, done so
+ * that publishing cannot fail for it), then publish or abort. A back end is an ops table; the first is a file under the
  * state directory (store/file.c). A fleet back end (etcd) keeps the same
  * behind the same ops, so nothing here assumes a local file: a store names
  * itself for messages, and changes made elsewhere come through watch().
@@ -18,6 +21,7 @@
 #include "policy/parse.h" /* struct zs_diags */
 
 struct zs_store;
+struct zs_store_txn; /* a prepared state, the back end's own */
 
 struct zs_store_ops {
 	/*
@@ -29,12 +33,23 @@ struct zs_store_ops {
 	int (*load)(struct zs_store *s, struct zs_objects *objs, struct zs_identities *ids,
 		    struct zs_diags *diags);
 	/*
-	 * Makes (objs, ids) the stored state, all or nothing: on failure the
-	 * store still holds the state before. `objs` is not const: an object's
+	 * Gets (objs, ids) ready to become the stored state, durably (the file:
+	 * written and fsynced beside the state; a full disk or a write error
+	 * fails here), without it being the stored state yet. On failure
+	 * nothing changed and *txn is NULL. `objs` is not const: an object's
 	 * stored text may be made once and kept on it (objects are replaced,
 	 * never changed in place).
 	 */
-	int (*commit)(struct zs_store *s, struct zs_objects *objs, const struct zs_identities *ids);
+	int (*prepare)(struct zs_store *s, struct zs_objects *objs, const struct zs_identities *ids,
+		       struct zs_store_txn **txn);
+	/*
+	 * Makes the prepared state the stored state in one step (the file:
+	 * rename, fsync the directory). On failure the store still holds the
+	 * state before. Frees txn either way.
+	 */
+	int (*publish)(struct zs_store *s, struct zs_store_txn *txn);
+	/* Discards a prepared state; the stored one is untouched. Frees txn. */
+	void (*abort)(struct zs_store *s, struct zs_store_txn *txn);
 	/*
 	 * Changes others make (the other nodes of a fleet): *fd is a descriptor
 	 * the caller's loop polls, readable when load() would give a newer
@@ -57,10 +72,32 @@ static inline int zs_store_load(struct zs_store *s, struct zs_objects *objs,
 	return s->ops->load(s, objs, ids, diags);
 }
 
+static inline int zs_store_prepare(struct zs_store *s, struct zs_objects *objs,
+				   const struct zs_identities *ids, struct zs_store_txn **txn)
+{
+	return s->ops->prepare(s, objs, ids, txn);
+}
+
+static inline int zs_store_publish(struct zs_store *s, struct zs_store_txn *txn)
+{
+	return s->ops->publish(s, txn);
+}
+
+/* NULL-safe. */
+static inline void zs_store_abort(struct zs_store *s, struct zs_store_txn *txn)
+{
+	if (txn)
+		s->ops->abort(s, txn);
+}
+
+/* prepare then publish: (objs, ids) become the stored state, all or nothing. */
 static inline int zs_store_commit(struct zs_store *s, struct zs_objects *objs,
 				  const struct zs_identities *ids)
 {
-	return s->ops->commit(s, objs, ids);
+	struct zs_store_txn *txn;
+	int err = zs_store_prepare(s, objs, ids, &txn);
+
+	return err ? err : zs_store_publish(s, txn);
 }
 
 static inline int zs_store_watch(struct zs_store *s, int *fd)
@@ -75,11 +112,13 @@ static inline void zs_store_close(struct zs_store *s)
 }
 
 /*
- * The file back end: DIR/state.json (DIR made 0700 if missing), written
- * atomically (write, fsync, rename). Format version 2:
+ * The file back end: DIR/state.json (DIR made 0700 if missing), 0600,
+ * written atomically (prepare: a temporary file written and fsynced;
+ * publish: rename, fsync DIR). Format version 2:
  *   {"version": 2, "identities": [{id, namespace, labels}], "objects": [...]}
  * the objects in their native JSON form; version 1 (objects as one text
- * string) still loads.
+ * string) still loads. Opening removes temporaries a killed daemon left
+ * (the caller is the directory's only user: the daemon holds its lock).
  */
 int zs_store_file_open(struct zs_store **out, const char *dir);
 

@@ -7,6 +7,7 @@
 #include "telemetry/jsonl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,13 +16,24 @@
 #include "telemetry/sink.h"
 #include "util/util.h"
 
+/*
+ * The log holds who talked to whom: created 0600, and never through a
+ * symlink (a link planted at the path, dangling or not, is refused rather
+ * than followed to create or append to its target as root).
+ */
 static int reopen(struct zs_jsonl *s)
 {
 	struct stat st;
+	int fd = open(s->path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 
-	s->f = fopen(s->path, "ae");
-	if (!s->f)
+	if (fd < 0)
 		return -errno;
+	s->f = fdopen(fd, "a");
+	if (!s->f) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
 	s->size = fstat(fileno(s->f), &st) ? 0 : (uint64_t)st.st_size;
 	return 0;
 }

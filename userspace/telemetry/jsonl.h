@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The JSON lines sink: a file with size-based rotation (FILE, FILE.1 ...
- * FILE.N, the oldest dropped), or stdout ("-"). Buffered; the daemon flushes
+ * FILE.N, the oldest dropped), or stdout ("-"). FILE is created 0600 and
+ * never opened through a symlink (ELOOP). Buffered; the daemon flushes
  * after each batch of records. A failed write costs those records, counted
  * in `lost`, never the daemon's loop.
  */
