@@ -52,7 +52,7 @@ static int add_dir(json_t *files, const char *path)
 	}
 	closedir(dir);
 	if (names.n)
-		qsort(names.v, names.n, sizeof(char *), cmp_str);
+		zs_qsort(names.v, names.n, sizeof(char *), cmp_str);
 	for (size_t i = 0; i < names.n; i++) {
 		if (!err)
 			err = cli_add_path(files, names.v[i]);
