@@ -163,7 +163,7 @@ define run_fuzz
 		echo "== fuzz $$t ($(1) s)"; rm -rf $(FUZZ_DIR)/work/$$t; mkdir -p $(FUZZ_DIR)/work/$$t; \
 		$(FUZZ_DIR)/fuzz_$$t -max_total_time=$(1) -max_len=65536 -timeout=10 -print_final_stats=0 \
 			-artifact_prefix=$(FUZZ_DIR)/crashes/$$t- $(FUZZ_DIR)/work/$$t tests/fuzz/corpus/$$t \
-			>$(FUZZ_DIR)/work/$$t.log 2>&1 || { tail -40 $(FUZZ_DIR)/work/$$t.log; exit 1; }; \
+			>$(FUZZ_DIR)/work/$$t.log 2>&1 || { grep -v "^#" $(FUZZ_DIR)/work/$$t.log | tail -30; exit 1; }; \
 		grep -h '^Done' $(FUZZ_DIR)/work/$$t.log || true; done
 endef
 
