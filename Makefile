@@ -110,7 +110,10 @@ TEST_TIERS := test-layout test-unit test-bpf
 else
 TEST_TIERS := test-layout test-unit test-bpf test-e2e test-fuzz
 endif
-test: $(TEST_TIERS)
+# The tiers one after another, even under -j (their builds stay parallel):
+# timing checks of one tier must not share the CPUs with another's run.
+test:
+	$(Q)set -e; for t in $(TEST_TIERS); do $(MAKE) --no-print-directory $$t; done
 	@echo "make test: all tiers passed$(if $(SANITIZE), (ASan + UBSan; e2e skipped))"
 
 # The sanitizer run of the unit and packet-table tiers (.ci/run runs it after `make test`).
