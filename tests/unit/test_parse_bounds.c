@@ -132,6 +132,46 @@ static void test_depth(void **state)
 	fx_text_free(&t);
 }
 
+/* 100,000 keys in one mapping: checked in linear time (they were compared pairwise). */
+static void test_many_keys(void **state)
+{
+	struct fx_text t;
+	(void)state;
+
+	fx_text_open(&t);
+	fx_printf(&t, "apiVersion: zeroseg.io/v1\nkind: Policy\nmetadata: {name: p}\nspec:\n");
+	for (int i = 0; i < 100000; i++)
+		fx_printf(&t, "  selector: {}\n");
+	fx_text_close(&t);
+
+	struct zs_objects o;
+	struct zs_diags d = { 0 };
+	double t0 = now_ms();
+	zs_objects_init(&o);
+	assert_int_equal(zs_parse_buffer(FILE_NAME, t.s, strlen(t.s), &o, &d), -EINVAL);
+	assert_true(now_ms() - t0 < FAST_MS);
+	assert_string_equal(d.msgs.v[0], FILE_NAME ":6:3: Policy spec: field \"selector\" given twice");
+	zs_diags_free(&d);
+	zs_objects_free(&o);
+	fx_text_free(&t);
+}
+
+/* A label set is inserted in order: more than ZS_MAX_LABELS is refused. */
+static void test_many_labels(void **state)
+{
+	struct fx_text t;
+	(void)state;
+
+	fx_text_open(&t);
+	fx_printf(&t, "apiVersion: zeroseg.io/v1\nkind: Workload\nmetadata:\n  name: w\n  labels:\n");
+	for (int i = 0; i < 100000; i++)
+		fx_printf(&t, "    k%d: v\n", i);
+	fx_printf(&t, "spec: {interface: e, addresses: [10.0.0.1]}\n");
+	fx_text_close(&t);
+	expect_refused(t.s, strlen(t.s), FILE_NAME ":6:5: metadata.labels: more than 256 labels");
+	fx_text_free(&t);
+}
+
 static void test_file_size(void **state)
 {
 	size_t len = ZS_MAX_POLICY_BYTES + 1;
@@ -206,6 +246,8 @@ int main(void)
 		cmocka_unit_test(test_alias_recursive),
 		cmocka_unit_test(test_alias_within_bounds),
 		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_many_keys),
+		cmocka_unit_test(test_many_labels),
 		cmocka_unit_test(test_file_size),
 		cmocka_unit_test(test_long_value_clipped),
 		cmocka_unit_test(test_invalid_utf8),

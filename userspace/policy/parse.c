@@ -110,13 +110,15 @@ void zs_yaml_err(struct pctx *c, yaml_node_t *n, const char *fmt, ...)
 	char *msg;
 	va_list ap;
 
+	c->errors++;
+	if (c->d->msgs.n >= ZS_MAX_DIAGS)
+		return; /* counted, but not formatted: a file of a million errors costs no more than one */
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
 	zs_diag(c->d, &m, "%s", msg ? msg : "error");
 	free(msg);
-	c->errors++;
 }
 
 const char *zs_yaml_want_scalar(struct pctx *c, yaml_node_t *n, const char *what)
@@ -142,29 +144,29 @@ bool zs_yaml_want_type(struct pctx *c, yaml_node_t *n, yaml_node_type_t t, const
 bool zs_yaml_check_keys(struct pctx *c, yaml_node_t *m, const char *what,
 			const char *const *allowed)
 {
+	uint64_t seen = 0; /* the allowed keys met so far: linear in the keys, whatever their number */
 	bool ok = true;
 
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(c, p->key);
 		const char *ks = scalar_or_null(k);
-		bool known = false;
+		int a = 0;
 
 		if (!ks) {
 			zs_yaml_err(c, k, "%s: keys must be strings", what);
 			ok = false;
 			continue;
 		}
-		for (const char *const *a = allowed; *a && !known; a++)
-			known = !strcmp(*a, ks);
-		if (!known) {
+		while (allowed[a] && strcmp(allowed[a], ks))
+			a++;
+		if (!allowed[a]) {
 			zs_yaml_err(c, k, "%s: unknown field \"%s\"", what, ks);
 			ok = false;
+		} else if (seen & (1ull << a)) {
+			zs_yaml_err(c, k, "%s: field \"%s\" given twice", what, ks);
+			ok = false;
 		}
-		for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++)
-			if (!strcmp(scalar_or_null(node(c, q->key)) ?: "", ks)) {
-				zs_yaml_err(c, k, "%s: field \"%s\" given twice", what, ks);
-				ok = false;
-			}
+		seen |= a < 64 ? 1ull << a : 0;
 	}
 	return ok;
 }

@@ -29,6 +29,9 @@
 #ifndef ZS_MAX_ANCHORS
 #define ZS_MAX_ANCHORS 256 /* anchors in one document */
 #endif
+#ifndef ZS_MAX_LABELS
+#define ZS_MAX_LABELS 256 /* labels of one set (a workload's, a matchLabels) */
+#endif
 #ifndef ZS_MAX_QUOTE
 #define ZS_MAX_QUOTE 80 /* bytes of a quoted value shown in a message, then "..." */
 #endif
