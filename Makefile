@@ -5,6 +5,14 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 BUILD := build
+# `make test SANITIZE=1`: the unit and packet-table tiers built with ASan and
+# UBSan (any report fails the test) into their own directory; the e2e tier
+# is skipped there (it runs the normal build's daemon under real traffic).
+SANITIZE ?=
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ifeq ($(SANITIZE),1)
+BUILD := build/san
+endif
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -16,6 +24,9 @@ CFLAGS ?= -O2 -g
 ZS_CFLAGS := -std=gnu11 -Wall -Wextra -Wno-missing-field-initializers -D_FORTIFY_SOURCE=2 \
 	-Werror=implicit-function-declaration \
 	-I$(BUILD) -Iuserspace -I. -MMD -MP
+ifeq ($(SANITIZE),1)
+ZS_CFLAGS += $(SAN_FLAGS)
+endif
 ALL_CFLAGS = $(ZS_CFLAGS) $(CFLAGS)
 LDLIBS := -lbpf -lelf -lz -lmnl -ljansson -lyaml -lmicrohttpd -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -I$(ARCH_INC) -Wall -Werror
@@ -29,7 +40,8 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean test test-layout test-unit test-bpf test-e2e demo install bench bench-quick deps
+.PHONY: all clean test test-layout test-unit test-bpf test-e2e test-san test-fuzz fuzz demo install bench \
+	bench-quick deps
 
 BPF_HDRS := bpf/abi.h $(wildcard bpf/lib/*.h)
 # The controller: every part of userspace/ is the library, except the CLI,
@@ -93,8 +105,20 @@ $(BUILD)/tests/%: tests/bpf/%.c $(TEST_LIB_OBJS) $(BUILD)/libzeroseg.a
 	$(call msg,TEST,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $< $(TEST_LIB_OBJS) -o $@ $(BUILD)/libzeroseg.a $(LDLIBS) -lcmocka
 
-test: test-layout test-unit test-bpf test-e2e
-	@echo "make test: all tiers passed"
+ifeq ($(SANITIZE),1)
+TEST_TIERS := test-layout test-unit test-bpf
+else
+TEST_TIERS := test-layout test-unit test-bpf test-e2e test-fuzz
+endif
+# The tiers one after another, even under -j (their builds stay parallel):
+# timing checks of one tier must not share the CPUs with another's run.
+test:
+	$(Q)set -e; for t in $(TEST_TIERS); do $(MAKE) --no-print-directory $$t; done
+	@echo "make test: all tiers passed$(if $(SANITIZE), (ASan + UBSan; e2e skipped))"
+
+# The sanitizer run of the unit and packet-table tiers (.ci/run runs it after `make test`).
+test-san:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 test
 
 # The layout's rules (docs/ARCHITECTURE.md): dependencies one way, no room too big.
 test-layout:
@@ -108,6 +132,49 @@ test-bpf: $(BPF_TESTS)
 
 test-e2e: all $(BUILD)/zs-probe
 	$(Q)set -e; for t in tests/e2e/test_*.sh; do echo "== $$t"; bash $$t; done
+
+# ---- fuzzing (clang's libFuzzer; the library rebuilt with clang in build/fuzz/) ----
+# tests/fuzz/fuzz_<target>.c, seeds in tests/fuzz/corpus/<target>/. `make fuzz`
+# runs each target FUZZ_SECONDS; `make test` runs each FUZZ_TEST_SECONDS on the
+# seeds (crashes land in build/fuzz/crashes/).
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 4
+FUZZ_DIR := build/fuzz
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -g -O1
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_BINS := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS))
+# The parts a fuzz target reaches (pure code: no kernel, no daemon).
+FUZZ_LIB_SRCS := $(wildcard userspace/util/*.c userspace/policy/*.c userspace/proto/*.c) \
+	userspace/telemetry/flowfilter.c userspace/telemetry/flows.c
+FUZZ_LIB_OBJS := $(patsubst userspace/%.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRCS))
+
+$(FUZZ_DIR)/obj/%.o: userspace/%.c | $(SKEL)
+	@mkdir -p $(@D)
+	$(call msg,FUZZCC,$@)
+	$(Q)$(CLANG) $(filter-out -D_FORTIFY_SOURCE=2,$(ZS_CFLAGS)) $(FUZZ_FLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(call msg,FUZZLD,$@)
+	$(Q)$(CLANG) $(filter-out -D_FORTIFY_SOURCE=2 -MMD -MP,$(ZS_CFLAGS)) $(FUZZ_FLAGS) \
+		-fsanitize=fuzzer $< $(FUZZ_LIB_OBJS) -o $@ $(LDLIBS)
+
+# run_fuzz(seconds): each target on a scratch copy of its seeds, so the repo's corpus stays small.
+define run_fuzz
+	$(Q)set -e; mkdir -p $(FUZZ_DIR)/crashes; for t in $(FUZZ_TARGETS); do \
+		echo "== fuzz $$t ($(1) s)"; rm -rf $(FUZZ_DIR)/work/$$t; mkdir -p $(FUZZ_DIR)/work/$$t; \
+		$(FUZZ_DIR)/fuzz_$$t -max_total_time=$(1) -max_len=65536 -timeout=10 -print_final_stats=0 \
+			-artifact_prefix=$(FUZZ_DIR)/crashes/$$t- $(FUZZ_DIR)/work/$$t tests/fuzz/corpus/$$t \
+			>$(FUZZ_DIR)/work/$$t.log 2>&1 || { grep -v "^#" $(FUZZ_DIR)/work/$$t.log | tail -30; exit 1; }; \
+		grep -h '^Done' $(FUZZ_DIR)/work/$$t.log || true; done
+endef
+
+test-fuzz: $(FUZZ_BINS)
+	$(call run_fuzz,$(FUZZ_TEST_SECONDS))
+
+fuzz: $(FUZZ_BINS)
+	$(call run_fuzz,$(FUZZ_SECONDS))
 
 demo: all $(BUILD)/zs-probe
 	$(Q)bash scripts/demo.sh

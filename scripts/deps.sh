@@ -10,6 +10,7 @@ PKGS=(
 	libmnl-dev libnl-3-dev libnl-route-3-dev
 	libyaml-dev libjansson-dev libmicrohttpd-dev libcmocka-dev
 	iproute2 iptables nftables iperf3 procps
+	libclang-rt-14-dev # libFuzzer for tests/fuzz/ (make fuzz, the test-fuzz tier)
 	nfdump # IPFIX collector for tests/e2e/test_ipfix.sh (tshark, optional, decodes more)
 )
 

@@ -162,7 +162,8 @@ size_t pkt_build(const struct pkt *p, __u8 *buf, size_t cap)
 	int family = p->ethertype ? 0 : pkt_family(p);
 	int v6 = family == 6;
 	__u16 type = p->ethertype ? p->ethertype : v6 ? ETH_P_IPV6 : ETH_P_IP;
-	__u8 scratch[PKT_HDR_MAX] = { 0 };
+	/* Two bytes in, so the IP header after 14 bytes of Ethernet is 4-aligned, as in an skb. */
+	__u8 frame[PKT_HDR_MAX + 2] __attribute__((aligned(8))) = { 0 }, *scratch = frame + 2;
 	struct ethhdr *eth = (struct ethhdr *)scratch;
 	size_t off = sizeof(*eth), len;
 	__u8 src[16], dst[16], q[16];
@@ -227,7 +228,7 @@ out:
 	if (len > cap)
 		return 0;
 	memset(buf, 0, cap);
-	memcpy(buf, scratch, len < sizeof(scratch) ? len : sizeof(scratch));
+	memcpy(buf, scratch, len < PKT_HDR_MAX ? len : PKT_HDR_MAX);
 	return p->cut ? p->cut : len;
 }
 

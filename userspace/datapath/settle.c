@@ -22,7 +22,7 @@ static int cmp_u32(const void *a, const void *b)
 
 static bool handle_live(const uint32_t *live, size_t n, uint32_t h)
 {
-	return bsearch(&h, live, n, sizeof(h), cmp_u32) != NULL;
+	return zs_bsearch(&h, live, n, sizeof(h), cmp_u32) != NULL;
 }
 
 union sweep_key {
@@ -74,7 +74,7 @@ void zs_w_sweep(struct zs_writer *w, size_t foreign)
 
 	for (size_t i = 0; i < nlive; i++)
 		live_handles[i] = w->subjects.v[i].handle;
-	qsort(live_handles, nlive, sizeof(*live_handles), cmp_u32);
+	zs_qsort(live_handles, nlive, sizeof(*live_handles), cmp_u32);
 
 	for (size_t m = 0; m < ZS_ARRAY_SIZE(maps); m++) {
 		int err;
@@ -138,7 +138,7 @@ static void settle_endpoints(struct zs_writer *w)
 {
 	for (size_t i = 0; i < w->endpoints.n; i++) {
 		const struct zs_w_endpoint *e = &w->endpoints.v[i];
-		const struct zs_w_endpoint *p = bsearch(e, w->prev.endpoints.v, w->prev.endpoints.n,
+		const struct zs_w_endpoint *p = zs_bsearch(e, w->prev.endpoints.v, w->prev.endpoints.n,
 							sizeof(*e), zs_w_cmp_endpoint);
 		if (p && p->identity == e->identity)
 			continue;
@@ -156,7 +156,7 @@ static void settle_ipcache(struct zs_writer *w)
 {
 	for (size_t i = 0; i < w->ipcache.n; i++) {
 		const struct zs_w_ipcache *e = &w->ipcache.v[i];
-		const struct zs_w_ipcache *p = bsearch(e, w->prev.ipcache.v, w->prev.ipcache.n,
+		const struct zs_w_ipcache *p = zs_bsearch(e, w->prev.ipcache.v, w->prev.ipcache.n,
 						       sizeof(*e), zs_w_cmp_ipcache);
 		if (p && p->identity == e->identity && p->cidr == e->cidr && p->ifindex == e->ifindex)
 			continue;

@@ -131,7 +131,7 @@ int zs_w_cmp_ipcache(const void *a, const void *b)
 struct zs_w_subject *zs_w_find_subject(struct zs_w_subject *v, size_t n, uint32_t id)
 {
 	struct zs_w_subject key = { .identity = id };
-	return bsearch(&key, v, n, sizeof(key), cmp_w_subject);
+	return zs_bsearch(&key, v, n, sizeof(key), cmp_w_subject);
 }
 
 /* old_*: what the maps hold now (the writer's state before this apply). */
@@ -143,13 +143,13 @@ struct zs_w_subject *zs_w_old_subject(struct zs_writer *w, uint32_t id)
 struct zs_w_endpoint *zs_w_old_endpoint(struct zs_writer *w, uint32_t ifindex)
 {
 	struct zs_w_endpoint key = { .ifindex = ifindex };
-	return bsearch(&key, w->endpoints.v, w->endpoints.n, sizeof(key), zs_w_cmp_endpoint);
+	return zs_bsearch(&key, w->endpoints.v, w->endpoints.n, sizeof(key), zs_w_cmp_endpoint);
 }
 
 struct zs_w_ipcache *zs_w_old_ipcache(struct zs_writer *w, const struct zs_prefix *p)
 {
 	struct zs_w_ipcache key = { .prefix = *p };
-	return bsearch(&key, w->ipcache.v, w->ipcache.n, sizeof(key), zs_w_cmp_ipcache);
+	return zs_bsearch(&key, w->ipcache.v, w->ipcache.n, sizeof(key), zs_w_cmp_ipcache);
 }
 
 /*
@@ -207,7 +207,7 @@ static int cmp_c_endpoint_name(const void *key, const void *elem)
 static unsigned ifindex_of(struct zs_writer *w, const struct zs_compiled *c,
 			   const unsigned *ep_ifindex, const char *ifname)
 {
-	const struct zs_c_endpoint *ep = bsearch(ifname, c->endpoints.v, c->endpoints.n,
+	const struct zs_c_endpoint *ep = zs_bsearch(ifname, c->endpoints.v, c->endpoints.n,
 						 sizeof(*ep), cmp_c_endpoint_name);
 
 	return ep ? ep_ifindex[ep - c->endpoints.v] : w->ops->ifindex(w->ctx, ifname);
@@ -215,7 +215,7 @@ static unsigned ifindex_of(struct zs_writer *w, const struct zs_compiled *c,
 
 static bool same_entries(const struct zs_w_subject *a, const struct zs_subject *b)
 {
-	return a->n == b->n && !memcmp(a->e, b->e, a->n * sizeof(*a->e));
+	return a->n == b->n && (!a->n || !memcmp(a->e, b->e, a->n * sizeof(*a->e)));
 }
 
 static int write_entries(struct zs_writer *w, uint32_t handle, const struct zs_pentry *e, size_t n)
@@ -567,9 +567,9 @@ static void keep_state(struct zs_writer *w, struct apply *a)
 		struct zs_w_subject *s = ZS_VEC_PUSH(&w->subjects);
 		*s = a->ns[i];
 		s->e = zs_xcalloc(c->subjects.v[i].n, sizeof(*s->e));
-		memcpy(s->e, c->subjects.v[i].e, c->subjects.v[i].n * sizeof(*s->e));
+		zs_memcpy(s->e, c->subjects.v[i].e, c->subjects.v[i].n * sizeof(*s->e));
 	}
-	qsort(a->neps, a->nneps, sizeof(*a->neps), zs_w_cmp_endpoint);
+	zs_qsort(a->neps, a->nneps, sizeof(*a->neps), zs_w_cmp_endpoint);
 	for (size_t i = 0; i < a->nneps; i++)
 		*ZS_VEC_PUSH(&w->endpoints) = a->neps[i];
 	for (size_t i = 0; i < c->ipcache.n; i++)

@@ -64,7 +64,7 @@ static int cmp_wid(const void *a, const void *b)
 static struct wid *wid_find(struct cctx *c, uint32_t id)
 {
 	struct wid key = { .id = id };
-	return bsearch(&key, c->wids.v, c->wids.n, sizeof(key), cmp_wid);
+	return zs_bsearch(&key, c->wids.v, c->wids.n, sizeof(key), cmp_wid);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -157,7 +157,7 @@ static void candidates(struct cctx *c, const struct zs_selector *sel, const char
 				*ZS_VEC_PUSH(out) = s->wids.v[j];
 		}
 		if (in->nvalues > 1)
-			qsort(out->v, out->n, sizeof(*out->v), cmp_u32);
+			zs_qsort(out->v, out->n, sizeof(*out->v), cmp_u32);
 		return;
 	}
 	if (ns) {
@@ -397,7 +397,7 @@ static void resolve(struct zs_subject *s, size_t *cap, uint8_t dir, uint32_t pee
 		if (atoms[i]->hi < SPACE_MAX)
 			pts[np++] = atoms[i]->hi + 1;
 	}
-	qsort(pts, np, sizeof(*pts), cmp_u32);
+	zs_qsort(pts, np, sizeof(*pts), cmp_u32);
 
 	uint32_t run_lo = 0, run_rule = 0;
 	uint8_t run_verdict = 0, run_prec = 0;
@@ -452,7 +452,7 @@ static void resolve_dir(struct zs_subject *s, size_t *cap, uint8_t dir, atoms_t 
 
 	if (!a->n)
 		return;
-	qsort(a->v, a->n, sizeof(*a->v), cmp_atom_peer);
+	zs_qsort(a->v, a->n, sizeof(*a->v), cmp_atom_peer);
 	while (nany < a->n && a->v[nany].peer == ZS_ID_ANY)
 		nany++;
 	set = zs_xcalloc(a->n, sizeof(*set));
@@ -513,7 +513,7 @@ static void build_wids(struct cctx *c)
 	uint64_t *order = zs_xcalloc(o->workloads.n + 1, sizeof(*order));
 	for (size_t i = 0; i < o->workloads.n; i++)
 		order[i] = (uint64_t)of[i] << 32 | i;
-	qsort(order, o->workloads.n, sizeof(*order), cmp_u64);
+	zs_qsort(order, o->workloads.n, sizeof(*order), cmp_u64);
 	for (size_t i = 0; i < o->workloads.n; i++) {
 		const struct zs_workload *w = &o->workloads.v[(uint32_t)order[i]];
 		uint32_t id = (uint32_t)(order[i] >> 32);
@@ -614,7 +614,7 @@ static void compile_subject(struct cctx *c, struct wid *w, const struct zs_polic
 		resolve_dir(s, &cap, dir, &a);
 		free(a.v);
 	}
-	qsort(s->e, s->n, sizeof(*s->e), cmp_pentry);
+	zs_qsort(s->e, s->n, sizeof(*s->e), cmp_pentry);
 	c->out->total_entries += s->n;
 }
 
@@ -635,7 +635,7 @@ static void number_rules(struct cctx *c, const struct zs_policy **pols, uint32_t
 	c->taken = zs_xcalloc(c->taken_cap, sizeof(*c->taken));
 	for (size_t i = 0; i < o->policies.n; i++)
 		pols[i] = &o->policies.v[i];
-	qsort(pols, o->policies.n, sizeof(*pols), cmp_pol);
+	zs_qsort(pols, o->policies.n, sizeof(*pols), cmp_pol);
 	for (size_t i = 0; i < o->policies.n; i++) {
 		const struct zs_policy *p = pols[i];
 		base[i] = (uint32_t)c->out->rules.n;
@@ -706,8 +706,8 @@ int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_
 			compile_subject(&c, &c.wids.v[i], pols, base);
 	build_endpoints(&c);
 	zs_compile_ipcache(&c);
-	qsort(out->endpoints.v, out->endpoints.n, sizeof(out->endpoints.v[0]), cmp_ep);
-	qsort(out->rules.v, out->rules.n, sizeof(out->rules.v[0]), cmp_rule);
+	zs_qsort(out->endpoints.v, out->endpoints.n, sizeof(out->endpoints.v[0]), cmp_ep);
+	zs_qsort(out->rules.v, out->rules.n, sizeof(out->rules.v[0]), cmp_rule);
 
 	cctx_free(&c);
 	free(pols);

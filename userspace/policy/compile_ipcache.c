@@ -45,7 +45,7 @@ void zs_compile_cidrs(struct cctx *c)
 				}
 		}
 	}
-	qsort(c->cidrs.v, c->cidrs.n, sizeof(*c->cidrs.v), cmp_cidr);
+	zs_qsort(c->cidrs.v, c->cidrs.n, sizeof(*c->cidrs.v), cmp_cidr);
 	size_t n = 0;
 	for (size_t i = 0; i < c->cidrs.n; i++)
 		if (!n || zs_prefix_cmp(&c->cidrs.v[n - 1].p, &c->cidrs.v[i].p))
@@ -90,7 +90,7 @@ static void collect_owners(struct cctx *c, owners_t *own)
 		x->identity = ZS_ID_HOST;
 	}
 	/* A workload's address wins over the same host address. */
-	qsort(own->v, own->n, sizeof(*own->v), cmp_owner);
+	zs_qsort(own->v, own->n, sizeof(*own->v), cmp_owner);
 	size_t n = 0;
 	for (size_t i = 0; i < own->n; i++) {
 		if (n && !zs_prefix_cmp(&own->v[n - 1].p, &own->v[i].p)) {
@@ -138,7 +138,7 @@ void zs_compile_ipcache(struct cctx *c)
 		*ZS_VEC_PUSH(&all) = own.v[i].p;
 	for (size_t i = 0; i < c->cidrs.n; i++)
 		*ZS_VEC_PUSH(&all) = c->cidrs.v[i].p;
-	qsort(all.v, all.n, sizeof(*all.v), (int (*)(const void *, const void *))zs_prefix_cmp);
+	zs_qsort(all.v, all.n, sizeof(*all.v), (int (*)(const void *, const void *))zs_prefix_cmp);
 
 	for (size_t i = 0; i < all.n; i++) {
 		if (i && !zs_prefix_cmp(&all.v[i - 1], &all.v[i]))
@@ -152,11 +152,11 @@ void zs_compile_ipcache(struct cctx *c)
 			zs_prefix_truncate(&q, (unsigned)len);
 			if (!ow) {
 				struct owner key = { .p = q };
-				ow = bsearch(&key, own.v, own.n, sizeof(key), cmp_owner);
+				ow = zs_bsearch(&key, own.v, own.n, sizeof(key), cmp_owner);
 			}
 			if (!cid) {
 				struct cidr key = { .p = q };
-				cid = bsearch(&key, c->cidrs.v, c->cidrs.n, sizeof(key), cmp_cidr);
+				cid = zs_bsearch(&key, c->cidrs.v, c->cidrs.n, sizeof(key), cmp_cidr);
 			}
 		}
 		ip->prefix = all.v[i];

@@ -417,7 +417,7 @@ static struct zs_rule *rules_copy(struct zs_objects *dst, const struct zs_rule *
 			selector_copy(&q->selector, &p->selector);
 			selector_copy(&q->ns_selector, &p->ns_selector);
 			q->except = zs_xcalloc(p->nexcept + 1, sizeof(*q->except));
-			memcpy(q->except, p->except, p->nexcept * sizeof(*q->except));
+			zs_memcpy(q->except, p->except, p->nexcept * sizeof(*q->except));
 		}
 		d->ports = zs_xcalloc(r->nports + 1, sizeof(*d->ports));
 		for (size_t j = 0; j < r->nports; j++) {

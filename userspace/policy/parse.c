@@ -17,8 +17,57 @@
 #include <string.h>
 
 #include "policy/parse_int.h"
+#include "util/text.h"
 
 #define ZS_MAX_DIAGS 50
+
+/* Where a cut of `s` at `n` bytes or fewer does not split a UTF-8 character. */
+static size_t utf8_cut(const char *s, size_t n)
+{
+	while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/* Appends up to `n` bytes of `s` to `out` (holding `*o`), short of ZS_MAX_DIAG_LEN; false if cut. */
+static bool append(char *out, size_t *o, const char *s, size_t n)
+{
+	bool whole = *o + n <= ZS_MAX_DIAG_LEN;
+
+	n = whole ? n : utf8_cut(s, ZS_MAX_DIAG_LEN - *o);
+	memcpy(out + *o, s, n);
+	*o += n;
+	return whole;
+}
+
+/*
+ * `msg` with every quoted value longer than ZS_MAX_QUOTE bytes cut to that
+ * many and "...", and the whole cut to ZS_MAX_DIAG_LEN: a message never
+ * repeats a large value in full. Frees `msg`.
+ */
+static char *clip_message(char *msg)
+{
+	char *out = zs_xcalloc(ZS_MAX_DIAG_LEN + 4, 1);
+	const char *p = msg;
+	size_t o = 0;
+	bool whole = true;
+
+	while (*p && whole) {
+		const char *q = *p == '"' ? strchr(p + 1, '"') : NULL;
+		size_t n = q ? (size_t)(q - p) + 1 : 1; /* a quoted value with its quotes, or one byte */
+		if (q && n - 2 > ZS_MAX_QUOTE) {
+			whole = append(out, &o, p, 1 + utf8_cut(p + 1, ZS_MAX_QUOTE)) &&
+				append(out, &o, "...\"", 4);
+		} else {
+			whole = append(out, &o, p, n);
+		}
+		p += n;
+	}
+	if (!whole)
+		strcpy(out + o, "...");
+	free(msg);
+	return out;
+}
 
 void zs_diag(struct zs_diags *d, const struct zs_mark *m, const char *fmt, ...)
 {
@@ -31,6 +80,8 @@ void zs_diag(struct zs_diags *d, const struct zs_mark *m, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
+	if (msg)
+		msg = clip_message(msg);
 	slot = ZS_VEC_PUSH(&d->msgs);
 	*slot = zs_xasprintf("%s:%d:%d: %s", m && m->file ? m->file : "<input>", m ? m->line : 0,
 			     m ? m->col : 0, msg ? msg : "error");
@@ -71,13 +122,15 @@ void zs_yaml_err(struct pctx *c, yaml_node_t *n, const char *fmt, ...)
 	char *msg;
 	va_list ap;
 
+	c->errors++;
+	if (c->d->msgs.n >= ZS_MAX_DIAGS)
+		return; /* counted, but not formatted: a file of a million errors costs no more than one */
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
 	zs_diag(c->d, &m, "%s", msg ? msg : "error");
 	free(msg);
-	c->errors++;
 }
 
 const char *zs_yaml_want_scalar(struct pctx *c, yaml_node_t *n, const char *what)
@@ -103,29 +156,29 @@ bool zs_yaml_want_type(struct pctx *c, yaml_node_t *n, yaml_node_type_t t, const
 bool zs_yaml_check_keys(struct pctx *c, yaml_node_t *m, const char *what,
 			const char *const *allowed)
 {
+	uint64_t seen = 0; /* the allowed keys met so far: linear in the keys, whatever their number */
 	bool ok = true;
 
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(c, p->key);
 		const char *ks = scalar_or_null(k);
-		bool known = false;
+		int a = 0;
 
 		if (!ks) {
 			zs_yaml_err(c, k, "%s: keys must be strings", what);
 			ok = false;
 			continue;
 		}
-		for (const char *const *a = allowed; *a && !known; a++)
-			known = !strcmp(*a, ks);
-		if (!known) {
+		while (allowed[a] && strcmp(allowed[a], ks))
+			a++;
+		if (!allowed[a]) {
 			zs_yaml_err(c, k, "%s: unknown field \"%s\"", what, ks);
 			ok = false;
+		} else if (seen & (1ull << a)) {
+			zs_yaml_err(c, k, "%s: field \"%s\" given twice", what, ks);
+			ok = false;
 		}
-		for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++)
-			if (!strcmp(scalar_or_null(node(c, q->key)) ?: "", ks)) {
-				zs_yaml_err(c, k, "%s: field \"%s\" given twice", what, ks);
-				ok = false;
-			}
+		seen |= a < 64 ? 1ull << a : 0;
 	}
 	return ok;
 }
@@ -259,23 +312,43 @@ yaml_node_t *zs_parse_spec(struct pctx *c, yaml_node_t *obj, struct meta *md, co
 
 typedef void (*doc_fn)(struct pctx *c, yaml_node_t *root, void *arg);
 
+int zs_yaml_syntax_err(const yaml_parser_t *p, const char *file, const char *buf, size_t len,
+		       struct zs_diags *d)
+{
+	struct zs_mark m = { .file = file, .line = (int)p->problem_mark.line + 1,
+			     .col = (int)p->problem_mark.column + 1 };
+
+	if (p->error == YAML_READER_ERROR) {
+		size_t off = p->problem_offset < len ? p->problem_offset : len;
+		zs_text_pos(buf, off, &m.line, &m.col);
+		if (p->problem_value != -1)
+			zs_diag(d, &m, "not valid UTF-8 text: %s (byte 0x%02x at offset %zu)",
+				p->problem ? p->problem : "undecodable", (unsigned)p->problem_value & 0xff, off);
+		else
+			zs_diag(d, &m, "not valid UTF-8 text: %s (at offset %zu)",
+				p->problem ? p->problem : "undecodable", off);
+		return -EINVAL;
+	}
+	zs_diag(d, &m, "syntax: %s%s%s", p->problem ? p->problem : "invalid YAML",
+		p->context ? " " : "", p->context ? p->context : "");
+	return -EINVAL;
+}
+
 static int walk_documents(const char *name, const char *buf, size_t len, struct zs_diags *d,
 			  doc_fn fn, void *arg)
 {
 	yaml_parser_t parser;
 	struct pctx c = { .file = name, .d = d };
 
+	if (zs_yaml_bounds(name, buf, len, d))
+		return -EINVAL;
 	if (!yaml_parser_initialize(&parser))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	for (;;) {
 		yaml_document_t doc;
 		if (!yaml_parser_load(&parser, &doc)) {
-			struct zs_mark m = { .file = name,
-					     .line = (int)parser.problem_mark.line + 1,
-					     .col = (int)parser.problem_mark.column + 1 };
-			zs_diag(d, &m, "syntax: %s%s%s", parser.problem ? parser.problem : "invalid YAML",
-				parser.context ? " " : "", parser.context ? parser.context : "");
+			zs_yaml_syntax_err(&parser, name, buf, len, d);
 			c.errors++;
 			break;
 		}

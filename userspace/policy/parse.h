@@ -9,6 +9,36 @@
 
 #include "policy/model.h"
 
+/*
+ * Bounds on the work one policy file may cost, whatever it holds: each is
+ * refused with the file:line:col of the node that crosses it, after work
+ * proportional to the bound, not to what the input would expand to.
+ */
+#ifndef ZS_MAX_POLICY_BYTES
+#define ZS_MAX_POLICY_BYTES (16u << 20) /* one file (or stdin), in bytes */
+#endif
+#ifndef ZS_MAX_DEPTH
+#define ZS_MAX_DEPTH 64 /* nested lists and mappings (a policy needs about 8) */
+#endif
+#ifndef ZS_MAX_NODES
+#define ZS_MAX_NODES (4u << 20) /* nodes of one file, each alias counted as what it expands to */
+#endif
+#ifndef ZS_MAX_ALIAS_NODES
+#define ZS_MAX_ALIAS_NODES 100000 /* of those, nodes that aliases expand to, in one file */
+#endif
+#ifndef ZS_MAX_ANCHORS
+#define ZS_MAX_ANCHORS 256 /* anchors in one document */
+#endif
+#ifndef ZS_MAX_LABELS
+#define ZS_MAX_LABELS 256 /* labels of one set (a workload's, a matchLabels) */
+#endif
+#ifndef ZS_MAX_QUOTE
+#define ZS_MAX_QUOTE 80 /* bytes of a quoted value shown in a message, then "..." */
+#endif
+#ifndef ZS_MAX_DIAG_LEN
+#define ZS_MAX_DIAG_LEN 1024 /* bytes of one message */
+#endif
+
 /* Collected error messages, each "file:line:col: text". */
 struct zs_diags {
 	ZS_VEC(char *) msgs;

@@ -78,6 +78,13 @@ static inline size_t seq_len(yaml_node_t *s)
 
 /* ---- parse.c: errors, node checks, metadata ------------------------------ */
 
+/*
+ * Reports libyaml's error as "syntax: ..." at its position (an undecodable
+ * byte: the byte's line:col in `buf`); returns -EINVAL.
+ */
+int zs_yaml_syntax_err(const yaml_parser_t *p, const char *file, const char *buf, size_t len,
+		       struct zs_diags *d);
+
 void zs_yaml_err(struct pctx *c, yaml_node_t *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* A non-null scalar's text, or NULL after an error naming `what`. */
@@ -105,6 +112,11 @@ bool zs_parse_meta(struct pctx *c, yaml_node_t *obj, struct meta *m, bool namesp
  */
 yaml_node_t *zs_parse_spec(struct pctx *c, yaml_node_t *obj, struct meta *md, const char *kind,
 			  const char *const *keys);
+
+/* ---- parse_bounds.c: the bounds of parse.h, before a tree is built ------- */
+
+/* 0 if `buf` is within every bound; else -E2BIG (or -EINVAL: a syntax error) after a diagnostic. */
+int zs_yaml_bounds(const char *file, const char *buf, size_t len, struct zs_diags *d);
 
 /* ---- parse_rules.c: the parts of a policy both syntaxes share ------------ */
 

@@ -50,6 +50,11 @@ void zs_parse_labels(struct pctx *c, yaml_node_t *m, zs_labels_t *out, const cha
 		return;
 	if (!zs_yaml_want_type(c, m, YAML_MAPPING_NODE, what))
 		return;
+	/* Each label is inserted in order: a bound keeps a set's cost from growing as its square. */
+	if (m->data.mapping.pairs.top - m->data.mapping.pairs.start > ZS_MAX_LABELS) {
+		zs_yaml_err(c, m, "%s: more than %d labels", what, ZS_MAX_LABELS);
+		return;
+	}
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
 		const char *ks = zs_yaml_want_scalar(c, k, what);

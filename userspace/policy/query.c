@@ -21,7 +21,7 @@ const struct zs_c_rule *zs_compiled_rule(const struct zs_compiled *c, uint32_t i
 {
 	struct zs_c_rule key = { .id = id };
 
-	return bsearch(&key, c->rules.v, c->rules.n, sizeof(key), cmp_rule);
+	return zs_bsearch(&key, c->rules.v, c->rules.n, sizeof(key), cmp_rule);
 }
 
 static int cmp_subject(const void *a, const void *b)
@@ -34,7 +34,7 @@ static int cmp_subject(const void *a, const void *b)
 const struct zs_subject *zs_compiled_subject(const struct zs_compiled *c, uint32_t identity)
 {
 	struct zs_subject key = { .identity = identity };
-	return bsearch(&key, c->subjects.v, c->subjects.n, sizeof(key), cmp_subject);
+	return zs_bsearch(&key, c->subjects.v, c->subjects.n, sizeof(key), cmp_subject);
 }
 
 /* A subject's longest matching entry for (peer, dir, value), as the LPM trie answers. */
@@ -79,7 +79,7 @@ const struct zs_c_ipcache *zs_compiled_ipcache_exact(const struct zs_compiled *c
 {
 	struct zs_c_ipcache key = { .prefix = *p };
 
-	return bsearch(&key, c->ipcache.v, c->ipcache.n, sizeof(key), cmp_c_ipcache);
+	return zs_bsearch(&key, c->ipcache.v, c->ipcache.n, sizeof(key), cmp_c_ipcache);
 }
 
 const struct zs_c_ipcache *zs_compiled_ipcache_find(const struct zs_compiled *c, uint8_t family,

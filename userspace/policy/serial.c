@@ -284,14 +284,14 @@ static void objects_each(struct zs_objects *o, objects_visit_fn *visit, void *ct
 		visit(ctx, make_ns, &o->namespaces.v[i], &o->namespaces.v[i].json);
 	for (size_t i = 0; i < o->workloads.n; i++)
 		tmp[i] = &o->workloads.v[i];
-	qsort(tmp, o->workloads.n, sizeof(*tmp), cmp_wl);
+	zs_qsort(tmp, o->workloads.n, sizeof(*tmp), cmp_wl);
 	for (size_t i = 0; i < o->workloads.n; i++) {
 		struct zs_workload *w = (struct zs_workload *)tmp[i];
 		visit(ctx, make_wl, w, &w->json);
 	}
 	for (size_t i = 0; i < o->policies.n; i++)
 		tmp[i] = &o->policies.v[i];
-	qsort(tmp, o->policies.n, sizeof(*tmp), cmp_po);
+	zs_qsort(tmp, o->policies.n, sizeof(*tmp), cmp_po);
 	for (size_t i = 0; i < o->policies.n; i++) {
 		struct zs_policy *p = (struct zs_policy *)tmp[i];
 		visit(ctx, make_po, p, &p->json);

@@ -47,8 +47,8 @@ int zs_validate(const struct zs_objects *o, struct zs_diags *d)
 		for (size_t a = 0; a < w->naddrs; a++)
 			*ZS_VEC_PUSH(&addrs) = (struct owner_ref){ .addr = &w->addrs[a], .w = i };
 	}
-	qsort(ifs.v, ifs.n, sizeof(*ifs.v), cmp_ifname_ref);
-	qsort(addrs.v, addrs.n, sizeof(*addrs.v), cmp_addr_ref);
+	zs_qsort(ifs.v, ifs.n, sizeof(*ifs.v), cmp_ifname_ref);
+	zs_qsort(addrs.v, addrs.n, sizeof(*addrs.v), cmp_addr_ref);
 	for (size_t i = 1; i < ifs.n; i++) {
 		size_t first = i - 1;
 		while (i < ifs.n && !strcmp(ifs.v[i].ifname, ifs.v[first].ifname)) {

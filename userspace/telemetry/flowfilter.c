@@ -80,8 +80,8 @@ int zs_flow_filter_since(struct zs_flow_filter *f, const char *s, uint64_t now_n
 		}
 	}
 	if (unit && v >= 0) {
-		uint64_t back = (uint64_t)(v * (double)unit * 1e9);
-		zs_rfc3339(back < now_ns ? now_ns - back : 0, f->since, sizeof(f->since));
+		double back = v * (double)unit * 1e9; /* converted only when it fits (found by fuzzing) */
+		zs_rfc3339(back < (double)now_ns ? now_ns - (uint64_t)back : 0, f->since, sizeof(f->since));
 		return 0;
 	}
 	/* An RFC 3339 UTC time, compared as text (the records' format is fixed width). */

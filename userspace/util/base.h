@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define ZS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -41,6 +43,26 @@ char *zs_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *zs_vec_grow(void **v, size_t *n, size_t *cap, size_t elem);
 #define ZS_VEC_PUSH(vec) \
 	((__typeof__((vec)->v))zs_vec_grow((void **)&(vec)->v, &(vec)->n, &(vec)->cap, sizeof(*(vec)->v)))
+
+/*
+ * qsort, bsearch and memcpy that take an empty array as it comes: a vector
+ * never grown has v == NULL, n == 0, which the C library's declarations
+ * (nonnull) make undefined behaviour.
+ */
+typedef int (*zs_cmp_fn)(const void *, const void *);
+static inline void zs_qsort(void *v, size_t n, size_t size, zs_cmp_fn cmp)
+{
+	if (n)
+		qsort(v, n, size, cmp);
+}
+static inline void *zs_bsearch(const void *key, const void *v, size_t n, size_t size, zs_cmp_fn cmp)
+{
+	return n ? bsearch(key, v, n, size, cmp) : NULL;
+}
+static inline void *zs_memcpy(void *dst, const void *src, size_t n)
+{
+	return n ? memcpy(dst, src, n) : dst;
+}
 
 uint32_t zs_fnv1a(const void *data, size_t len, uint32_t h);
 #define ZS_FNV_INIT 2166136261u
