@@ -60,16 +60,34 @@ static long long pidfd_pid(int pidfd)
 	return proc_field(path, "Pid", 10);
 }
 
-/* Does process `pid` hold CAP_NET_ADMIN in our user namespace? */
-static bool pid_net_admin(long long pid)
+/*
+ * Is process `pid` in our user namespace? A daemon that dropped its
+ * capabilities (privilege.c) may not look at the namespaces of a peer that
+ * holds more than it does (/proc/PID/ns needs ptrace access: EACCES); then
+ * the peer's uid as SO_PEERCRED translated it into our namespace decides:
+ * only a process whose user namespace maps to our uid 0 shows as 0, and
+ * making such a mapping took root's privilege here.
+ */
+static bool pid_in_our_userns(long long pid, uid_t uid)
 {
 	char path[64];
 	struct stat ours, theirs;
-	long long caps;
 
 	snprintf(path, sizeof(path), "/proc/%lld/ns/user", pid);
-	if (stat("/proc/self/ns/user", &ours) || stat(path, &theirs) || ours.st_ino != theirs.st_ino ||
-	    ours.st_dev != theirs.st_dev)
+	if (stat("/proc/self/ns/user", &ours))
+		return false;
+	if (stat(path, &theirs))
+		return errno == EACCES && uid == 0;
+	return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
+}
+
+/* Does process `pid` (uid as our namespace sees it) hold CAP_NET_ADMIN in our user namespace? */
+static bool pid_net_admin(long long pid, uid_t uid)
+{
+	char path[64];
+	long long caps;
+
+	if (!pid_in_our_userns(pid, uid))
 		return false;
 	snprintf(path, sizeof(path), "/proc/%lld/status", pid);
 	caps = proc_field(path, "CapEff", 16);
@@ -89,9 +107,9 @@ bool zs_peer_allowed(int fd)
 		return true; /* a daemon run as its own user with capabilities, and that user */
 	len = sizeof(pidfd);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) || pidfd < 0)
-		return pid_net_admin(cred.pid); /* before Linux 6.5: see above */
+		return pid_net_admin(cred.pid, cred.uid); /* before Linux 6.5: see above */
 	long long pid = pidfd_pid(pidfd);
-	ok = pid > 0 && pid_net_admin(pid) && pidfd_pid(pidfd) == pid;
+	ok = pid > 0 && pid_net_admin(pid, cred.uid) && pidfd_pid(pidfd) == pid;
 	close(pidfd);
 	return ok;
 }
