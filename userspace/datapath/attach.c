@@ -3,10 +3,13 @@
  * Attaching the loaded programs to interfaces: the tc pair (clsact ingress
  * and egress) on a workload's host-side interface, replaced in place so a
  * restarted daemon leaves no gap; and the XDP prefilter or flood shield,
- * native where the driver has it, generic otherwise. See datapath.h.
+ * native where the driver has it, generic otherwise. Verifying that an
+ * interface still carries them (the kernel asked, program ids compared),
+ * and putting back what is gone. See datapath.h.
  */
 #include "datapath/datapath.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/if_link.h>
@@ -74,4 +77,92 @@ int zs_dp_detach_xdp(unsigned ifindex)
 	int a = bpf_xdp_detach((int)ifindex, XDP_FLAGS_DRV_MODE, NULL);
 	int b = bpf_xdp_detach((int)ifindex, XDP_FLAGS_SKB_MODE, NULL);
 	return a && b ? a : 0;
+}
+
+const char *zs_dp_hook_name(unsigned hook)
+{
+	switch (hook) {
+	case ZS_DP_HOOK_TC_INGRESS: return "tc-ingress";
+	case ZS_DP_HOOK_TC_EGRESS: return "tc-egress";
+	case ZS_DP_HOOK_XDP_SHIELD:
+	case ZS_DP_HOOK_XDP_UPLINK: return "xdp";
+	default: return "?";
+	}
+}
+
+/*
+ * The id of the program at our handle and priority on one tc hook; 0 when
+ * there is none. The kernel says EINVAL when the clsact qdisc is gone and
+ * ENOENT when only the filter is.
+ */
+static int tc_prog_id(unsigned ifindex, enum bpf_tc_attach_point where, unsigned *id)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = where);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = ZS_TC_HANDLE, .priority = ZS_TC_PRIO);
+	int err = bpf_tc_query(&hook, &opts);
+
+	*id = err ? 0 : opts.prog_id;
+	return err == -ENOENT || err == -EINVAL ? 0 : err;
+}
+
+/* One hook: not ours (bit set in the result), another program there (*foreign too). */
+static unsigned judge(unsigned bit, unsigned have, unsigned ours, unsigned *foreign)
+{
+	if (have == ours)
+		return 0;
+	if (have)
+		*foreign |= bit;
+	return bit;
+}
+
+int zs_dp_verify(const struct zs_dp *dp, unsigned ifindex, unsigned want, unsigned *foreign)
+{
+	unsigned missing = 0, id;
+	int err;
+
+	*foreign = 0;
+	if (want & ZS_DP_HOOK_TC_INGRESS) {
+		if ((err = tc_prog_id(ifindex, BPF_TC_INGRESS, &id)))
+			return err;
+		missing |= judge(ZS_DP_HOOK_TC_INGRESS, id, dp->from_ep_id, foreign);
+	}
+	if (want & ZS_DP_HOOK_TC_EGRESS) {
+		if ((err = tc_prog_id(ifindex, BPF_TC_EGRESS, &id)))
+			return err;
+		missing |= judge(ZS_DP_HOOK_TC_EGRESS, id, dp->to_ep_id, foreign);
+	}
+	if (want & (ZS_DP_HOOK_XDP_SHIELD | ZS_DP_HOOK_XDP_UPLINK)) {
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+		bool shield = want & ZS_DP_HOOK_XDP_SHIELD;
+		unsigned ours = shield ? dp->xdp_shield_id : dp->xdp_uplink_id;
+		if ((err = bpf_xdp_query((int)ifindex, 0, &q)))
+			return err;
+		/* Ours in either mode (attach falls back to generic). */
+		id = q.drv_prog_id == ours || q.skb_prog_id == ours ? ours :
+							     q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id;
+		missing |= judge(shield ? ZS_DP_HOOK_XDP_SHIELD : ZS_DP_HOOK_XDP_UPLINK, id, ours, foreign);
+	}
+	return (int)missing;
+}
+
+int zs_dp_repair(struct zs_dp *dp, unsigned ifindex, unsigned missing)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	const char *mode;
+	int err = 0;
+
+	if (missing & ZS_DP_HOOK_TC) {
+		err = bpf_tc_hook_create(&hook); /* the clsact qdisc, if it went */
+		if (err && err != -EEXIST)
+			return err;
+		err = 0;
+	}
+	if (missing & ZS_DP_HOOK_TC_INGRESS)
+		err = tc_attach_one(ifindex, BPF_TC_INGRESS, dp->from_ep_fd);
+	if (!err && (missing & ZS_DP_HOOK_TC_EGRESS))
+		err = tc_attach_one(ifindex, BPF_TC_EGRESS, dp->to_ep_fd);
+	if (!err && (missing & (ZS_DP_HOOK_XDP_SHIELD | ZS_DP_HOOK_XDP_UPLINK)))
+		err = zs_dp_attach_xdp(dp, ifindex, missing & ZS_DP_HOOK_XDP_SHIELD, &mode);
+	return err;
 }
