@@ -87,7 +87,10 @@ static void metrics_publish(struct daemon *d)
 	zs_metrics_publish(d->metrics, s);
 }
 
-/* About once a second: the conntrack scan, loss records, flushing the sinks, metrics. */
+/*
+ * About once a second: hooks and pins verified (guard.c), the conntrack
+ * scan, loss records, flushing the sinks, metrics.
+ */
 static void tick(struct daemon *d)
 {
 	uint64_t now = zs_now_ns(CLOCK_MONOTONIC);
@@ -95,6 +98,7 @@ static void tick(struct daemon *d)
 	if (now < d->next_scan_ns)
 		return;
 	d->next_scan_ns = now + 1000000000ull;
+	guard_tick(d);
 	zs_writer_settle(&d->writer); /* retire the last apply's old generation */
 	ct_scan(d);
 	uint64_t real = zs_now_ns(CLOCK_REALTIME);
@@ -367,6 +371,7 @@ out:
 	free(d.attached.v);
 	free(d.shielded.v);
 	free(d.uplinks.v);
+	free(d.guard.failing.v);
 	zs_compiled_free(&d.comp);
 	zs_identities_free(&d.ids);
 	zs_objects_free(&d.objs);

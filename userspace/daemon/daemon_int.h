@@ -4,7 +4,7 @@
  * userspace/daemon/ only. daemon.c: setup, the event loop, teardown;
  * control.c: the control socket; handlers.c: one handler per verb;
  * commit.c: transactions (compile, attach, write the maps, persist);
- * links.c: interfaces and netlink; ctscan.c: records from the datapath
+ * links.c: interfaces and netlink; guard.c: tampering undone; ctscan.c: records from the datapath
  * (events, the conntrack scan) and its counters; telemetry/sink.h: where records go.
  */
 #ifndef ZS_DAEMON_INT_H
@@ -43,6 +43,11 @@ struct daemon {
 	ZS_VEC(unsigned) attached; /* tc, sorted */
 	ZS_VEC(unsigned) shielded; /* workload ifindexes with the XDP flood shield */
 	ZS_VEC(unsigned) uplinks;  /* uplink ifindexes with the XDP prefilter */
+	/* Tampering undone (guard.c); its counters are in `snap`. */
+	struct {
+		ZS_VEC(unsigned) failing; /* ifindexes (0: a pin) whose repair fails */
+		size_t sweep_next;        /* the periodic verification's place */
+	} guard;
 	/* Flow records (ctscan.c) go to every sink through the fan-out, which owns them. */
 	struct zs_fanout out;
 	struct zs_recent *recent;      /* `flows` history and followers (a sink of `out`) */
@@ -99,6 +104,8 @@ int commit(struct daemon *d, struct zs_objects *next, struct zs_diags *diags);
 void commit_resync(struct daemon *d);
 
 /* links.c */
+/* The hooks (ZS_DP_HOOK_* bits) we put on `ifindex`: tc, the shield, an uplink's XDP. */
+unsigned link_hooks_of(struct daemon *d, unsigned ifindex);
 void link_host_addrs(struct zs_objects *o);
 int link_attach_all(struct daemon *d, const struct zs_compiled *c, char *err, size_t errlen);
 void link_detach_stale(struct daemon *d, const struct zs_compiled *c);
@@ -106,6 +113,15 @@ void link_shields_sync(struct daemon *d, const struct zs_compiled *c);
 void link_attach_uplinks(struct daemon *d);
 int nl_open(struct daemon *d);
 void nl_read(struct daemon *d);
+
+/* guard.c: `by` names what found it: "netlink", "sweep", "apply". */
+/* Verifies the hooks we put on `ifindex`; re-attaches, counts and reports what is gone. */
+void guard_check(struct daemon *d, unsigned ifindex, const char *by);
+void guard_check_all(struct daemon *d, const char *by);
+/* About once a second: the pins, and a slice of the interfaces. */
+void guard_tick(struct daemon *d);
+/* The counters for `status`. */
+json_t *guard_status(struct daemon *d);
 
 /* ctscan.c */
 int ct_on_event(void *ctx, void *data, size_t len); /* libbpf ring_buffer callback */
