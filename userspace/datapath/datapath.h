@@ -17,6 +17,7 @@
 #include "datapath/writer.h"
 
 struct zs_datapath;
+struct mnl_socket;
 
 struct zs_dp {
 	struct zs_datapath *skel;
@@ -35,6 +36,8 @@ struct zs_dp {
 	int xdp_shield_fd;
 	/* Our programs' ids: what an interface must carry (zs_dp_verify). */
 	unsigned from_ep_id, to_ep_id, xdp_uplink_id, xdp_shield_id;
+	struct mnl_socket *tc_nl; /* zs_dp_verify's netlink socket, opened at first use */
+	unsigned tc_seq;
 	unsigned ct_max; /* the conntrack table's capacity */
 };
 
@@ -79,7 +82,7 @@ const char *zs_dp_hook_name(unsigned hook);
  * kernel is asked, not a list we keep. -errno when it cannot tell
  * (-ENODEV: the interface is gone).
  */
-int zs_dp_verify(const struct zs_dp *dp, unsigned ifindex, unsigned want, unsigned *foreign);
+int zs_dp_verify(struct zs_dp *dp, unsigned ifindex, unsigned want, unsigned *foreign);
 /* Puts our programs back on the hooks in `missing` (as attach does). 0 or -errno. */
 int zs_dp_repair(struct zs_dp *dp, unsigned ifindex, unsigned missing);
 /* Removes every pin zs_dp_open made under `pin_dir`. */

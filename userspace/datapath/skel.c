@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <libgen.h>
+#include <libmnl/libmnl.h>
 #include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,6 +230,8 @@ err_skel:
 
 void zs_dp_close(struct zs_dp *dp)
 {
+	if (dp->tc_nl)
+		mnl_socket_close(dp->tc_nl);
 	if (dp->skel)
 		zs_datapath__destroy(dp->skel);
 	memset(dp, 0, sizeof(*dp));
