@@ -293,6 +293,8 @@ static void loop_close(struct daemon *d)
 	}
 	if (d->nl)
 		mnl_socket_close(d->nl);
+	if (d->nl_tc)
+		mnl_socket_close(d->nl_tc);
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
 	if (d->epfd >= 0)

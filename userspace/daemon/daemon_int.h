@@ -63,6 +63,7 @@ struct daemon {
 	/* The loop. */
 	struct ring_buffer *rb;
 	struct mnl_socket *nl;
+	struct mnl_socket *nl_tc; /* qdisc and filter events (links.c) */
 	int epfd, listen_fd, sig_fd;
 	bool stop;
 };

@@ -11,12 +11,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <ifaddrs.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,18 +204,36 @@ void link_detach_stale(struct daemon *d, const struct zs_compiled *c)
 
 /* ---- netlink: links and addresses that come and go ---------------------- */
 
+/* A non-blocking rtnetlink socket bound to `groups`. */
+static struct mnl_socket *nl_socket(unsigned groups, int *err)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (nl && mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) == 0)
+		return nl;
+	*err = -errno;
+	if (nl)
+		mnl_socket_close(nl);
+	return NULL;
+}
+
+/*
+ * Two sockets: links and addresses on d->nl, qdiscs and filters (so that one
+ * taken off is put back at once) on d->nl_tc, polled here too. Apart, because
+ * our own attaches make tc events by the thousand in a large apply: should
+ * they overflow their socket, that costs a verification of every interface,
+ * not the full re-sync that lost link events need.
+ */
 int nl_open(struct daemon *d)
 {
-	d->nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!d->nl)
-		return -errno;
-	/* RTMGRP_TC: qdiscs and filters, so that one taken off is put back at once. */
-	if (mnl_socket_bind(d->nl, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_TC,
-			    MNL_SOCKET_AUTOPID) < 0)
-		return -errno;
-	int fd = mnl_socket_get_fd(d->nl);
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	return 0;
+	int err = 0;
+
+	d->nl = nl_socket(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, &err);
+	if (d->nl)
+		d->nl_tc = nl_socket(RTMGRP_TC, &err);
+	if (!d->nl_tc)
+		return err;
+	return daemon_poll_add(d, mnl_socket_get_fd(d->nl_tc), EPOLLIN, EV_NETLINK);
 }
 
 enum { NL_LINKS = 1, NL_ADDRS = 2, NL_SUSPECTS_ALL = 4 };
@@ -322,6 +341,10 @@ void nl_read(struct daemon *d)
 	int changed;
 	ssize_t n;
 
+	while ((n = mnl_socket_recvfrom(d->nl_tc, buf, sizeof(buf))) > 0)
+		mnl_cb_run(buf, (size_t)n, 0, 0, nl_msg_cb, &c);
+	if (n < 0 && errno == ENOBUFS) /* tc events were lost: verify every interface */
+		c.what |= NL_SUSPECTS_ALL;
 	while ((n = mnl_socket_recvfrom(d->nl, buf, sizeof(buf))) > 0)
 		mnl_cb_run(buf, (size_t)n, 0, 0, nl_msg_cb, &c);
 	if (n < 0 && errno == ENOBUFS) /* notifications were lost: assume everything moved */
