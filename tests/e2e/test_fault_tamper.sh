@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Fault: tampering with enforcement. With a denied UDP flow sending at a
 # fixed rate, an operator (or an intruder with CAP_NET_ADMIN) deletes the
-# clsact qdisc, then one tc filter, detaches the flood shield's XDP, and
-# removes the pins under the bpffs directory. Each time the daemon must put
+# clsact qdisc, then one tc filter, puts a pass-all program in our filter's
+# place, detaches the flood shield's XDP, and removes the pins under the
+# bpffs directory. Each time the daemon must put
 # it back at once (netlink, or its once-a-second verification), count it
 # (`status`, metrics), report it (log, a `tamper` flow record), and let
 # almost nothing through meanwhile: the time to repair and the datagrams
@@ -14,7 +15,7 @@
 #   zt-a (10.96.0.11, floodShield) --zt-a--+
 #                                          +-- host ns zt-host [zeroseg daemon,
 #   zt-b (10.96.0.12) -------------zt-b----+     --metrics 127.0.0.1:19470]
-#     sink: udp/5301..5304                       sender: host -> zt-b, denied
+#     sink: udp/5301..5305                       sender: host -> zt-b, denied
 source "$(dirname "$0")/../lib/e2e.sh"
 e2e_begin zt-host zt-a zt-b
 
@@ -121,6 +122,12 @@ echo "-- tc qdisc del dev zt-b clsact"
 episode qdisc "$H" 5301 "both_tc zt-b" '"hook":"tc-ingress"' ip netns exec "$H" tc qdisc del dev zt-b clsact
 echo "-- tc filter del dev zt-b egress"
 episode filter "$H" 5302 "tc_ours zt-b egress" '"hook":"tc-egress"' ip netns exec "$H" tc filter del dev zt-b egress
+echo "-- another program in our place: tc filter replace with a pass-all program"
+foreign() {
+	ip netns exec "$H" tc filter replace dev zt-b egress pref 1 handle 0x7a73 bpf da \
+		obj build/bench/empty_tc.bpf.o sec tc
+}
+episode foreign "$H" 5304 "tc_ours zt-b egress" '"found":"foreign"' foreign
 echo "-- XDP detached from the flood shield zt-a (zt-a sends the denied flow)"
 xdp_ours zt-a && ok "the shield is on zt-a" || bad "no XDP on zt-a: $(ip -n "$H" link show zt-a)"
 xdp_off() {
@@ -158,13 +165,13 @@ echo "-- reported"
 sleep 1.1 # a tick: the metrics are published once a second
 st=$(Z status | tr -d ' \n')
 rep() { echo "$st" | grep -o "\"repairs\":{[^}]*}" | grep -o "\"$1\":[0-9]*" | grep -o '[0-9]*$'; }
-[ "$(rep tc-egress)" -ge 3 ] && [ "$(rep tc-ingress)" -ge 2 ] && [ "$(rep xdp)" -ge 1 ] &&
+[ "$(rep tc-egress)" -ge 4 ] && [ "$(rep tc-ingress)" -ge 2 ] && [ "$(rep xdp)" -ge 1 ] &&
 	[ "$(rep pins)" -ge 3 ] && [ "$(rep failing)" -eq 0 ] &&
 	ok "status counts the repairs: $(echo "$st" | grep -o '"repairs":{[^}]*}')" ||
 	bad "status: $st"
 m=$(ip netns exec "$H" curl -s "http://127.0.0.1:$PORT/metrics")
 metric() { echo "$m" | awk -v k="$1" '$1 == k { print $2 }'; }
-[ "$(metric 'zeroseg_hook_repairs_total{hook="tc-egress"}')" -ge 3 ] &&
+[ "$(metric 'zeroseg_hook_repairs_total{hook="tc-egress"}')" -ge 4 ] &&
 	[ "$(metric 'zeroseg_hook_repairs_total{hook="xdp"}')" -ge 1 ] &&
 	[ "$(metric zeroseg_pin_repairs_total)" -ge 3 ] &&
 	ok "metrics count them: $(echo "$m" | grep -E '^zeroseg_(hook|pin)_repairs_total' | tr '\n' ' ')" ||
@@ -195,7 +202,7 @@ echo "-- what passed while unprotected"
 kill -TERM "$SINK"
 wait "$SINK"
 got() { sed -n "s|^udp/$1 received \([0-9]*\).*|\1|p" "$D/sink.out"; }
-for e in qdisc:5301 filter:5302 xdp:5303; do
+for e in qdisc:5301 filter:5302 foreign:5304 xdp:5303; do
 	name=${e%%:*} port=${e#*:}
 	n=$(got "$port")
 	echo "  $name: repaired in ${MS[$name]} ms (seen back after ${SEEN[$name]} ms); $n of the denied datagrams passed (at $PPS/s)"

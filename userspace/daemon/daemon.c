@@ -340,7 +340,10 @@ static void loop_run(struct daemon *d)
 {
 	while (!d->stop) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(d->epfd, evs, 16, 1000);
+		/* Until the next tick is due: once a second, however busy the loop. */
+		uint64_t now = zs_now_ns(CLOCK_MONOTONIC);
+		int wait_ms = now >= d->next_scan_ns ? 0 : (int)((d->next_scan_ns - now) / 1000000 + 1);
+		int n = epoll_wait(d->epfd, evs, 16, wait_ms > 1000 ? 1000 : wait_ms);
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++)

@@ -6,7 +6,7 @@
  * directory can remove its pins, and a restarted daemon would then start
  * from empty maps (the revision going back). So the kernel is asked, not
  * the lists links.c keeps: on netlink's word that a qdisc or filter went or
- * a link changed (links.c), once a second over every interface we enforce
+ * changed or a link changed (links.c), once a second over every interface we enforce
  * on (a bounded slice per tick), and at every transaction, each hook we put
  * there must run our program; whatever does not gets it back at once. Pins
  * are checked every tick and made again from the maps we hold.

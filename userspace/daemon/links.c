@@ -259,9 +259,10 @@ static void suspect(struct nl_changes *c, unsigned ifindex)
 }
 
 /*
- * A qdisc or filter deleted, on any interface (ours are told apart after);
- * a new or replaced one is left to the sweep, so that our own attaches (one
- * event each) cost nothing. A link that changed may have lost its XDP.
+ * A qdisc or filter deleted, or a filter added or replaced (another program
+ * in our place), on any interface: ours are told apart after. Our own
+ * attaches come back this way too and cost a verification each (~20 us).
+ * A link that changed may have lost its XDP.
  */
 static int nl_msg_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -281,6 +282,7 @@ static int nl_msg_cb(const struct nlmsghdr *nlh, void *data)
 		break;
 	case RTM_DELQDISC:
 	case RTM_DELTFILTER:
+	case RTM_NEWTFILTER:
 		if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct tcmsg)))
 			suspect(c, (unsigned)((const struct tcmsg *)mnl_nlmsg_get_payload(nlh))->tcm_ifindex);
 		break;
