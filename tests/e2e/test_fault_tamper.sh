@@ -141,7 +141,9 @@ echo "-- a re-apply repairs (the daemon stopped while the qdisc goes, the apply 
 kill -STOP "$ZS_DAEMON_PID"
 Z apply -f "$D/policy.yaml" >"$D/apply.out" 2>&1 &
 APPLY=$!
-sleep 0.2
+# The apply's connection waits in the listening socket's queue (Recv-Q) first.
+queued() { ip netns exec "$H" ss -xlH src "$D/sock" | awk '{ exit !($3 >= 1) }'; }
+for _ in $(seq 300); do queued && break; sleep 0.01; done
 ip netns exec "$H" tc qdisc del dev zt-b clsact
 kill -CONT "$ZS_DAEMON_PID"
 wait "$APPLY" && ok "re-apply answered" || bad "re-apply: $(cat "$D/apply.out")"
