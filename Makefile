@@ -130,7 +130,8 @@ test-unit: $(UNIT_TESTS)
 test-bpf: $(BPF_TESTS)
 	$(Q)set -e; for t in $^; do echo "== $$t"; $$t; done
 
-test-e2e: all $(BUILD)/zs-probe
+# build/bench/empty_tc.bpf.o: the pass-all program test_fault_tamper.sh puts in our place.
+test-e2e: all $(BUILD)/zs-probe $(BUILD)/bench/empty_tc.bpf.o
 	$(Q)set -e; for t in tests/e2e/test_*.sh; do echo "== $$t"; bash $$t; done
 
 # ---- fuzzing (clang's libFuzzer; the library rebuilt with clang in build/fuzz/) ----

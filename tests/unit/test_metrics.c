@@ -54,6 +54,9 @@ static void fill(struct zs_metrics_snapshot *s)
 	s->packets[31] = 1;
 	s->events_lost = 11;
 	s->records_lost[ZS_METRICS_SINK_FOLLOWERS] = 8;
+	s->hook_repairs[ZS_METRICS_HOOK_TC_EGRESS] = 2;
+	s->hook_repairs[ZS_METRICS_HOOK_XDP] = 1;
+	s->pin_repairs = 3;
 	s->map_entries[ZS_METRICS_MAP_ENDPOINTS] = 4;
 	s->map_entries[ZS_METRICS_MAP_CONNTRACK] = 12;
 	s->map_capacity[ZS_METRICS_MAP_CONNTRACK] = 1024; /* --ct-max */
@@ -136,6 +139,12 @@ static void test_render_lines(void **state)
 		"zeroseg_records_lost_total{sink=\"json\"} 0",
 		"zeroseg_records_lost_total{sink=\"ipfix\"} 0",
 		"zeroseg_records_lost_total{sink=\"followers\"} 8",
+		"# TYPE zeroseg_hook_repairs_total counter",
+		"zeroseg_hook_repairs_total{hook=\"tc-ingress\"} 0",
+		"zeroseg_hook_repairs_total{hook=\"tc-egress\"} 2",
+		"zeroseg_hook_repairs_total{hook=\"xdp\"} 1",
+		"# TYPE zeroseg_pin_repairs_total counter",
+		"zeroseg_pin_repairs_total 3",
 		"# TYPE zeroseg_map_entries gauge",
 		"zeroseg_map_entries{map=\"endpoints\"} 4",
 		"zeroseg_map_entries{map=\"conntrack\"} 12",
@@ -196,7 +205,7 @@ static void test_render_structure(void **state)
 		assert_true(v[1] && strspn(v + 1, "0123456789") == strlen(v + 1));
 		samples++;
 	}
-	assert_int_equal(nseen, 16);
+	assert_int_equal(nseen, 18);
 	assert_true(samples > 60);
 	free(t);
 }

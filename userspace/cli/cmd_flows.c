@@ -126,7 +126,7 @@ const struct cli_opt flows_opts[] = {
 	{ .name = "verdict", .arg = "V", .parse = set_verdict, .help = "allowed|denied|audit" },
 	{ .name = "port", .arg = "N", .parse = set_port, .help = "destination port" },
 	{ .name = "protocol", .arg = "P", .parse = set_protocol, .help = "TCP|UDP|ICMP..." },
-	{ .name = "type", .arg = "T", .parse = set_type, .help = "new|update|end|revoked|denied|lost" },
+	{ .name = "type", .arg = "T", .parse = set_type, .help = "new|update|end|revoked|denied|lost|tamper" },
 	{ .name = "since", .arg = "T", .parse = set_since, .help = "5m | 2h | an RFC 3339 time" },
 	{ .name = "output", .short_name = 'o', .arg = "json|compact|table",
 	  CLI_SET_STRING(struct flows_view, output), .def = FLOWS_OUTPUT, .help = "the output format" },
@@ -159,6 +159,13 @@ static void flow_print_row(struct flows_view *v, json_t *rec)
 		printf("%-30s %-8s %-8s %-36s %-36s %-7s %s\n", "TIME", "TYPE", "VERDICT", "SOURCE",
 		       "DESTINATION", "PROTO", "POLICY");
 		v->header_done = true;
+	}
+	if (!strcmp(cli_str(rec, "type") ?: "", "tamper")) {
+		printf("%-30s %-8s %s on %s: %s, %s\n", cli_str(rec, "time") ?: "?", "tamper",
+		       cli_str(rec, "hook") ?: "?", cli_str(rec, "interface") ?: cli_str(rec, "pin") ?: "?",
+		       cli_str(rec, "found") ?: "?",
+		       json_is_true(json_object_get(rec, "repaired")) ? "repaired" : "NOT repaired");
+		return;
 	}
 	if (!json_object_get(rec, "src")) {
 		printf("%-30s %-8s lost: %lld events, %lld records\n", cli_str(rec, "time") ?: "?", "lost",

@@ -87,7 +87,10 @@ static void metrics_publish(struct daemon *d)
 	zs_metrics_publish(d->metrics, s);
 }
 
-/* About once a second: the conntrack scan, loss records, flushing the sinks, metrics. */
+/*
+ * About once a second: hooks and pins verified (guard.c), the conntrack
+ * scan, loss records, flushing the sinks, metrics.
+ */
 static void tick(struct daemon *d)
 {
 	uint64_t now = zs_now_ns(CLOCK_MONOTONIC);
@@ -95,6 +98,7 @@ static void tick(struct daemon *d)
 	if (now < d->next_scan_ns)
 		return;
 	d->next_scan_ns = now + 1000000000ull;
+	guard_tick(d);
 	zs_writer_settle(&d->writer); /* retire the last apply's old generation */
 	ct_scan(d);
 	uint64_t real = zs_now_ns(CLOCK_REALTIME);
@@ -320,6 +324,8 @@ static void loop_close(struct daemon *d)
 	control_close(d);
 	if (d->nl)
 		mnl_socket_close(d->nl);
+	if (d->nl_tc)
+		mnl_socket_close(d->nl_tc);
 	if (d->sig_fd >= 0)
 		close(d->sig_fd);
 	if (d->epfd >= 0)
@@ -372,7 +378,10 @@ static void loop_run(struct daemon *d)
 {
 	while (!d->stop) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(d->epfd, evs, 16, control_expire(d, 1000));
+		/* Until the next tick is due (once a second, however busy the loop) or a client's deadline. */
+		uint64_t now = zs_now_ns(CLOCK_MONOTONIC);
+		int wait_ms = now >= d->next_scan_ns ? 0 : (int)((d->next_scan_ns - now) / 1000000 + 1);
+		int n = epoll_wait(d->epfd, evs, 16, control_expire(d, wait_ms > 1000 ? 1000 : wait_ms));
 		if (n < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < n; i++)
@@ -410,6 +419,7 @@ out:
 	free(d.attached.v);
 	free(d.shielded.v);
 	free(d.uplinks.v);
+	free(d.guard.failing.v);
 	zs_compiled_free(&d.comp);
 	zs_identities_free(&d.ids);
 	zs_objects_free(&d.objs);

@@ -4,9 +4,9 @@
  * userspace/daemon/ only. daemon.c: setup, the event loop, teardown;
  * control.c: the control socket; handlers.c: one handler per verb;
  * commit.c: transactions (compile, attach, write the maps, persist);
- * links.c: interfaces and netlink; privilege.c: the capabilities kept after
- * set-up; ctscan.c: records from the datapath (events, the conntrack scan)
- * and its counters; telemetry/sink.h: where records go.
+ * links.c: interfaces and netlink; guard.c: tampering undone; privilege.c:
+ * the capabilities kept after set-up; ctscan.c: records from the datapath
+ * (events, the conntrack scan) and its counters; telemetry/sink.h: where records go.
  */
 #ifndef ZS_DAEMON_INT_H
 #define ZS_DAEMON_INT_H
@@ -64,6 +64,11 @@ struct daemon {
 	ZS_VEC(unsigned) attached; /* tc, sorted */
 	ZS_VEC(unsigned) shielded; /* workload ifindexes with the XDP flood shield */
 	ZS_VEC(unsigned) uplinks;  /* uplink ifindexes with the XDP prefilter */
+	/* Tampering undone (guard.c); its counters are in `snap`. */
+	struct {
+		ZS_VEC(unsigned) failing; /* ifindexes (0: a pin) whose repair fails */
+		size_t sweep_next;        /* the periodic verification's place */
+	} guard;
 	/* Flow records (ctscan.c) go to every sink through the fan-out, which owns them. */
 	struct zs_fanout out;
 	struct zs_recent *recent;      /* `flows` history and followers (a sink of `out`) */
@@ -79,6 +84,7 @@ struct daemon {
 	/* The loop. */
 	struct ring_buffer *rb;
 	struct mnl_socket *nl;
+	struct mnl_socket *nl_tc; /* qdisc and filter events (links.c) */
 	int epfd, listen_fd, sig_fd;
 	bool stop;
 	/* The control socket's clients, and the socket file we made (to unlink only ours). */
@@ -181,6 +187,8 @@ void jobs_close(struct daemon *d);
 size_t jobs_pending(const struct daemon *d);
 
 /* links.c */
+/* The hooks (ZS_DP_HOOK_* bits) we put on `ifindex`: tc, the shield, an uplink's XDP. */
+unsigned link_hooks_of(struct daemon *d, unsigned ifindex);
 void link_host_addrs(struct zs_objects *o);
 int link_attach_all(struct daemon *d, const struct zs_compiled *c, char *err, size_t errlen);
 void link_detach_stale(struct daemon *d, const struct zs_compiled *c);
@@ -194,6 +202,14 @@ void nl_read(struct daemon *d);
  * capabilities enforcing needs from here on and sets no_new_privs.
  */
 int priv_drop(struct daemon *d);
+/* guard.c: `by` names what found it: "netlink", "sweep", "apply". */
+/* Verifies the hooks we put on `ifindex`; re-attaches, counts and reports what is gone. */
+void guard_check(struct daemon *d, unsigned ifindex, const char *by);
+void guard_check_all(struct daemon *d, const char *by);
+/* About once a second: the pins, and a slice of the interfaces. */
+void guard_tick(struct daemon *d);
+/* The counters for `status`. */
+json_t *guard_status(struct daemon *d);
 
 /* ctscan.c */
 int ct_on_event(void *ctx, void *data, size_t len); /* libbpf ring_buffer callback */

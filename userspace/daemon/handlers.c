@@ -140,13 +140,15 @@ static json_t *do_status(struct daemon *d, json_t *req)
 	json_t *reasons = json_object();
 	(void)req;
 
+	json_t *resp;
+
 	dp_reason_totals(d, packets, bytes);
 	for (uint32_t r = 0; r < ZS_REASON_MAX; r++)
 		if (packets[r])
 			json_object_set_new(reasons, zs_reason_name(r),
 					    json_pack("{s:I,s:I}", "packets", (json_int_t)packets[r],
 						      "bytes", (json_int_t)bytes[r]));
-	return json_pack("{s:b,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:o,s:s,s:s,s:I}", ZS_K_OK, 1,
+	resp = json_pack("{s:b,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:o,s:s,s:s,s:I}", ZS_K_OK, 1,
 			 ZS_K_REVISION, (json_int_t)d->writer.revision, "workloads",
 			 (json_int_t)d->objs.workloads.n, "policies", (json_int_t)d->objs.policies.n,
 			 "identities", (json_int_t)d->ids.v.n, "enforcing", (json_int_t)d->attached.n,
@@ -155,6 +157,8 @@ static json_t *do_status(struct daemon *d, json_t *req)
 			 "sink_lost", (json_int_t)zs_fanout_lost(&d->out), "packets", reasons, "bpffs",
 			 d->opts->bpffs, "state_dir", d->opts->state_dir, "changes_pending",
 			 (json_int_t)jobs_pending(d));
+	json_object_set_new(resp, "repairs", guard_status(d)); /* tampering undone */
+	return resp;
 }
 
 /*

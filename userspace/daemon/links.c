@@ -5,16 +5,19 @@
  * when it is no longer enrolled; the XDP flood shield where a workload asks
  * for one; the XDP prefilter on --uplink interfaces. Netlink tells when
  * links or this host's addresses (the host identity) come and go; the state
- * is then re-applied.
+ * is then re-applied. It also tells when a qdisc or filter goes, or a link
+ * changes (XDP detached), on an interface we enforce on: guard.c verifies it
+ * and puts back what is gone, as every transaction does for every interface.
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <ifaddrs.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +43,13 @@ static bool in_vec(const unsigned *v, size_t n, unsigned x)
 		if (v[i] == x)
 			return true;
 	return false;
+}
+
+unsigned link_hooks_of(struct daemon *d, unsigned ifindex)
+{
+	return (in_sorted(d->attached.v, d->attached.n, ifindex) ? ZS_DP_HOOK_TC : 0) |
+	       (in_vec(d->shielded.v, d->shielded.n, ifindex) ? ZS_DP_HOOK_XDP_SHIELD : 0) |
+	       (in_vec(d->uplinks.v, d->uplinks.n, ifindex) ? ZS_DP_HOOK_XDP_UPLINK : 0);
 }
 
 /*
@@ -135,14 +145,22 @@ void link_shields_sync(struct daemon *d, const struct zs_compiled *c)
 	}
 }
 
-/* Attaches to every enrolled interface that exists; fail closed first. */
+/*
+ * Attaches to every enrolled interface that exists; fail closed first. The
+ * interfaces we hold already are verified, not trusted: what was taken off
+ * them is put back (guard.c).
+ */
 int link_attach_all(struct daemon *d, const struct zs_compiled *c, char *err, size_t errlen)
 {
 	size_t before = d->attached.n; /* sorted; what this call adds is sorted after */
 	int e = 0;
 
+	for (size_t i = 0; i < d->uplinks.n; i++)
+		guard_check(d, d->uplinks.v[i], "apply");
 	for (size_t i = 0; i < c->endpoints.n && !e; i++) {
 		unsigned ifindex = ifindex_of(d, c->endpoints.v[i].ifname);
+		if (ifindex && in_sorted(d->attached.v, before, ifindex))
+			guard_check(d, ifindex, "apply");
 		if (!ifindex || in_sorted(d->attached.v, before, ifindex))
 			continue;
 		e = zs_dp_attach(&d->dp, ifindex);
@@ -186,29 +204,89 @@ void link_detach_stale(struct daemon *d, const struct zs_compiled *c)
 
 /* ---- netlink: links and addresses that come and go ---------------------- */
 
-int nl_open(struct daemon *d)
+/* A non-blocking rtnetlink socket bound to `groups`. */
+static struct mnl_socket *nl_socket(unsigned groups, int *err)
 {
-	d->nl = mnl_socket_open(NETLINK_ROUTE);
-	if (!d->nl)
-		return -errno;
-	if (mnl_socket_bind(d->nl, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
-			    MNL_SOCKET_AUTOPID) < 0)
-		return -errno;
-	int fd = mnl_socket_get_fd(d->nl);
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	return 0;
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (nl && mnl_socket_bind(nl, groups, MNL_SOCKET_AUTOPID) == 0)
+		return nl;
+	*err = -errno;
+	if (nl)
+		mnl_socket_close(nl);
+	return NULL;
 }
 
-enum { NL_LINKS = 1, NL_ADDRS = 2 };
+/*
+ * Two sockets: links and addresses on d->nl, qdiscs and filters (so that one
+ * taken off is put back at once) on d->nl_tc, polled here too. Apart, because
+ * our own attaches make tc events by the thousand in a large apply: should
+ * they overflow their socket, that costs a verification of every interface,
+ * not the full re-sync that lost link events need.
+ */
+int nl_open(struct daemon *d)
+{
+	int err = 0;
 
+	d->nl = nl_socket(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, &err);
+	if (d->nl)
+		d->nl_tc = nl_socket(RTMGRP_TC, &err);
+	if (!d->nl_tc)
+		return err;
+	return daemon_poll_add(d, mnl_socket_get_fd(d->nl_tc), EPOLLIN, EV_NETLINK);
+}
+
+enum { NL_LINKS = 1, NL_ADDRS = 2, NL_SUSPECTS_ALL = 4 };
+
+/* Interfaces to verify after a read; more than fit: all of them. */
+#define NL_SUSPECTS 64
+
+/* What one read of the netlink socket says moved. */
+struct nl_changes {
+	int what; /* NL_* */
+	unsigned suspects[NL_SUSPECTS];
+	size_t nsuspects;
+};
+
+static void suspect(struct nl_changes *c, unsigned ifindex)
+{
+	if (in_vec(c->suspects, c->nsuspects, ifindex))
+		return;
+	if (c->nsuspects == NL_SUSPECTS)
+		c->what |= NL_SUSPECTS_ALL;
+	else
+		c->suspects[c->nsuspects++] = ifindex;
+}
+
+/*
+ * A qdisc or filter deleted, or a filter added or replaced (another program
+ * in our place), on any interface: ours are told apart after. Our own
+ * attaches come back this way too and cost a verification each (~20 us).
+ * A link that changed may have lost its XDP.
+ */
 static int nl_msg_cb(const struct nlmsghdr *nlh, void *data)
 {
-	int *changed = data;
+	struct nl_changes *c = data;
 
-	if (nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK)
-		*changed |= NL_LINKS;
-	if (nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR)
-		*changed |= NL_ADDRS;
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWLINK:
+		if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+			suspect(c, (unsigned)((const struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index);
+		/* fall through */
+	case RTM_DELLINK:
+		c->what |= NL_LINKS;
+		break;
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+		c->what |= NL_ADDRS;
+		break;
+	case RTM_DELQDISC:
+	case RTM_DELTFILTER:
+	case RTM_NEWTFILTER:
+		if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct tcmsg)))
+			suspect(c, (unsigned)((const struct tcmsg *)mnl_nlmsg_get_payload(nlh))->tcm_ifindex);
+		break;
+	}
 	return MNL_CB_OK;
 }
 
@@ -247,16 +325,34 @@ static bool links_moved(struct daemon *d)
 	return moved;
 }
 
+/* Hooks taken off the interfaces netlink named (ours among them) are put back. */
+static void nl_guard(struct daemon *d, const struct nl_changes *c)
+{
+	if (c->what & NL_SUSPECTS_ALL) {
+		guard_check_all(d, "netlink");
+		return;
+	}
+	for (size_t i = 0; i < c->nsuspects; i++)
+		guard_check(d, c->suspects[i], "netlink");
+}
+
 void nl_read(struct daemon *d)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	int changed = 0;
+	struct nl_changes c = { 0 };
+	int changed;
 	ssize_t n;
 
+	while ((n = mnl_socket_recvfrom(d->nl_tc, buf, sizeof(buf))) > 0)
+		mnl_cb_run(buf, (size_t)n, 0, 0, nl_msg_cb, &c);
+	if (n < 0 && errno == ENOBUFS) /* tc events were lost: verify every interface */
+		c.what |= NL_SUSPECTS_ALL;
 	while ((n = mnl_socket_recvfrom(d->nl, buf, sizeof(buf))) > 0)
-		mnl_cb_run(buf, (size_t)n, 0, 0, nl_msg_cb, &changed);
-	if (n < 0 && errno == ENOBUFS)
-		changed = NL_LINKS | NL_ADDRS; /* notifications were lost: assume everything moved */
+		mnl_cb_run(buf, (size_t)n, 0, 0, nl_msg_cb, &c);
+	if (n < 0 && errno == ENOBUFS) /* notifications were lost: assume everything moved */
+		c.what = NL_LINKS | NL_ADDRS | NL_SUSPECTS_ALL;
+	nl_guard(d, &c); /* first: an unfiltered interface is the most urgent */
+	changed = c.what & (NL_LINKS | NL_ADDRS);
 	if (!changed)
 		return;
 	if (changed & NL_LINKS) {

@@ -3,13 +3,23 @@
  * Attaching the loaded programs to interfaces: the tc pair (clsact ingress
  * and egress) on a workload's host-side interface, replaced in place so a
  * restarted daemon leaves no gap; and the XDP prefilter or flood shield,
- * native where the driver has it, generic otherwise. See datapath.h.
+ * native where the driver has it, generic otherwise. Verifying that an
+ * interface still carries them (the kernel asked, program ids compared),
+ * and putting back what is gone. See datapath.h.
  */
 #include "datapath/datapath.h"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_ether.h>
 #include <linux/if_link.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
 #define ZS_TC_HANDLE 0x7a73 /* "zs" */
 #define ZS_TC_PRIO 1
@@ -74,4 +84,148 @@ int zs_dp_detach_xdp(unsigned ifindex)
 	int a = bpf_xdp_detach((int)ifindex, XDP_FLAGS_DRV_MODE, NULL);
 	int b = bpf_xdp_detach((int)ifindex, XDP_FLAGS_SKB_MODE, NULL);
 	return a && b ? a : 0;
+}
+
+/* A filter in the answer: TCA_OPTIONS holds the program's id. */
+static int tc_filter_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *a, *o;
+
+	if (nlh->nlmsg_type != RTM_NEWTFILTER)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(struct tcmsg)) {
+		if (mnl_attr_get_type(a) != TCA_OPTIONS)
+			continue;
+		mnl_attr_for_each_nested(o, a)
+			if (mnl_attr_get_type(o) == TCA_BPF_ID &&
+			    mnl_attr_get_payload_len(o) >= sizeof(uint32_t))
+				*(unsigned *)data = mnl_attr_get_u32(o);
+	}
+	return MNL_CB_OK;
+}
+
+const char *zs_dp_hook_name(unsigned hook)
+{
+	switch (hook) {
+	case ZS_DP_HOOK_TC_INGRESS: return "tc-ingress";
+	case ZS_DP_HOOK_TC_EGRESS: return "tc-egress";
+	case ZS_DP_HOOK_XDP_SHIELD:
+	case ZS_DP_HOOK_XDP_UPLINK: return "xdp";
+	default: return "?";
+	}
+}
+
+/*
+ * The id of the program at our handle and priority on one tc hook; 0 when
+ * there is none. One RTM_GETTFILTER on a netlink socket kept open (libbpf's
+ * bpf_tc_query opens one per call: ~40 us, most of a verification). The
+ * kernel says EINVAL when the clsact qdisc is gone, ENOENT when the filter is.
+ */
+static int tc_prog_id(struct zs_dp *dp, unsigned ifindex, bool egress, unsigned *id)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct tcmsg *t;
+	unsigned seq;
+	ssize_t n;
+	int err = 0;
+
+	*id = 0;
+	if (!dp->tc_nl) {
+		dp->tc_nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+		if (!dp->tc_nl || mnl_socket_bind(dp->tc_nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+			err = -errno;
+			if (dp->tc_nl)
+				mnl_socket_close(dp->tc_nl);
+			dp->tc_nl = NULL;
+			return err;
+		}
+	}
+	nlh->nlmsg_type = RTM_GETTFILTER;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = seq = ++dp->tc_seq;
+	t = mnl_nlmsg_put_extra_header(nlh, sizeof(*t));
+	t->tcm_family = AF_UNSPEC;
+	t->tcm_ifindex = (int)ifindex;
+	t->tcm_parent = TC_H_MAKE(TC_H_CLSACT, egress ? TC_H_MIN_EGRESS : TC_H_MIN_INGRESS);
+	t->tcm_handle = ZS_TC_HANDLE;
+	t->tcm_info = TC_H_MAKE(ZS_TC_PRIO << 16, htons(ETH_P_ALL));
+	mnl_attr_put_strz(nlh, TCA_KIND, "bpf");
+	if (mnl_socket_sendto(dp->tc_nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	/* The filter (if any), then the ack or the error. */
+	while ((n = mnl_socket_recvfrom(dp->tc_nl, buf, sizeof(buf))) > 0) {
+		err = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(dp->tc_nl), tc_filter_cb, id);
+		if (err <= MNL_CB_STOP)
+			break;
+	}
+	if (n < 0)
+		return -errno;
+	if (err < 0) {
+		err = -errno;
+		return err == -ENOENT || err == -EINVAL ? 0 : err;
+	}
+	return 0;
+}
+
+/* One hook: not ours (bit set in the result), another program there (*foreign too). */
+static unsigned judge(unsigned bit, unsigned have, unsigned ours, unsigned *foreign)
+{
+	if (have == ours)
+		return 0;
+	if (have)
+		*foreign |= bit;
+	return bit;
+}
+
+int zs_dp_verify(struct zs_dp *dp, unsigned ifindex, unsigned want, unsigned *foreign)
+{
+	unsigned missing = 0, id;
+	int err;
+
+	*foreign = 0;
+	if (want & ZS_DP_HOOK_TC_INGRESS) {
+		if ((err = tc_prog_id(dp, ifindex, false, &id)))
+			return err;
+		missing |= judge(ZS_DP_HOOK_TC_INGRESS, id, dp->from_ep_id, foreign);
+	}
+	if (want & ZS_DP_HOOK_TC_EGRESS) {
+		if ((err = tc_prog_id(dp, ifindex, true, &id)))
+			return err;
+		missing |= judge(ZS_DP_HOOK_TC_EGRESS, id, dp->to_ep_id, foreign);
+	}
+	if (want & (ZS_DP_HOOK_XDP_SHIELD | ZS_DP_HOOK_XDP_UPLINK)) {
+		LIBBPF_OPTS(bpf_xdp_query_opts, q);
+		bool shield = want & ZS_DP_HOOK_XDP_SHIELD;
+		unsigned ours = shield ? dp->xdp_shield_id : dp->xdp_uplink_id;
+		if ((err = bpf_xdp_query((int)ifindex, 0, &q)))
+			return err;
+		/* Ours in either mode (attach falls back to generic). */
+		id = q.drv_prog_id == ours || q.skb_prog_id == ours ? ours :
+							     q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id;
+		missing |= judge(shield ? ZS_DP_HOOK_XDP_SHIELD : ZS_DP_HOOK_XDP_UPLINK, id, ours, foreign);
+	}
+	return (int)missing;
+}
+
+int zs_dp_repair(struct zs_dp *dp, unsigned ifindex, unsigned missing)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	const char *mode;
+	int err = 0;
+
+	if (missing & ZS_DP_HOOK_TC) {
+		err = bpf_tc_hook_create(&hook); /* the clsact qdisc, if it went */
+		if (err && err != -EEXIST)
+			return err;
+		err = 0;
+	}
+	if (missing & ZS_DP_HOOK_TC_INGRESS)
+		err = tc_attach_one(ifindex, BPF_TC_INGRESS, dp->from_ep_fd);
+	if (!err && (missing & ZS_DP_HOOK_TC_EGRESS))
+		err = tc_attach_one(ifindex, BPF_TC_EGRESS, dp->to_ep_fd);
+	if (!err && (missing & (ZS_DP_HOOK_XDP_SHIELD | ZS_DP_HOOK_XDP_UPLINK)))
+		err = zs_dp_attach_xdp(dp, ifindex, missing & ZS_DP_HOOK_XDP_SHIELD, &mode);
+	return err;
 }

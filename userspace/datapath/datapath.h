@@ -17,6 +17,7 @@
 #include "datapath/writer.h"
 
 struct zs_datapath;
+struct mnl_socket;
 
 struct zs_dp {
 	struct zs_datapath *skel;
@@ -33,6 +34,10 @@ struct zs_dp {
 	int to_ep_fd;
 	int xdp_uplink_fd;
 	int xdp_shield_fd;
+	/* Our programs' ids: what an interface must carry (zs_dp_verify). */
+	unsigned from_ep_id, to_ep_id, xdp_uplink_id, xdp_shield_id;
+	struct mnl_socket *tc_nl; /* zs_dp_verify's netlink socket, opened at first use */
+	unsigned tc_seq;
 	unsigned ct_max; /* the conntrack table's capacity */
 };
 
@@ -60,8 +65,42 @@ int zs_dp_detach(unsigned ifindex);
  */
 int zs_dp_attach_xdp(struct zs_dp *dp, unsigned ifindex, bool shield, const char **mode);
 int zs_dp_detach_xdp(unsigned ifindex);
+
+/*
+ * The hooks an interface carries our programs on, as bits. A workload's
+ * interface wants the tc pair (and the shield where it asks for one); an
+ * uplink wants the XDP prefilter.
+ */
+enum zs_dp_hook {
+	ZS_DP_HOOK_TC_INGRESS = 1u << 0, /* zs_tc_from_ep */
+	ZS_DP_HOOK_TC_EGRESS = 1u << 1,  /* zs_tc_to_ep */
+	ZS_DP_HOOK_XDP_SHIELD = 1u << 2, /* zs_xdp_shield, native or generic */
+	ZS_DP_HOOK_XDP_UPLINK = 1u << 3, /* zs_xdp_uplink, native or generic */
+};
+#define ZS_DP_HOOK_TC (ZS_DP_HOOK_TC_INGRESS | ZS_DP_HOOK_TC_EGRESS)
+/* "tc-ingress", "tc-egress", "xdp" (both XDP programs) for one bit; "?" else. */
+const char *zs_dp_hook_name(unsigned hook);
+/*
+ * Which of the hooks in `want` on `ifindex` do not run our program (the
+ * qdisc or filter deleted, XDP detached, or another program in our place),
+ * as bits; those holding another program are also set in *foreign. The
+ * kernel is asked, not a list we keep. -errno when it cannot tell
+ * (-ENODEV: the interface is gone).
+ */
+int zs_dp_verify(struct zs_dp *dp, unsigned ifindex, unsigned want, unsigned *foreign);
+/* Puts our programs back on the hooks in `missing` (as attach does). 0 or -errno. */
+int zs_dp_repair(struct zs_dp *dp, unsigned ifindex, unsigned missing);
 /* Removes every pin zs_dp_open made under `pin_dir`. */
 int zs_dp_unpin(const char *pin_dir);
+/*
+ * Pins that have gone from under the pin directory (removed by hand, the
+ * bpffs unmounted) made again from the maps this process holds: the same
+ * maps, so what they hold (the revision in zs_config among it) is kept.
+ * `repinned(ctx, path, err)` is called for each pin found missing (err: 0
+ * when it is back). Returns how many were missing. Nothing to do for a
+ * datapath opened without pins.
+ */
+int zs_dp_repin(struct zs_dp *dp, void (*repinned)(void *ctx, const char *path, int err), void *ctx);
 
 extern const struct zs_map_ops zs_dp_map_ops; /* ctx: struct zs_dp * */
 

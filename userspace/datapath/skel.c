@@ -14,9 +14,13 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <libgen.h>
+#include <libmnl/libmnl.h>
 #include <linux/magic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -119,6 +123,35 @@ int zs_dp_unpin(const char *pin_dir)
 	return 0;
 }
 
+/*
+ * A pin checked by its path alone (a stat: cheap enough for every tick).
+ * Its directory may be gone too (removed, or the bpffs unmounted): it is
+ * made again, and bpffs mounted on it if need be, as at open.
+ */
+int zs_dp_repin(struct zs_dp *dp, void (*repinned)(void *ctx, const char *path, int err), void *ctx)
+{
+	struct bpf_map *m;
+	struct stat st;
+	int missing = 0;
+
+	if (!dp->skel)
+		return 0;
+	bpf_object__for_each_map(m, dp->skel->obj) {
+		const char *path = bpf_map__pin_path(m);
+		if (!path || stat(path, &st) == 0)
+			continue;
+		char *dir = zs_xstrdup(path);
+		int err = zs_bpffs_ensure(dirname(dir));
+		free(dir);
+		/* bpf_map__pin would see the map as pinned already and do nothing. */
+		if (!err && bpf_obj_pin(bpf_map__fd(m), path))
+			err = -errno;
+		missing++;
+		repinned(ctx, path, err);
+	}
+	return missing;
+}
+
 /* The info of the map pinned at `path`: 0, or -1 when there is none. */
 static int pinned_info(const char *path, struct bpf_map_info *info)
 {
@@ -172,6 +205,15 @@ static unsigned ct_capacity(const char *ct_pin, unsigned want)
 	return want;
 }
 
+/* A loaded program's id (what an interface's hook reports); 0 when unknown. */
+static unsigned prog_id(int fd)
+{
+	struct bpf_prog_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 /* The fds the writer, the daemon and the tests use, once loaded. */
 static void take_fds(struct zs_dp *dp)
 {
@@ -190,6 +232,10 @@ static void take_fds(struct zs_dp *dp)
 	dp->xdp_uplink_fd = bpf_program__fd(dp->skel->progs.zs_xdp_uplink);
 	dp->xdp_shield_fd = bpf_program__fd(dp->skel->progs.zs_xdp_shield);
 	dp->ct_max = bpf_map__max_entries(dp->skel->maps.zs_ct);
+	dp->from_ep_id = prog_id(dp->from_ep_fd);
+	dp->to_ep_id = prog_id(dp->to_ep_fd);
+	dp->xdp_uplink_id = prog_id(dp->xdp_uplink_fd);
+	dp->xdp_shield_id = prog_id(dp->xdp_shield_fd);
 }
 
 int zs_dp_open(struct zs_dp *dp, const char *pin_dir)
@@ -244,6 +290,8 @@ err_skel:
 
 void zs_dp_close(struct zs_dp *dp)
 {
+	if (dp->tc_nl)
+		mnl_socket_close(dp->tc_nl);
 	if (dp->skel)
 		zs_datapath__destroy(dp->skel);
 	memset(dp, 0, sizeof(*dp));

@@ -133,7 +133,8 @@ bool zs_flow_filter_match(const struct zs_flow_filter *f, json_t *rec)
 		return false;
 	if (f->since[0] && (!t || strcmp(t, f->since) < 0))
 		return false;
-	if (type && !strcmp(type, "lost")) /* loss is shown unless another type was asked for */
+	/* Loss and tampering are shown unless another type was asked for. */
+	if (type && (!strcmp(type, "lost") || !strcmp(type, "tamper")))
 		return !f->verdict && !f->protocol && f->port < 0 && !f->from.kind && !f->to.kind;
 	if (f->verdict && strcmp(json_string_value(json_object_get(rec, "verdict")) ?: "", f->verdict))
 		return false;

@@ -44,6 +44,12 @@ static const char *const sink_names[ZS_METRICS_SINK_COUNT] = {
 	[ZS_METRICS_SINK_FOLLOWERS] = "followers",
 };
 
+static const char *const hook_names[ZS_METRICS_HOOK_COUNT] = {
+	[ZS_METRICS_HOOK_TC_INGRESS] = "tc-ingress",
+	[ZS_METRICS_HOOK_TC_EGRESS] = "tc-egress",
+	[ZS_METRICS_HOOK_XDP] = "xdp",
+};
+
 static const char *const dir_names[ZS_METRICS_DIRS] = {
 	[ZS_DIR_INGRESS] = "ingress",
 	[ZS_DIR_EGRESS] = "egress",
@@ -227,6 +233,14 @@ int zs_metrics_render(const struct zs_metrics_snapshot *s, char **out, size_t *l
 	family(f, "zeroseg_records_lost_total", "counter", "Flow records a sink could not take, by sink.");
 	for (unsigned k = 0; k < ZS_METRICS_SINK_COUNT; k++)
 		sample1(f, "zeroseg_records_lost_total", "sink", sink_names[k], s->records_lost[k]);
+
+	family(f, "zeroseg_hook_repairs_total", "counter",
+	       "Hooks found without our program (deleted or replaced) and re-attached, by hook.");
+	for (unsigned h = 0; h < ZS_METRICS_HOOK_COUNT; h++)
+		sample1(f, "zeroseg_hook_repairs_total", "hook", hook_names[h], s->hook_repairs[h]);
+	family(f, "zeroseg_pin_repairs_total", "counter",
+	       "Map pins found gone from the bpffs directory and pinned again.");
+	sample(f, "zeroseg_pin_repairs_total", s->pin_repairs);
 
 	family(f, "zeroseg_map_entries", "gauge", "Entries in a datapath map.");
 	for (unsigned m = 0; m < ZS_METRICS_MAP_COUNT; m++)

@@ -47,6 +47,14 @@ enum zs_metrics_sink {
 	ZS_METRICS_SINK_COUNT,
 };
 
+/* Hooks the daemon found without our program and put it back on (label hook="..."). */
+enum zs_metrics_hook {
+	ZS_METRICS_HOOK_TC_INGRESS, /* "tc-ingress" */
+	ZS_METRICS_HOOK_TC_EGRESS,  /* "tc-egress" */
+	ZS_METRICS_HOOK_XDP,        /* "xdp": a flood shield or an uplink's prefilter */
+	ZS_METRICS_HOOK_COUNT,
+};
+
 #define ZS_METRICS_VERDICTS 4  /* indexed by enum zs_verdict */
 #define ZS_METRICS_DIRS 2      /* indexed by enum zs_dir */
 #define ZS_METRICS_REC_TYPES 5 /* indexed by enum zs_rec_type (flows.h) */
@@ -71,6 +79,10 @@ struct zs_metrics_snapshot {
 	uint64_t flow_bytes[ZS_METRICS_VERDICTS][ZS_METRICS_DIRS]; /* counter: bytes the records account */
 	uint64_t records[ZS_METRICS_REC_TYPES];                    /* counter: records made, by type */
 	uint64_t records_lost[ZS_METRICS_SINK_COUNT];              /* counter: records a sink could not take */
+
+	/* Tampering undone: hooks re-attached, pins made again (daemon/guard.c). */
+	uint64_t hook_repairs[ZS_METRICS_HOOK_COUNT]; /* counter */
+	uint64_t pin_repairs;                         /* counter */
 
 	/* Control plane. */
 	uint32_t revision;
