@@ -27,6 +27,7 @@
 #include "tests/lib/fixture.h"
 #include "policy/serial.h"
 #include "store/store.h"
+#include "policy/parse.h" /* ZS_MAX_POLICY_BYTES */
 
 #define OBJECTS                                                                        \
 	"apiVersion: zeroseg.io/v1\n"                                                  \
@@ -154,6 +155,52 @@ static void test_commit_then_load(void **state)
 	zs_objects_free(&o);
 	zs_objects_free(&back);
 	zs_identities_free(&ids);
+	zs_identities_free(&ids_back);
+}
+
+/*
+ * Many applies add up: a stored state larger than one policy file may be
+ * (ZS_MAX_POLICY_BYTES) still loads, or a daemon could not restart after
+ * answering "applied". Policies of 2,000 rules each, each well under the
+ * bound as applies are, over 16 MiB in all.
+ */
+static void test_state_over_one_files_bound_loads(void **state)
+{
+	struct fx_tmpdir *t = *state;
+	struct zs_objects o, back;
+	struct zs_identities ids = { 0 }, ids_back;
+	struct zs_diags d = { 0 };
+	struct fx_text y;
+	struct zs_store *s;
+	struct stat st;
+	int npol = 0;
+
+	zs_objects_init(&o);
+	for (; npol < 100; npol++) { /* one file a policy, each under the bound, as applies are */
+		fx_text_open(&y);
+		fx_printf(&y, "apiVersion: zeroseg.io/v1\nkind: Policy\nmetadata: {name: p%d, namespace: big}\n"
+			  "spec:\n  selector: {matchLabels: {app: a%d}}\n  ingress:\n", npol, npol);
+		for (int j = 0; j < 2000; j++)
+			fx_printf(&y, "    - from: [{selector: {matchLabels: {app: a%d}}}]\n"
+				  "      ports: [{protocol: TCP, port: %d}]\n", j, 1000 + j);
+		fx_text_close(&y);
+		assert_int_equal(fx_parse(&o, "big.yaml", y.s, y.n), 0);
+		fx_text_free(&y);
+	}
+	assert_int_equal(zs_store_file_open(&s, t->path), 0);
+	assert_int_equal(zs_store_commit(s, &o, &ids), 0);
+	zs_store_close(s);
+	char *path = state_file(t);
+	assert_int_equal(stat(path, &st), 0);
+	free(path);
+	assert_true(st.st_size > ZS_MAX_POLICY_BYTES);
+	assert_int_equal(load(t->path, &back, &ids_back, &d), 0);
+	zs_diags_print(&d, stderr);
+	assert_int_equal(d.msgs.n, 0);
+	assert_int_equal(back.policies.n, (size_t)npol);
+	zs_diags_free(&d);
+	zs_objects_free(&o);
+	zs_objects_free(&back);
 	zs_identities_free(&ids_back);
 }
 
@@ -464,6 +511,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_commit_then_load, fx_tmpdir_setup, fx_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_commit_replaces, fx_tmpdir_setup, fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_state_over_one_files_bound_loads, fx_tmpdir_setup,
+						fx_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_prepare_that_fails_keeps_state, fx_tmpdir_setup,
 						fx_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_publish_makes_it_the_state, fx_tmpdir_setup,

@@ -53,7 +53,15 @@ static int enforce(struct daemon *d, struct zs_compiled *comp, struct zs_diags *
 		e = zs_writer_apply(&d->writer, comp, err, sizeof(err));
 	if (e) {
 		zs_diag_line(diags, "%s", err[0] ? err : strerror(-e));
-		link_detach_stale(d, &d->comp);
+		/*
+		 * Off again what only the new state enrolled. Before a state is
+		 * adopted (the restore at start) there is no "old" to fall back
+		 * to: the programs just attached read the pinned maps, which still
+		 * hold the last enforced policy, so they stay (detaching would open
+		 * every interface).
+		 */
+		if (d->adopted)
+			link_detach_stale(d, &d->comp);
 		return e;
 	}
 	link_detach_stale(d, comp);
@@ -72,6 +80,7 @@ static void adopt(struct daemon *d, struct zs_objects *next, struct zs_identitie
 	d->ids = *ids;
 	zs_compiled_free(&d->comp);
 	d->comp = *comp;
+	d->adopted = true;
 	d->last_apply = time(NULL);
 }
 

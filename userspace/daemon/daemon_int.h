@@ -50,6 +50,7 @@ struct conn {
 };
 
 struct daemon {
+	bool adopted; /* a state was made the state (commit.c adopt): the restore is done */
 	const struct zs_daemon_opts *opts;
 	int lock_fd; /* STATE_DIR/lock, held for the daemon's life: one daemon per state */
 	struct zs_store *store;

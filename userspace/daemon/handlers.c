@@ -205,7 +205,10 @@ void handle_request(struct daemon *d, unsigned slot, json_t *req)
 	enum zs_verb verb = zs_verb_parse(json_string_value(json_object_get(req, ZS_K_VERB)));
 	const struct handler *h = &handlers[verb];
 
-	if (h->change)
+	/* Changes queue; a client that hangs up leaves its change queued, so the queue is bounded. */
+	if (h->change && jobs_pending(d) >= ZS_MAX_CLIENTS)
+		control_answer(d, slot, answer_error("too many changes pending; try again"));
+	else if (h->change)
 		job_submit(d, verb, (int)slot, req);
 	else if (h->stream)
 		h->stream(d, slot, req);

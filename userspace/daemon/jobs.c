@@ -170,8 +170,11 @@ static json_t *job_finish(struct daemon *d, struct job *j)
 				 zs_diff_changed(objects, entries), "objects", objects, "entries",
 				 entries);
 	}
-	if (j->unchanged)
+	if (j->unchanged) {
+		/* Nothing to write, but a re-apply still verifies (and repairs) every hook. */
+		guard_check_all(d, "apply");
 		return answer_revision(d, j->nobjects, true);
+	}
 	struct zs_identities ids = j->ids;
 	memset(&j->ids, 0, sizeof(j->ids));
 	if (commit_finish(d, &j->next, &ids, &j->comp, true, &j->diags))

@@ -106,8 +106,12 @@ bool zs_peer_allowed(int fd)
 	if (cred.uid == geteuid() && cred.uid != 0)
 		return true; /* a daemon run as its own user with capabilities, and that user */
 	len = sizeof(pidfd);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) || pidfd < 0)
-		return pid_net_admin(cred.pid, cred.uid); /* before Linux 6.5: see above */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) || pidfd < 0) {
+		/* Only a kernel without SO_PEERPIDFD falls back (see above); a peer gone is refused. */
+		if (errno == ENOPROTOOPT)
+			return pid_net_admin(cred.pid, cred.uid);
+		return false;
+	}
 	long long pid = pidfd_pid(pidfd);
 	ok = pid > 0 && pid_net_admin(pid, cred.uid) && pidfd_pid(pidfd) == pid;
 	close(pidfd);

@@ -41,16 +41,44 @@ static void restore_identities(json_t *ids_json, struct zs_identities *ids)
 	}
 }
 
+/*
+ * One stored text through the policy parser. The state is ours, written
+ * from objects that each passed the parser's bounds: it is parsed object by
+ * object (version 2), so that an estate larger than one file's bounds
+ * (ZS_MAX_POLICY_BYTES, ZS_MAX_NODES: many applies add up) still loads.
+ */
+static int parse_text(const char *path, json_t *array, struct zs_objects *objs, struct zs_diags *why)
+{
+	char *text = zs_objects_json_to_text(array);
+	int err = zs_parse_buffer(path, text, strlen(text), objs, why);
+
+	free(text);
+	return err;
+}
+
 /* The objects: version 2 keeps them as JSON, version 1 as one text string. */
 static int parse_objects(const char *path, json_t *objs_json, struct zs_objects *objs,
 			 struct zs_diags *diags)
 {
 	struct zs_diags why = { 0 };
-	char *text = json_is_array(objs_json) ? zs_objects_json_to_text(objs_json) :
-						zs_xstrdup(json_string_value(objs_json) ?: "");
-	int err = zs_parse_buffer(path, text, strlen(text), objs, &why);
+	int err = 0;
 
-	free(text);
+	if (json_is_array(objs_json)) {
+		json_t *obj, *one = json_array();
+		size_t i;
+		json_array_foreach(objs_json, i, obj)
+		{
+			json_array_clear(one);
+			json_array_append(one, obj);
+			err = parse_text(path, one, objs, &why);
+			if (err)
+				break;
+		}
+		json_decref(one);
+	} else {
+		const char *text = json_string_value(objs_json) ?: "";
+		err = zs_parse_buffer(path, text, strlen(text), objs, &why);
+	}
 	if (err) {
 		zs_diag_line(diags, "%s: stored state does not parse:", path);
 		for (size_t i = 0; i < why.msgs.n; i++)
