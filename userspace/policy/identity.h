@@ -31,6 +31,13 @@ uint32_t zs_identity_get(struct zs_identities *ids, const char *ns, const zs_lab
  */
 #define ZS_CIDR_LABEL "zeroseg.io/cidr"
 uint32_t zs_identity_get_cidr(struct zs_identities *ids, const struct zs_prefix *p);
+/*
+ * zs_identity_get_cidr for n distinct prefixes at once (the k'th at
+ * (char *)p + k * stride), the identities into out[k]: the same numbers as
+ * one call after another, in O(n log n).
+ */
+void zs_identity_get_cidrs(struct zs_identities *ids, const struct zs_prefix *p, size_t stride,
+			   size_t n, uint32_t *out);
 const struct zs_identity *zs_identity_find(const struct zs_identities *ids, uint32_t id);
 /* Restores a persisted identity; -EEXIST if the number or label set is taken. */
 int zs_identity_restore(struct zs_identities *ids, uint32_t id, const char *ns,
