@@ -14,8 +14,10 @@
  * mod 2^24), in that (unsorted) order.
  *
  * bench_blocklist [--fake] [--timeout S] [--sizes LIST]
- * bench_blocklist --emit-nft FILE N   the same N addresses as an nft ruleset
- *                                     (an interval set and one drop rule)
+ * bench_blocklist --emit-yaml FILE --emit-nft FILE [--sizes N]
+ *   writes the estate of N (the first size) and the same N addresses as an
+ *   nft ruleset (an interval set and one drop rule), for
+ *   scripts/bench_blocklist.sh, which times both side by side.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -71,6 +73,22 @@ static void gen(struct fx_text *b, size_t n)
 		fprintf(b->f, "        - {cidr: %s/32}\n", a);
 	}
 	fx_text_close(b);
+}
+
+static int emit_yaml(const char *path, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	struct fx_text b;
+	size_t w;
+
+	if (!f) {
+		perror(path);
+		return 1;
+	}
+	gen(&b, n);
+	w = b.n - fwrite(b.s, 1, b.n, f); /* what was not written */
+	fx_text_free(&b);
+	return fclose(f) || w ? 1 : 0;
 }
 
 static int emit_nft(const char *path, size_t n)
@@ -191,8 +209,9 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "fake", no_argument, NULL, 'f' },	  { "timeout", required_argument, NULL, 't' },
 		{ "sizes", required_argument, NULL, 's' }, { "emit-nft", required_argument, NULL, 'e' },
-		{ 0 },
+		{ "emit-yaml", required_argument, NULL, 'y' }, { 0 },
 	};
+	const char *nft = NULL, *yaml = NULL;
 	size_t sizes[8], nsizes = parse_list("5k,10k,20k,50k,100k", sizes, 8);
 	unsigned timeout_s = 120;
 	bool fake = false;
@@ -210,13 +229,19 @@ int main(int argc, char **argv)
 			nsizes = parse_list(optarg, sizes, 8);
 			break;
 		case 'e':
-			return emit_nft(optarg, optind < argc ? strtoul(argv[optind], NULL, 10) : 100000);
+			nft = optarg;
+			break;
+		case 'y':
+			yaml = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: bench_blocklist [--fake] [--timeout S] [--sizes LIST]\n"
-					"       bench_blocklist --emit-nft FILE N\n");
+					"       bench_blocklist --emit-yaml FILE --emit-nft FILE [--sizes N]\n");
 			return 2;
 		}
 	}
+	if (nft || yaml)
+		return (nft && emit_nft(nft, sizes[0])) | (yaml && emit_yaml(yaml, sizes[0]));
 	libbpf_set_print(libbpf_quiet);
 	printf("blocklist: one rule denying N /32 (ms; apply on %s maps)\n", fake ? "fake" : "real");
 	printf("%7s | %8s %8s %8s %8s | %8s | %7s %7s\n", "N", "parse", "validate", "compile",
