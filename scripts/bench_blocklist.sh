@@ -5,7 +5,9 @@
 # validate, compile, persist, the first write of the maps) and loaded by
 # `nft -f` as the same N addresses in an interval set with one drop rule, each
 # in a network namespace of its own (zsbl-PID, removed at the end, also on
-# failure or Ctrl-C). The in-process steps come from build/bench/bench_blocklist.
+# failure or Ctrl-C). Also the daemon's restart with that state (stopped,
+# started, until `status` answers: the state loaded, its identities restored,
+# compiled and enforced). The in-process steps come from build/bench/bench_blocklist.
 #
 #   host ns zsbl-PID   [zeroseg daemon]  one workload bl/w0 (its interface
 #                                        absent), ingress deny from N /32
@@ -36,7 +38,7 @@ ms_since() { # ms_since START_NS
 	echo $((($(date +%s%N) - $1) / 1000000))
 }
 
-# bl_one N: BL_ZS and BL_NFT, the two times in ms (or "- (why)"). In this
+# bl_one N: BL_ZS, BL_RESTART and BL_NFT, the times in ms (or "- (why)"). In this
 # shell, not a subshell, so that the EXIT trap removes what it made.
 bl_one() {
 	local n=$1 h=zsbl-$$ nh=zsbln-$$ t
@@ -50,6 +52,20 @@ bl_one() {
 		BL_ZS=$(ms_since "$t")
 	else
 		BL_ZS="- ($(tail -1 "$ZS_DIR/apply.out"))"
+	fi
+	# A restart with that state: the daemon stopped, started, until it answers.
+	kill "$ZS_DAEMON_PID"
+	for _ in $(seq 100); do kill -0 "$ZS_DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+	t=$(date +%s%N)
+	BL_RESTART="- (no answer)"
+	if zs_daemon "$h" "$ZS_DIR" 2>/dev/null; then
+		for _ in $(seq $((BL_TIMEOUT * 10))); do
+			if "$ZS_BIN" --socket "$ZS_DIR/sock" status >/dev/null 2>&1; then
+				BL_RESTART=$(ms_since "$t")
+				break
+			fi
+			sleep 0.1
+		done
 	fi
 	ip netns add "$nh"
 	ZS_NETNS+=("$nh")
@@ -70,8 +86,8 @@ echo "blocklist: one rule denying N /32, applied (ms, wall time)"
 	echo "${SIZES[*]}"
 )" || true
 echo
-printf '%7s | %14s | %14s\n' N "zeroseg apply" "nft -f (set)"
+printf '%7s | %14s | %16s | %14s\n' N "zeroseg apply" "zeroseg restart" "nft -f (set)"
 for n in "${SIZES[@]}"; do
 	bl_one "$n"
-	printf '%7s | %14s | %14s\n' "$n" "$BL_ZS" "$BL_NFT"
+	printf '%7s | %14s | %16s | %14s\n' "$n" "$BL_ZS" "$BL_RESTART" "$BL_NFT"
 done

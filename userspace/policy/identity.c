@@ -193,6 +193,86 @@ int zs_identity_restore(struct zs_identities *ids, uint32_t num, const char *ns,
 	return 0;
 }
 
+static uint32_t labels_hash(const char *ns, const zs_labels_t *l)
+{
+	uint32_t h = zs_fnv1a(ns, strlen(ns) + 1, 2166136261u);
+
+	for (size_t i = 0; i < l->n; i++) {
+		h = zs_fnv1a(l->v[i].key, strlen(l->v[i].key) + 1, h);
+		h = zs_fnv1a(l->v[i].value, strlen(l->v[i].value) + 1, h);
+	}
+	return h;
+}
+
+/*
+ * Open-addressing sets over ids->v (slots hold index + 1), by number and by
+ * label set, for zs_identities_restore_all.
+ */
+struct restore_sets {
+	size_t *by_id, *by_labels, mask;
+};
+
+static size_t *slot_of_id(const struct restore_sets *r, const struct zs_identities *ids, uint32_t id)
+{
+	size_t s = (id * 2654435761u) & r->mask;
+
+	while (r->by_id[s] && ids->v.v[r->by_id[s] - 1].id != id)
+		s = (s + 1) & r->mask;
+	return &r->by_id[s];
+}
+
+static size_t *slot_of_labels(const struct restore_sets *r, const struct zs_identities *ids,
+			      const char *ns, const zs_labels_t *l)
+{
+	size_t s = labels_hash(ns, l) & r->mask;
+
+	while (r->by_labels[s]) {
+		const struct zs_identity *x = &ids->v.v[r->by_labels[s] - 1];
+		if (!strcmp(x->ns, ns) && labels_equal(&x->labels, l))
+			break;
+		s = (s + 1) & r->mask;
+	}
+	return &r->by_labels[s];
+}
+
+void zs_identities_restore_all(struct zs_identities *ids, struct zs_identities *from)
+{
+	struct restore_sets r;
+	size_t cap = 16, added = 0;
+
+	while (cap < 2 * (ids->v.n + from->v.n))
+		cap *= 2;
+	r.mask = cap - 1;
+	r.by_id = zs_xcalloc(cap, sizeof(size_t));
+	r.by_labels = zs_xcalloc(cap, sizeof(size_t));
+	for (size_t i = 0; i < ids->v.n; i++) {
+		*slot_of_id(&r, ids, ids->v.v[i].id) = i + 1;
+		*slot_of_labels(&r, ids, ids->v.v[i].ns, &ids->v.v[i].labels) = i + 1;
+	}
+	for (size_t i = 0; i < from->v.n; i++) {
+		struct zs_identity *x = &from->v.v[i];
+		bool cidr = !*x->ns;
+		size_t *si = slot_of_id(&r, ids, x->id), *sl;
+
+		if (x->id < ZS_ID_FIRST_WORKLOAD || (x->id >= ZS_ID_FIRST_CIDR) != cidr || *si)
+			continue;
+		sl = slot_of_labels(&r, ids, x->ns, &x->labels);
+		if (*sl)
+			continue;
+		*ZS_VEC_PUSH(&ids->v) = *x;
+		ids->v.v[ids->v.n - 1].used = false;
+		*si = *sl = ids->v.n;
+		memset(x, 0, sizeof(*x)); /* now ids' */
+		x->ns = NULL;
+		added++;
+	}
+	free(r.by_id);
+	free(r.by_labels);
+	if (added)
+		zs_qsort(ids->v.v, ids->v.n, sizeof(*ids->v.v), cmp_identity);
+	zs_identities_free(from);
+}
+
 void zs_identities_mark_unused(struct zs_identities *ids)
 {
 	for (size_t i = 0; i < ids->v.n; i++)
