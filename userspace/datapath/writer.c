@@ -218,23 +218,44 @@ static bool same_entries(const struct zs_w_subject *a, const struct zs_subject *
 	return a->n == b->n && (!a->n || !memcmp(a->e, b->e, a->n * sizeof(*a->e)));
 }
 
+int zs_w_update_many(struct zs_writer *w, enum zs_map m, const void *keys, size_t ksize,
+		     const void *vals, size_t vsize, size_t n)
+{
+	int err = 0, e;
+
+	if (n > 1 && w->ops->update_batch && !w->ops->update_batch(w->ctx, m, keys, vals, n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		e = w->ops->update(w->ctx, m, (const char *)keys + i * ksize,
+				   (const char *)vals + i * vsize);
+		err = err ? err : e;
+	}
+	return err;
+}
+
+#define WRITE_BATCH 4096 /* policy entries per batch update */
+
+/* A handle's entries: new keys, so the caller's undo deletes them all. */
 static int write_entries(struct zs_writer *w, uint32_t handle, const struct zs_pentry *e, size_t n)
 {
-	struct zs_policy_key k;
-	struct zs_policy_val v;
-	int err;
+	size_t cap = n < WRITE_BATCH ? n : WRITE_BATCH;
+	struct zs_policy_key *k = zs_xcalloc(cap + 1, sizeof(*k));
+	struct zs_policy_val *v = zs_xcalloc(cap + 1, sizeof(*v));
+	int err = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		zs_policy_key_make(&k, handle, &e[i]);
-		memset(&v, 0, sizeof(v));
-		v.verdict = e[i].verdict;
-		v.prec = e[i].prec;
-		v.rule_id = e[i].rule_id;
-		err = w->ops->update(w->ctx, ZS_MAP_POLICY, &k, &v);
-		if (err)
-			return err;
+	for (size_t done = 0; done < n && !err; done += cap) {
+		size_t m = n - done < cap ? n - done : cap;
+		for (size_t i = 0; i < m; i++) {
+			zs_policy_key_make(&k[i], handle, &e[done + i]);
+			v[i].verdict = e[done + i].verdict;
+			v[i].prec = e[done + i].prec;
+			v[i].rule_id = e[done + i].rule_id;
+		}
+		err = zs_w_update_many(w, ZS_MAP_POLICY, k, sizeof(*k), v, sizeof(*v), m);
 	}
-	return 0;
+	free(k);
+	free(v);
+	return err;
 }
 
 void zs_w_delete_entries(struct zs_writer *w, uint32_t handle, const struct zs_pentry *e, size_t n)

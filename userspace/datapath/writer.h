@@ -31,6 +31,12 @@ struct zs_map_ops {
 	int (*update)(void *ctx, enum zs_map m, const void *key, const void *val);
 	int (*lookup)(void *ctx, enum zs_map m, const void *key, void *val);
 	int (*del)(void *ctx, enum zs_map m, const void *key);
+	/*
+	 * Optional: n updates at once (keys and vals: arrays of the map's key
+	 * and value structs), 0 or -errno, some written on failure. NULL: the
+	 * writer calls update per entry.
+	 */
+	int (*update_batch)(void *ctx, enum zs_map m, const void *keys, const void *vals, size_t n);
 	/* Like bpf_map_get_next_key: key NULL for the first; -ENOENT at the end. */
 	int (*next_key)(void *ctx, enum zs_map m, const void *key, void *next);
 	/* The ifindex of an interface, or 0 when it does not exist (yet). */

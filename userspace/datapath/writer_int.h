@@ -17,6 +17,13 @@ struct zs_w_subject *zs_w_find_subject(struct zs_w_subject *v, size_t n, uint32_
 struct zs_w_subject *zs_w_old_subject(struct zs_writer *w, uint32_t id);
 struct zs_w_endpoint *zs_w_old_endpoint(struct zs_writer *w, uint32_t ifindex);
 struct zs_w_ipcache *zs_w_old_ipcache(struct zs_writer *w, const struct zs_prefix *p);
+/*
+ * n updates of map m (keys, vals: arrays of ksize and vsize bytes): one
+ * batch where the ops have it, else (or when the batch fails) one by one,
+ * all of them; 0 or the first error.
+ */
+int zs_w_update_many(struct zs_writer *w, enum zs_map m, const void *keys, size_t ksize,
+		     const void *vals, size_t vsize, size_t n);
 void zs_w_delete_entries(struct zs_writer *w, uint32_t handle, const struct zs_pentry *e, size_t n);
 /* Frees the state before the last flip (empty when nothing is pending). */
 void zs_w_free_prev(struct zs_writer *w);

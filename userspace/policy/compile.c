@@ -135,8 +135,6 @@ static void lidx_free(struct cctx *c)
 	free(c->lidx);
 }
 
-typedef ZS_VEC(uint32_t) ids_t;
-
 /*
  * Calls back the wids (indices, ascending) that may match: every wid with a
  * label an In requirement of `sel` asks for, or of namespace `ns`, or all.
@@ -211,14 +209,7 @@ static void peer_identities(struct cctx *c, const struct zs_policy *p, const str
 		break;
 	}
 	if (peer->has_cidr) {
-		for (size_t i = 0; i < c->cidrs.n; i++) {
-			const struct cidr *x = &c->cidrs.v[i];
-			bool in = zs_prefix_contains(&peer->cidr, &x->p);
-			for (size_t e = 0; in && e < peer->nexcept; e++)
-				in = !zs_prefix_contains(&peer->except[e], &x->p);
-			if (in)
-				*ZS_VEC_PUSH(out) = x->id;
-		}
+		zs_compile_cidr_peer(c, peer, out);
 		return;
 	}
 	/* Without a namespaceSelector a selector means the policy's own namespace. */

@@ -40,6 +40,13 @@ struct cctx {
 
 /* compile_ipcache.c: every prefix a policy names, unique and sorted, each with its identity. */
 void zs_compile_cidrs(struct cctx *c);
+typedef ZS_VEC(uint32_t) ids_t;
+
+/*
+ * compile_ipcache.c: the identities of the policy prefixes a CIDR peer
+ * holds (inside its cidr, outside its excepts), in prefix order, onto out.
+ */
+void zs_compile_cidr_peer(const struct cctx *c, const struct zs_peer *peer, ids_t *out);
 /* compile_ipcache.c: out->ipcache and the prefix lengths it holds. */
 void zs_compile_ipcache(struct cctx *c);
 

@@ -51,8 +51,79 @@ void zs_compile_cidrs(struct cctx *c)
 		if (!n || zs_prefix_cmp(&c->cidrs.v[n - 1].p, &c->cidrs.v[i].p))
 			c->cidrs.v[n++] = c->cidrs.v[i];
 	c->cidrs.n = n;
+	uint32_t *id = zs_xcalloc(n + 1, sizeof(*id));
+	zs_identity_get_cidrs(c->ids, &c->cidrs.v[0].p, sizeof(*c->cidrs.v), n, id);
 	for (size_t i = 0; i < n; i++)
-		c->cidrs.v[i].id = zs_identity_get_cidr(c->ids, &c->cidrs.v[i].p);
+		c->cidrs.v[i].id = id[i];
+	free(id);
+}
+
+/* p's address has `outer`'s first outer->len bits (p's own length aside). */
+static bool addr_within(const struct zs_prefix *outer, const struct zs_prefix *p)
+{
+	unsigned bytes = outer->len / 8, bits = outer->len % 8;
+
+	if (p->family != outer->family || memcmp(p->addr, outer->addr, bytes))
+		return false;
+	return !bits || !((p->addr[bytes] ^ outer->addr[bytes]) & (0xff00 >> bits));
+}
+
+/*
+ * The policy prefixes whose address lies in `outer`: one run [*lo, return)
+ * of the sorted list (family, address, length), from outer's own address on.
+ * Those in it shorter than outer (at outer's address) are not inside it.
+ */
+static size_t cidr_run(const struct cctx *c, const struct zs_prefix *outer, size_t *lo)
+{
+	struct zs_prefix key = *outer;
+	size_t l = 0, h = c->cidrs.n;
+
+	zs_prefix_truncate(&key, outer->len);
+	key.len = 0;
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+		if (zs_prefix_cmp(&c->cidrs.v[mid].p, &key) < 0)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	*lo = l;
+	while (h < c->cidrs.n && addr_within(outer, &c->cidrs.v[h].p))
+		h++;
+	return h;
+}
+
+/*
+ * The identities of the policy prefixes inside peer's cidr and inside none
+ * of its excepts, in the list's order. Prefixes nest or are disjoint, so
+ * those inside a prefix are one run of the sorted list: found by binary
+ * search, not by testing every prefix (which made N inline /32 peers cost
+ * N^2: 100k took minutes). An except holding the cidr leaves nothing; one
+ * inside it strikes out its own run.
+ */
+void zs_compile_cidr_peer(const struct cctx *c, const struct zs_peer *peer, ids_t *out)
+{
+	size_t lo, hi = cidr_run(c, &peer->cidr, &lo), elo, ehi;
+	bool *struck = NULL;
+
+	for (size_t e = 0; e < peer->nexcept; e++) {
+		const struct zs_prefix *x = &peer->except[e];
+		if (zs_prefix_contains(x, &peer->cidr)) {
+			free(struck);
+			return;
+		}
+		if (!zs_prefix_contains(&peer->cidr, x))
+			continue;
+		if (!struck)
+			struck = zs_xcalloc(hi - lo + 1, sizeof(*struck));
+		ehi = cidr_run(c, x, &elo);
+		for (size_t i = elo; i < ehi; i++)
+			struck[i - lo] |= c->cidrs.v[i].p.len >= x->len;
+	}
+	for (size_t i = lo; i < hi; i++)
+		if (c->cidrs.v[i].p.len >= peer->cidr.len && !(struck && struck[i - lo]))
+			*ZS_VEC_PUSH(out) = c->cidrs.v[i].id;
+	free(struck);
 }
 
 /* An owner of addresses: a workload, or the host. */

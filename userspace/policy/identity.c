@@ -105,6 +105,77 @@ uint32_t zs_identity_get_cidr(struct zs_identities *ids, const struct zs_prefix 
 	return id;
 }
 
+/* A CIDR identity held, by its prefix text (zs_identity_get_cidrs' index). */
+struct cidr_key {
+	const char *text;
+	size_t i; /* in ids->v */
+};
+
+static int cmp_cidr_key(const void *a, const void *b)
+{
+	return strcmp(((const struct cidr_key *)a)->text, ((const struct cidr_key *)b)->text);
+}
+
+static int cmp_identity(const void *a, const void *b)
+{
+	uint32_t x = ((const struct zs_identity *)a)->id, y = ((const struct zs_identity *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+static bool is_cidr_identity(const struct zs_identity *id)
+{
+	return !*id->ns && id->labels.n == 1 && !strcmp(id->labels.v[0].key, ZS_CIDR_LABEL);
+}
+
+/*
+ * The same numbers as zs_identity_get_cidr on each prefix in turn, in
+ * O((held + n) log): the held CIDR identities are sorted by text once and
+ * searched; the new ones take the free numbers from ZS_ID_FIRST_CIDR up in
+ * order (finding a held one takes no number, so the k'th new prefix gets the
+ * k'th gap, as one call after another would), appended, then sorted by id
+ * once. One call per prefix was linear each: 100k prefixes took minutes.
+ */
+void zs_identity_get_cidrs(struct zs_identities *ids, const struct zs_prefix *p, size_t stride,
+			   size_t n, uint32_t *out)
+{
+	struct cidr_key *k = zs_xcalloc(ids->v.n + 1, sizeof(*k));
+	size_t nk = 0, held = ids->v.n, pos = 0, added = 0;
+	uint32_t want = ZS_ID_FIRST_CIDR;
+	char buf[64];
+
+	for (size_t i = 0; i < held; i++)
+		if (is_cidr_identity(&ids->v.v[i]))
+			k[nk++] = (struct cidr_key){ ids->v.v[i].labels.v[0].value, i };
+	zs_qsort(k, nk, sizeof(*k), cmp_cidr_key);
+	for (size_t j = 0; j < n; j++) {
+		const struct zs_prefix *q = (const void *)((const char *)p + j * stride);
+		struct cidr_key key = { zs_prefix_str(q, buf, sizeof(buf)), 0 };
+		const struct cidr_key *hit = zs_bsearch(&key, k, nk, sizeof(*k), cmp_cidr_key);
+
+		if (hit) {
+			ids->v.v[hit->i].used = true;
+			out[j] = ids->v.v[hit->i].id;
+			continue;
+		}
+		while (pos < held && ids->v.v[pos].id < want)
+			pos++;
+		while (pos < held && ids->v.v[pos].id == want) {
+			pos++;
+			want++;
+		}
+		struct zs_identity *id = ZS_VEC_PUSH(&ids->v);
+		memset(id, 0, sizeof(*id));
+		id->id = out[j] = want++;
+		id->ns = zs_xstrdup("");
+		zs_labels_set(&id->labels, ZS_CIDR_LABEL, buf);
+		id->used = true;
+		added++;
+	}
+	free(k);
+	if (added)
+		zs_qsort(ids->v.v, ids->v.n, sizeof(*ids->v.v), cmp_identity);
+}
+
 int zs_identity_restore(struct zs_identities *ids, uint32_t num, const char *ns,
 			const zs_labels_t *labels)
 {
@@ -120,6 +191,86 @@ int zs_identity_restore(struct zs_identities *ids, uint32_t num, const char *ns,
 	id->ns = zs_xstrdup(ns);
 	labels_copy(&id->labels, labels);
 	return 0;
+}
+
+static uint32_t labels_hash(const char *ns, const zs_labels_t *l)
+{
+	uint32_t h = zs_fnv1a(ns, strlen(ns) + 1, 2166136261u);
+
+	for (size_t i = 0; i < l->n; i++) {
+		h = zs_fnv1a(l->v[i].key, strlen(l->v[i].key) + 1, h);
+		h = zs_fnv1a(l->v[i].value, strlen(l->v[i].value) + 1, h);
+	}
+	return h;
+}
+
+/*
+ * Open-addressing sets over ids->v (slots hold index + 1), by number and by
+ * label set, for zs_identities_restore_all.
+ */
+struct restore_sets {
+	size_t *by_id, *by_labels, mask;
+};
+
+static size_t *slot_of_id(const struct restore_sets *r, const struct zs_identities *ids, uint32_t id)
+{
+	size_t s = (id * 2654435761u) & r->mask;
+
+	while (r->by_id[s] && ids->v.v[r->by_id[s] - 1].id != id)
+		s = (s + 1) & r->mask;
+	return &r->by_id[s];
+}
+
+static size_t *slot_of_labels(const struct restore_sets *r, const struct zs_identities *ids,
+			      const char *ns, const zs_labels_t *l)
+{
+	size_t s = labels_hash(ns, l) & r->mask;
+
+	while (r->by_labels[s]) {
+		const struct zs_identity *x = &ids->v.v[r->by_labels[s] - 1];
+		if (!strcmp(x->ns, ns) && labels_equal(&x->labels, l))
+			break;
+		s = (s + 1) & r->mask;
+	}
+	return &r->by_labels[s];
+}
+
+void zs_identities_restore_all(struct zs_identities *ids, struct zs_identities *from)
+{
+	struct restore_sets r;
+	size_t cap = 16, added = 0;
+
+	while (cap < 2 * (ids->v.n + from->v.n))
+		cap *= 2;
+	r.mask = cap - 1;
+	r.by_id = zs_xcalloc(cap, sizeof(size_t));
+	r.by_labels = zs_xcalloc(cap, sizeof(size_t));
+	for (size_t i = 0; i < ids->v.n; i++) {
+		*slot_of_id(&r, ids, ids->v.v[i].id) = i + 1;
+		*slot_of_labels(&r, ids, ids->v.v[i].ns, &ids->v.v[i].labels) = i + 1;
+	}
+	for (size_t i = 0; i < from->v.n; i++) {
+		struct zs_identity *x = &from->v.v[i];
+		bool cidr = !*x->ns;
+		size_t *si = slot_of_id(&r, ids, x->id), *sl;
+
+		if (x->id < ZS_ID_FIRST_WORKLOAD || (x->id >= ZS_ID_FIRST_CIDR) != cidr || *si)
+			continue;
+		sl = slot_of_labels(&r, ids, x->ns, &x->labels);
+		if (*sl)
+			continue;
+		*ZS_VEC_PUSH(&ids->v) = *x;
+		ids->v.v[ids->v.n - 1].used = false;
+		*si = *sl = ids->v.n;
+		memset(x, 0, sizeof(*x)); /* now ids' */
+		x->ns = NULL;
+		added++;
+	}
+	free(r.by_id);
+	free(r.by_labels);
+	if (added)
+		zs_qsort(ids->v.v, ids->v.n, sizeof(*ids->v.v), cmp_identity);
+	zs_identities_free(from);
 }
 
 void zs_identities_mark_unused(struct zs_identities *ids)

@@ -25,20 +25,21 @@ struct store_file {
 
 static void restore_identities(json_t *ids_json, struct zs_identities *ids)
 {
+	struct zs_identities from = { 0 };
 	json_t *v;
 	size_t i;
 
 	json_array_foreach(ids_json, i, v)
 	{
-		zs_labels_t l = { 0 };
+		struct zs_identity *x = ZS_VEC_PUSH(&from.v);
 		const char *k;
 		json_t *lv;
 		json_object_foreach(json_object_get(v, "labels"), k, lv)
-			zs_labels_set(&l, k, json_string_value(lv) ?: "");
-		zs_identity_restore(ids, (uint32_t)json_integer_value(json_object_get(v, "id")),
-				    json_string_value(json_object_get(v, "namespace")) ?: "default", &l);
-		zs_labels_free(&l);
+			zs_labels_set(&x->labels, k, json_string_value(lv) ?: "");
+		x->id = (uint32_t)json_integer_value(json_object_get(v, "id"));
+		x->ns = zs_xstrdup(json_string_value(json_object_get(v, "namespace")) ?: "default");
 	}
+	zs_identities_restore_all(ids, &from);
 }
 
 /*
