@@ -4,8 +4,8 @@
  * a veth interface in a network namespace of this process's own (made with
  * unshare, so it and everything on it vanish with the process, whatever
  * happens). Each case attaches, tampers as an operator would with tc and ip
- * (qdisc deleted, one filter deleted, another program in our place, XDP
- * detached), checks that zs_dp_verify names exactly the hooks that lost our
+ * (qdisc deleted, one filter deleted, another program in our place, an
+ * `ingress` qdisc in clsact's place, XDP detached), checks that zs_dp_verify names exactly the hooks that lost our
  * program, repairs, and checks that nothing is missing any more. And pins
  * removed from the bpffs directory are made again from the maps held, their
  * contents (the revision) kept.
@@ -82,6 +82,20 @@ static void test_tc_tampered_and_repaired(void **state)
 	assert_int_equal(foreign, ZS_DP_HOOK_TC_INGRESS);
 	assert_int_equal(zs_dp_repair(&dp, ifindex, ZS_DP_HOOK_TC_INGRESS), 0);
 	assert_int_equal(verify(ZS_DP_HOOK_TC, &foreign), 0);
+
+	/* An `ingress` qdisc in clsact's place: its one block (the ingress
+	 * hook) would take both filters, the traffic to the workload none. */
+	sh("tc qdisc del dev " IFN " clsact && tc qdisc add dev " IFN " ingress");
+	assert_int_equal(verify(ZS_DP_HOOK_TC, &foreign), ZS_DP_HOOK_TC);
+	assert_int_equal(foreign, ZS_DP_HOOK_TC | ZS_DP_FOREIGN_QDISC);
+	assert_int_equal(zs_dp_repair(&dp, ifindex, ZS_DP_HOOK_TC), 0);
+	assert_int_equal(verify(ZS_DP_HOOK_TC, &foreign), 0);
+	sh("tc qdisc show dev " IFN " | grep -q '^qdisc clsact ffff:'");
+	/* Found by an attach too (a daemon started after the swap: EEXIST). */
+	sh("tc qdisc del dev " IFN " clsact && tc qdisc add dev " IFN " ingress");
+	assert_int_equal(zs_dp_attach(&dp, ifindex), 0);
+	assert_int_equal(verify(ZS_DP_HOOK_TC, &foreign), 0);
+	sh("tc qdisc show dev " IFN " | grep -q '^qdisc clsact ffff:'");
 
 	assert_int_equal(zs_dp_detach(ifindex), 0);
 	assert_int_equal(verify(ZS_DP_HOOK_TC, &foreign), ZS_DP_HOOK_TC);

@@ -3,8 +3,10 @@
 # Fault: tampering with enforcement. With a denied UDP flow sending at a
 # fixed rate, an operator (or an intruder with CAP_NET_ADMIN) deletes the
 # clsact qdisc, then one tc filter, puts a pass-all program in our filter's
-# place, detaches the flood shield's XDP, and removes the pins under the
-# bpffs directory. Each time the daemon must put
+# place, puts an `ingress` qdisc in clsact's place (its one block, on the
+# ingress hook only, would take both our filters: the traffic to the
+# workload unfiltered), detaches the flood shield's XDP, and removes the
+# pins under the bpffs directory. Each time the daemon must put
 # it back at once (netlink, or its once-a-second verification), count it
 # (`status`, metrics), report it (log, a `tamper` flow record), and let
 # almost nothing through meanwhile: the time to repair and the datagrams
@@ -15,7 +17,7 @@
 #   zt-a (10.96.0.11, floodShield) --zt-a--+
 #                                          +-- host ns zt-host [zeroseg daemon,
 #   zt-b (10.96.0.12) -------------zt-b----+     --metrics 127.0.0.1:19470]
-#     sink: udp/5301..5305                       sender: host -> zt-b, denied
+#     sink: udp/5301..5306                       sender: host -> zt-b, denied
 source "$(dirname "$0")/../lib/e2e.sh"
 e2e_begin zt-host zt-a zt-b
 
@@ -58,7 +60,7 @@ Y
 zs_daemon "$H" "$D" --metrics 127.0.0.1:$PORT || exit 1
 for _ in 1 2 3; do Z apply -f "$D/policy.yaml" >/dev/null || bad "apply"; done
 zs_serve zt-b --tcp 80
-ip netns exec zt-b "$ZS_PROBE" sink --udp 5301 --udp 5302 --udp 5303 --udp 5304 --udp 5305 \
+ip netns exec zt-b "$ZS_PROBE" sink --udp 5301 --udp 5302 --udp 5303 --udp 5304 --udp 5305 --udp 5306 \
 	--seconds 120 >"$D/sink.out" 2>&1 &
 SINK=$!
 ZS_PIDS+=("$SINK")
@@ -132,6 +134,31 @@ foreign() {
 		pinned "$D/bpffs/zt_foreign"
 }
 episode foreign "$H" 5304 "tc_ours zt-b egress" '"found":"foreign"' foreign
+echo "-- an ingress qdisc in clsact's place (tc qdisc del dev zt-b clsact; tc qdisc add dev zt-b ingress)"
+# One tc process, and the daemon stopped across it: an intruder faster than
+# the daemon's netlink reading (else the daemon may make clsact again in
+# between, and the ingress qdisc is refused: the case not tested).
+printf 'qdisc del dev zt-b clsact\nqdisc add dev zt-b ingress\n' >"$D/swap.tc"
+swap_qdisc() {
+	kill -STOP "$ZS_DAEMON_PID"
+	ip netns exec "$H" tc -batch "$D/swap.tc" || bad "the swap: tc -batch failed"
+	ip netns exec "$H" tc qdisc show dev zt-b | grep -q "^qdisc ingress ffff:" ||
+		bad "the swap: no ingress qdisc: $(ip netns exec "$H" tc qdisc show dev zt-b)"
+	kill -CONT "$ZS_DAEMON_PID"
+}
+# clsact back with both programs (`tc filter show` names an ingress qdisc's
+# one block for either direction: the kind is what tells).
+clsact_ours() {
+	ip netns exec "$H" tc qdisc show dev zt-b | grep -q "^qdisc clsact ffff:" && both_tc zt-b
+}
+episode ingress-qdisc "$H" 5306 clsact_ours '"found":"foreign-qdisc"' swap_qdisc
+grep -q "tamper: tc-egress on zt-b of t/b had another qdisc in place of clsact; re-attached" \
+	"$D/daemon.log" && ok "the log names the foreign qdisc" ||
+	bad "daemon log: $(grep tamper "$D/daemon.log" | tail -n 4)"
+# Repaired once, not swapped back and forth (a repair that does not hold).
+n=$(grep -F '"type":"tamper"' "$D/flows.jsonl" | grep -cF '"found":"foreign-qdisc"')
+[ "$n" -eq 2 ] && ok "one repair per tc hook" || bad "$n foreign-qdisc tamper records (2 expected)"
+
 echo "-- XDP detached from the flood shield zt-a (zt-a sends the denied flow)"
 xdp_ours zt-a && ok "the shield is on zt-a" || bad "no XDP on zt-a: $(ip -n "$H" link show zt-a)"
 xdp_off() {
@@ -209,7 +236,7 @@ echo "-- what passed while unprotected"
 kill -TERM "$SINK"
 wait "$SINK"
 got() { sed -n "s|^udp/$1 received \([0-9]*\).*|\1|p" "$D/sink.out"; }
-for e in qdisc:5301 filter:5302 foreign:5304 xdp:5303; do
+for e in qdisc:5301 filter:5302 foreign:5304 ingress-qdisc:5306 xdp:5303; do
 	name=${e%%:*} port=${e#*:}
 	n=$(got "$port")
 	echo "  $name: repaired in ${MS[$name]} ms (seen back after ${SEEN[$name]} ms); $n of the denied datagrams passed (at $PPS/s)"

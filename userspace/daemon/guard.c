@@ -93,11 +93,14 @@ static unsigned metrics_hook(unsigned bit)
 }
 
 /* What was found on one hook, and what was done about it. */
-static void report_hook(struct daemon *d, unsigned ifindex, unsigned bit, bool foreign,
+static void report_hook(struct daemon *d, unsigned ifindex, unsigned bit, unsigned foreign,
 			const char *by, int err, uint64_t repair_us)
 {
 	char name[IF_NAMESIZE] = "?";
 	const char *hook = zs_dp_hook_name(bit), *wl;
+	bool qdisc = foreign & ZS_DP_FOREIGN_QDISC;
+	const char *what = qdisc ? "another qdisc in place of clsact" :
+			   foreign & bit ? "another program in our place" : "lost our program";
 	uint64_t *count = &d->snap.hook_repairs[metrics_hook(bit)];
 
 	if_indextoname(ifindex, name);
@@ -106,16 +109,15 @@ static void report_hook(struct daemon *d, unsigned ifindex, unsigned bit, bool f
 		(*count)++;
 	if (err)
 		pr_warn("tamper: %s on %s%s%s has %s; re-attaching failed: %s (found by %s)", hook,
-			name, wl ? " of " : "", wl ? wl : "",
-			foreign ? "another program in our place" : "lost our program", strerror(-err), by);
+			name, wl ? " of " : "", wl ? wl : "", what,
+			err == -EPROTO ? "still not in force after it" : strerror(-err), by);
 	else
 		pr_warn("tamper: %s on %s%s%s had %s; re-attached in %llu us (found by %s)", hook, name,
-			wl ? " of " : "", wl ? wl : "",
-			foreign ? "another program in our place" : "lost our program",
-			(unsigned long long)repair_us, by);
+			wl ? " of " : "", wl ? wl : "", what, (unsigned long long)repair_us, by);
 	json_t *rec = json_pack("{s:s,s:s,s:i,s:s*,s:s,s:s,s:b,s:I,s:s,s:I}", "type", "tamper",
 				"interface", name, "ifindex", (json_int_t)ifindex, "workload", wl,
-				"hook", hook, "found", foreign ? "foreign" : "missing", "repaired",
+				"hook", hook, "found",
+				qdisc ? "foreign-qdisc" : foreign & bit ? "foreign" : "missing", "repaired",
 				!err, "repair_us", (json_int_t)repair_us, "detected_by", by,
 				"repairs_total", (json_int_t)*count);
 	if (rec && err)
@@ -150,7 +152,7 @@ void guard_check(struct daemon *d, unsigned ifindex, const char *by)
 		return; /* still failing: reported when it began */
 	for (unsigned bit = 1; bit <= ZS_DP_HOOK_XDP_UPLINK; bit <<= 1)
 		if ((unsigned)bad & bit)
-			report_hook(d, ifindex, bit, foreign & bit, by, err, us);
+			report_hook(d, ifindex, bit, foreign & (bit | ZS_DP_FOREIGN_QDISC), by, err, us);
 }
 
 /* The interfaces we enforce on, as one list: attached (tc), shielded, uplinks. */

@@ -259,7 +259,7 @@ static void suspect(struct nl_changes *c, unsigned ifindex)
 }
 
 /*
- * A qdisc or filter deleted, or a filter added or replaced (another program
+ * A qdisc added or deleted, a filter added, replaced (another program
  * in our place), on any interface: ours are told apart after. Our own
  * attaches come back this way too and cost a verification each (~20 us).
  * A link that changed may have lost its XDP.
@@ -280,6 +280,7 @@ static int nl_msg_cb(const struct nlmsghdr *nlh, void *data)
 	case RTM_DELADDR:
 		c->what |= NL_ADDRS;
 		break;
+	case RTM_NEWQDISC: /* another qdisc may take clsact's place (an `ingress` one) */
 	case RTM_DELQDISC:
 	case RTM_DELTFILTER:
 	case RTM_NEWTFILTER:

@@ -78,17 +78,24 @@ enum zs_dp_hook {
 	ZS_DP_HOOK_XDP_UPLINK = 1u << 3, /* zs_xdp_uplink, native or generic */
 };
 #define ZS_DP_HOOK_TC (ZS_DP_HOOK_TC_INGRESS | ZS_DP_HOOK_TC_EGRESS)
+/* In zs_dp_verify's *foreign: another qdisc than clsact at ffff: (an `ingress` one). */
+#define ZS_DP_FOREIGN_QDISC (1u << 8)
 /* "tc-ingress", "tc-egress", "xdp" (both XDP programs) for one bit; "?" else. */
 const char *zs_dp_hook_name(unsigned hook);
 /*
  * Which of the hooks in `want` on `ifindex` do not run our program (the
  * qdisc or filter deleted, XDP detached, or another program in our place),
- * as bits; those holding another program are also set in *foreign. The
- * kernel is asked, not a list we keep. -errno when it cannot tell
- * (-ENODEV: the interface is gone).
+ * as bits; those holding another program are also set in *foreign, and
+ * ZS_DP_FOREIGN_QDISC with both tc bits when another qdisc than clsact
+ * holds ffff:. The kernel is asked, not a list we keep. -errno when it
+ * cannot tell (-ENODEV: the interface is gone).
  */
 int zs_dp_verify(struct zs_dp *dp, unsigned ifindex, unsigned want, unsigned *foreign);
-/* Puts our programs back on the hooks in `missing` (as attach does). 0 or -errno. */
+/*
+ * Puts our programs back on the hooks in `missing` (as attach does: another
+ * qdisc at ffff: is replaced by clsact), then verifies them: 0, -EPROTO when
+ * the kernel still does not show them in force, or -errno.
+ */
 int zs_dp_repair(struct zs_dp *dp, unsigned ifindex, unsigned missing);
 /* Removes every pin zs_dp_open made under `pin_dir`. */
 int zs_dp_unpin(const char *pin_dir);
