@@ -51,7 +51,9 @@ void zs_compile_cidrs(struct cctx *c)
 		if (!n || zs_prefix_cmp(&c->cidrs.v[n - 1].p, &c->cidrs.v[i].p))
 			c->cidrs.v[n++] = c->cidrs.v[i];
 	c->cidrs.n = n;
-	uint32_t *id = zs_xcalloc(n + 1, sizeof(*id));
+	if (!n)
+		return;
+	uint32_t *id = zs_xcalloc(n, sizeof(*id));
 	zs_identity_get_cidrs(c->ids, &c->cidrs.v[0].p, sizeof(*c->cidrs.v), n, id);
 	for (size_t i = 0; i < n; i++)
 		c->cidrs.v[i].id = id[i];
