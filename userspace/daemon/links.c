@@ -175,7 +175,7 @@ int link_attach_all(struct daemon *d, const struct zs_compiled *c, char *err, si
 		*ZS_VEC_PUSH(&d->attached) = ifindex;
 		pr_info("enforcing on %s (%s)", c->endpoints.v[i].ifname, c->endpoints.v[i].workload);
 	}
-	qsort(d->attached.v, d->attached.n, sizeof(*d->attached.v), cmp_uint);
+	zs_qsort(d->attached.v, d->attached.n, sizeof(*d->attached.v), cmp_uint);
 	return e;
 }
 
