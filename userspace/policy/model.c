@@ -10,7 +10,7 @@
 static const char *const kind_names[] = {
 	[ZS_KIND_WORKLOAD] = "Workload",   [ZS_KIND_POLICY] = "Policy",
 	[ZS_KIND_NETWORKPOLICY] = "NetworkPolicy", [ZS_KIND_NAMESPACE] = "Namespace",
-	[ZS_KIND_CONFIG] = "Config",
+	[ZS_KIND_CONFIG] = "Config", [ZS_KIND_ADDRESSSET] = "AddressSet",
 };
 
 const char *zs_kind_name(enum zs_kind k)
@@ -29,6 +29,8 @@ int zs_kind_parse(const char *s, enum zs_kind *out)
 		{ "networkpolicy", ZS_KIND_NETWORKPOLICY }, { "networkpolicies", ZS_KIND_NETWORKPOLICY },
 		{ "namespace", ZS_KIND_NAMESPACE }, { "namespaces", ZS_KIND_NAMESPACE },
 		{ "config", ZS_KIND_CONFIG },
+		{ "addressset", ZS_KIND_ADDRESSSET }, { "addresssets", ZS_KIND_ADDRESSSET },
+		{ "set", ZS_KIND_ADDRESSSET },      { "sets", ZS_KIND_ADDRESSSET },
 	};
 	for (size_t i = 0; i < ZS_ARRAY_SIZE(aliases); i++)
 		if (!strcasecmp(s, aliases[i].name)) {
@@ -97,6 +99,7 @@ static void rules_free(struct zs_rule *r, size_t n)
 			selector_free(&r[i].peers[j].selector);
 			selector_free(&r[i].peers[j].ns_selector);
 			free(r[i].peers[j].except);
+			free(r[i].peers[j].set);
 		}
 		free(r[i].peers);
 		for (size_t j = 0; j < r[i].nports; j++)
@@ -139,6 +142,38 @@ void zs_namespace_free(struct zs_namespace *n)
 	memset(n, 0, sizeof(*n));
 }
 
+void zs_addrset_free(struct zs_addrset *s)
+{
+	free(s->name);
+	free(s->members);
+	free(s->json);
+	memset(s, 0, sizeof(*s));
+}
+
+static int cmp_prefix(const void *a, const void *b)
+{
+	return zs_prefix_cmp(a, b);
+}
+
+void zs_addrset_normalize(struct zs_addrset *s)
+{
+	size_t n = 0;
+
+	zs_qsort(s->members, s->n, sizeof(*s->members), cmp_prefix);
+	for (size_t i = 0; i < s->n; i++)
+		if (!n || zs_prefix_cmp(&s->members[n - 1], &s->members[i]))
+			s->members[n++] = s->members[i];
+	s->n = n;
+}
+
+const struct zs_addrset *zs_objects_set(const struct zs_objects *o, const char *name)
+{
+	for (size_t i = 0; i < o->sets.n; i++)
+		if (!strcmp(o->sets.v[i].name, name))
+			return &o->sets.v[i];
+	return NULL;
+}
+
 void zs_objects_free(struct zs_objects *o)
 {
 	for (size_t i = 0; i < o->workloads.n; i++)
@@ -147,11 +182,14 @@ void zs_objects_free(struct zs_objects *o)
 		zs_policy_free(&o->policies.v[i]);
 	for (size_t i = 0; i < o->namespaces.n; i++)
 		zs_namespace_free(&o->namespaces.v[i]);
+	for (size_t i = 0; i < o->sets.n; i++)
+		zs_addrset_free(&o->sets.v[i]);
 	for (size_t i = 0; i < o->files.n; i++)
 		free(o->files.v[i]);
 	free(o->workloads.v);
 	free(o->policies.v);
 	free(o->namespaces.v);
+	free(o->sets.v);
 	free(o->files.v);
 	free(o->host_addrs.v);
 	memset(o, 0, sizeof(*o));
@@ -316,6 +354,17 @@ void zs_objects_merge(struct zs_objects *into, struct zs_objects *from)
 	from->namespaces.n = 0;
 	free(x.slot);
 
+	/* Sets are few (each may hold many members): found by name. */
+	for (size_t i = 0; i < from->sets.n; i++) {
+		struct zs_addrset *dst = (struct zs_addrset *)zs_objects_set(into, from->sets.v[i].name);
+		if (dst)
+			zs_addrset_free(dst);
+		else
+			dst = ZS_VEC_PUSH(&into->sets);
+		*dst = from->sets.v[i];
+	}
+	from->sets.n = 0;
+
 	if (from->has_config) {
 		into->has_config = true;
 		into->posture = from->posture;
@@ -348,6 +397,14 @@ int zs_objects_remove(struct zs_objects *o, const struct zs_ref *ref)
 			if (!strcmp(o->namespaces.v[i].name, ref->name)) {
 				zs_namespace_free(&o->namespaces.v[i]);
 				o->namespaces.v[i] = o->namespaces.v[--o->namespaces.n];
+				return 0;
+			}
+		return -ENOENT;
+	case ZS_KIND_ADDRESSSET:
+		for (size_t i = 0; i < o->sets.n; i++)
+			if (!strcmp(o->sets.v[i].name, ref->name)) {
+				zs_addrset_free(&o->sets.v[i]);
+				o->sets.v[i] = o->sets.v[--o->sets.n];
 				return 0;
 			}
 		return -ENOENT;
@@ -418,6 +475,7 @@ static struct zs_rule *rules_copy(struct zs_objects *dst, const struct zs_rule *
 			selector_copy(&q->ns_selector, &p->ns_selector);
 			q->except = zs_xcalloc(p->nexcept + 1, sizeof(*q->except));
 			zs_memcpy(q->except, p->except, p->nexcept * sizeof(*q->except));
+			q->set = dup_or_null(p->set);
 		}
 		d->ports = zs_xcalloc(r->nports + 1, sizeof(*d->ports));
 		for (size_t j = 0; j < r->nports; j++) {
@@ -473,5 +531,15 @@ void zs_objects_copy(const struct zs_objects *src, struct zs_objects *dst)
 		labels_copy(&d->labels, &n->labels);
 		d->mark = mark_copy(dst, n->mark);
 		d->json = dup_or_null(n->json);
+	}
+	for (size_t i = 0; i < src->sets.n; i++) {
+		const struct zs_addrset *s = &src->sets.v[i];
+		struct zs_addrset *d = ZS_VEC_PUSH(&dst->sets);
+		d->name = zs_xstrdup(s->name);
+		d->n = s->n;
+		d->members = zs_xcalloc(s->n + 1, sizeof(*d->members));
+		zs_memcpy(d->members, s->members, s->n * sizeof(*d->members));
+		d->mark = mark_copy(dst, s->mark);
+		d->json = dup_or_null(s->json);
 	}
 }

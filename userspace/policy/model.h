@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The object model: what users write (Workload, Policy, Namespace, Config),
- * after validation. Every object and rule keeps where it came from
+ * The object model: what users write (Workload, Policy, Namespace, Config,
+ * AddressSet), after validation. Every object and rule keeps where it came from
  * (file:line:col) so errors and `explain` can point at it.
  */
 #ifndef ZS_MODEL_H
@@ -59,6 +59,7 @@ struct zs_peer {
 	size_t nexcept;
 	struct zs_prefix *except;
 	enum zs_entity entity;
+	char *set; /* addressSet: the name of an AddressSet, or NULL */
 	struct zs_mark mark;
 };
 
@@ -140,6 +141,20 @@ struct zs_namespace {
 		     * then (objects are replaced, never changed in place) */
 };
 
+/*
+ * An AddressSet: many prefixes under one name, referenced by policy peers
+ * (`addressSet: NAME`). Global, not namespaced: addresses are (docs/DESIGN-NOTES.md,
+ * "CIDR identities").
+ */
+struct zs_addrset {
+	char *name;
+	size_t n;
+	struct zs_prefix *members; /* sorted (zs_prefix_cmp), unique */
+	struct zs_mark mark;
+	char *json; /* its compact JSON as the state file holds it; NULL until
+		     * then (objects are replaced, never changed in place) */
+};
+
 enum zs_posture {
 	ZS_POSTURE_DENY = 0,
 	ZS_POSTURE_KUBERNETES = 1,
@@ -152,6 +167,7 @@ enum zs_kind {
 	ZS_KIND_NETWORKPOLICY,
 	ZS_KIND_NAMESPACE,
 	ZS_KIND_CONFIG,
+	ZS_KIND_ADDRESSSET,
 };
 
 /* A set of objects: a parsed batch of files, or the daemon's whole state. */
@@ -159,6 +175,7 @@ struct zs_objects {
 	ZS_VEC(struct zs_workload) workloads;
 	ZS_VEC(struct zs_policy) policies;
 	ZS_VEC(struct zs_namespace) namespaces;
+	ZS_VEC(struct zs_addrset) sets;
 	bool has_config;
 	enum zs_posture posture;
 	ZS_VEC(char *) files; /* names for marks */
@@ -181,6 +198,11 @@ const char *zs_objects_file(struct zs_objects *o, const char *name);
 void zs_workload_free(struct zs_workload *w);
 void zs_policy_free(struct zs_policy *p);
 void zs_namespace_free(struct zs_namespace *n);
+void zs_addrset_free(struct zs_addrset *s);
+/* Sorts and de-duplicates s->members. */
+void zs_addrset_normalize(struct zs_addrset *s);
+/* The set named `name`, or NULL. */
+const struct zs_addrset *zs_objects_set(const struct zs_objects *o, const char *name);
 void zs_labels_free(zs_labels_t *l);
 void zs_labels_set(zs_labels_t *l, const char *key, const char *value);
 const char *zs_labels_get(const zs_labels_t *l, const char *key);

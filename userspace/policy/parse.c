@@ -5,8 +5,8 @@
  * node keeps its line and column; collects diagnostics as file:line:col;
  * checks node types and field names, reads each object's header (apiVersion,
  * kind) and metadata, and hands the object to its kind's parser:
- * parse_native.c (Workload, Policy, Namespace, Config) or parse_k8s.c
- * (NetworkPolicy). What their rules share is in parse_rules.c; the checks
+ * parse_native.c (Workload, Policy, Namespace, Config), parse_sets.c
+ * (AddressSet, and plain prefix lists) or parse_k8s.c (NetworkPolicy). What their rules share is in parse_rules.c; the checks
  * across objects in validate.c.
  */
 #define _GNU_SOURCE
@@ -186,7 +186,7 @@ bool zs_yaml_check_keys(struct pctx *c, yaml_node_t *m, const char *what,
 /* ---- objects: header and metadata --------------------------------------- */
 
 /* An object name: lower-case letters, digits, '-' and '.', alphanumeric at both ends. */
-static bool name_ok(const char *s)
+bool zs_name_ok(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -217,7 +217,7 @@ bool zs_parse_meta(struct pctx *c, yaml_node_t *obj, struct meta *m, bool namesp
 	yaml_node_t *nn = get(c, md, "name"), *nsn = get(c, md, "namespace");
 	if (nn) {
 		m->name = zs_yaml_want_scalar(c, nn, "metadata.name");
-		if (m->name && !name_ok(m->name)) {
+		if (m->name && !zs_name_ok(m->name)) {
 			zs_yaml_err(c, nn, "metadata.name: \"%s\" must be lower-case letters, digits, '-' or '.'", m->name);
 			m->name = NULL;
 		}
@@ -235,7 +235,7 @@ bool zs_parse_meta(struct pctx *c, yaml_node_t *obj, struct meta *m, bool namesp
 		m->ns = zs_yaml_want_scalar(c, nsn, "metadata.namespace");
 		if (!m->ns)
 			return false;
-		if (!name_ok(m->ns)) {
+		if (!zs_name_ok(m->ns)) {
 			zs_yaml_err(c, nsn, "metadata.namespace: \"%s\" must be lower-case letters, digits, '-' or '.'", m->ns);
 			return false;
 		}
@@ -280,6 +280,8 @@ static int parse_header(struct pctx *c, yaml_node_t *obj)
 		kind = ZS_KIND_NAMESPACE;
 	else if (native && !strcmp(k, "Config"))
 		kind = ZS_KIND_CONFIG;
+	else if (native && !strcmp(k, "AddressSet"))
+		kind = ZS_KIND_ADDRESSSET;
 	else if (k8s && !strcmp(k, "NetworkPolicy"))
 		kind = ZS_KIND_NETWORKPOLICY;
 	else {
@@ -386,6 +388,9 @@ static void objects_doc(struct pctx *c, yaml_node_t *root, void *arg)
 	case ZS_KIND_NETWORKPOLICY:
 		zs_parse_networkpolicy(c, root, out);
 		break;
+	case ZS_KIND_ADDRESSSET:
+		zs_parse_addrset(c, root, out);
+		break;
 	default:
 		break;
 	}
@@ -417,8 +422,10 @@ static void refs_doc(struct pctx *c, yaml_node_t *root, void *arg)
 
 	if (kind < 0)
 		return;
-	if (!zs_parse_meta(c, root, &md, kind != ZS_KIND_NAMESPACE && kind != ZS_KIND_CONFIG,
-			kind != ZS_KIND_CONFIG))
+	if (!zs_parse_meta(c, root, &md,
+			   kind != ZS_KIND_NAMESPACE && kind != ZS_KIND_CONFIG &&
+				   kind != ZS_KIND_ADDRESSSET,
+			   kind != ZS_KIND_CONFIG))
 		return;
 	struct zs_ref *r = ZS_VEC_PUSH(out);
 	r->kind = (enum zs_kind)kind;

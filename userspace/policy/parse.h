@@ -64,6 +64,21 @@ int zs_parse_refs(const char *name, const char *buf, size_t len, zs_refs_t *out,
 		  struct zs_diags *d);
 void zs_refs_free(zs_refs_t *r);
 
+/* An object name: lower-case letters, digits, '-' and '.', alphanumeric at both ends. */
+bool zs_name_ok(const char *s);
+
+/*
+ * A prefix list (`zeroseg set add -f FILE`): one address or prefix a line;
+ * blank lines and `#` comments (whole-line or after the prefix) ignored.
+ * Appends to `out`; returns 0, or -EINVAL with every bad line as
+ * "file:line:col: ..." in `d` (and `out` as it was).
+ */
+typedef ZS_VEC(struct zs_prefix) zs_prefixes_t;
+int zs_parse_prefix_list(const char *name, const char *buf, size_t len, zs_prefixes_t *out,
+			 struct zs_diags *d);
+/* One prefix of a command line (`set add NAME PREFIX...`), named "argument N" in errors. */
+int zs_parse_prefix_arg(const char *s, size_t index, struct zs_prefix *out, struct zs_diags *d);
+
 /* Cross-object checks of a whole state: duplicate addresses, interfaces. */
 int zs_validate(const struct zs_objects *o, struct zs_diags *d);
 

@@ -152,5 +152,7 @@ void zs_parse_policy(struct pctx *c, yaml_node_t *obj, struct zs_objects *out);
 void zs_parse_namespace(struct pctx *c, yaml_node_t *obj, struct zs_objects *out);
 void zs_parse_config(struct pctx *c, yaml_node_t *obj, struct zs_objects *out);
 void zs_parse_networkpolicy(struct pctx *c, yaml_node_t *obj, struct zs_objects *out);
+/* parse_sets.c */
+void zs_parse_addrset(struct pctx *c, yaml_node_t *obj, struct zs_objects *out);
 
 #endif /* ZS_PARSE_INT_H */

@@ -2,25 +2,49 @@
 /*
  * The native kinds of apiVersion zeroseg.io/v1: Workload (labels, interface,
  * addresses, named ports, flood shield), Policy (selector, ingress and egress
- * rules whose peers are selectors, CIDRs or entities, allow or deny, audit
+ * rules whose peers are selectors, CIDRs, address sets or entities, allow or deny, audit
  * mode), Namespace (its labels) and Config (the posture).
  */
 #include <string.h>
 
 #include "policy/parse_int.h"
 
-/* A native peer: selector and/or namespaceSelector, or a cidr (with except), or an entity. */
+/* A peer's addressSet: the name of an AddressSet (which the compile checks exists). */
+static void parse_set_ref(struct pctx *c, yaml_node_t *n, struct zs_peer *p)
+{
+	const char *s = zs_yaml_want_scalar(c, n, "addressSet");
+
+	if (s && !zs_name_ok(s))
+		zs_yaml_err(c, n, "addressSet: \"%s\" must be lower-case letters, digits, '-' or '.'", s);
+	else if (s)
+		p->set = zs_xstrdup(s);
+}
+
+/*
+ * A native peer: selector and/or namespaceSelector, or a cidr (with except),
+ * or an addressSet, or an entity.
+ */
 static void parse_peer(struct pctx *c, yaml_node_t *m, struct zs_peer *p)
 {
-	static const char *const keys[] = { "selector", "namespaceSelector", "cidr", "except", "entity", NULL };
+	static const char *const keys[] = { "selector", "namespaceSelector", "cidr", "except",
+					    "addressSet", "entity", NULL };
 
 	if (!zs_parse_peer_open(c, m, p, keys))
 		return;
 	yaml_node_t *sel = get(c, m, "selector"), *nss = get(c, m, "namespaceSelector");
 	yaml_node_t *cidr = get(c, m, "cidr"), *ex = get(c, m, "except"), *ent = get(c, m, "entity");
+	yaml_node_t *set = get(c, m, "addressSet");
 
-	if (!sel && !nss && !cidr && !ent) {
-		zs_yaml_err(c, m, "peer: needs selector, namespaceSelector, cidr or entity");
+	if (!sel && !nss && !cidr && !ent && !set) {
+		zs_yaml_err(c, m, "peer: needs selector, namespaceSelector, cidr, addressSet or entity");
+		return;
+	}
+	if (set && (sel || nss || cidr || ent)) {
+		zs_yaml_err(c, set, "peer: addressSet stands alone (one peer per set, cidr or selector)");
+		return;
+	}
+	if (set) {
+		parse_set_ref(c, set, p);
 		return;
 	}
 	if ((cidr || ent) && (sel || nss)) {

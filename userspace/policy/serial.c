@@ -137,6 +137,8 @@ static json_t *peer_to_json(const struct zs_peer *p, bool k8s)
 			json_object_set_new(o, "except", ex);
 		}
 	}
+	if (p->set)
+		json_object_set_new(o, "addressSet", json_string(p->set));
 	if (p->entity)
 		json_object_set_new(o, "entity", json_string(ents[p->entity]));
 	return o;
@@ -232,6 +234,18 @@ json_t *zs_namespace_to_json(const struct zs_namespace *n)
 	return header("Namespace", meta(n->name, NULL, &n->labels));
 }
 
+json_t *zs_addrset_to_json(const struct zs_addrset *s)
+{
+	json_t *o = header("AddressSet", meta(s->name, NULL, NULL));
+	json_t *list = json_array();
+	char buf[64];
+
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append_new(list, json_string(zs_prefix_str(&s->members[i], buf, sizeof(buf))));
+	json_object_set_new(o, "spec", json_pack("{s:o}", "prefixes", list));
+	return o;
+}
+
 static int cmp_names(const char *ns1, const char *n1, const char *ns2, const char *n2)
 {
 	int r = strcmp(ns1 ? ns1 : "", ns2 ? ns2 : "");
@@ -262,7 +276,15 @@ static json_t *make_config(const void *obj)
 	return c;
 }
 
+static int cmp_set(const void *a, const void *b)
+{
+	const struct zs_addrset *x = *(const struct zs_addrset *const *)a;
+	const struct zs_addrset *y = *(const struct zs_addrset *const *)b;
+	return strcmp(x->name, y->name);
+}
+
 static json_t *make_ns(const void *o) { return zs_namespace_to_json(o); }
+static json_t *make_set(const void *o) { return zs_addrset_to_json(o); }
 static json_t *make_wl(const void *o) { return zs_workload_to_json(o); }
 static json_t *make_po(const void *o) { return zs_policy_to_json(o); }
 
@@ -272,16 +294,24 @@ typedef void objects_visit_fn(void *ctx, json_t *(*make)(const void *), const vo
 
 /*
  * Every object in the stable order the state file and `get` show: the
- * config, namespaces, then workloads and policies sorted by namespace/name.
+ * config, namespaces, address sets by name, then workloads and policies
+ * sorted by namespace/name.
  */
 static void objects_each(struct zs_objects *o, objects_visit_fn *visit, void *ctx)
 {
-	const void **tmp = zs_xcalloc(o->workloads.n + o->policies.n + 1, sizeof(*tmp));
+	const void **tmp = zs_xcalloc(o->workloads.n + o->policies.n + o->sets.n + 1, sizeof(*tmp));
 
 	if (o->has_config)
 		visit(ctx, make_config, o, NULL);
 	for (size_t i = 0; i < o->namespaces.n; i++)
 		visit(ctx, make_ns, &o->namespaces.v[i], &o->namespaces.v[i].json);
+	for (size_t i = 0; i < o->sets.n; i++)
+		tmp[i] = &o->sets.v[i];
+	zs_qsort(tmp, o->sets.n, sizeof(*tmp), cmp_set);
+	for (size_t i = 0; i < o->sets.n; i++) {
+		struct zs_addrset *s = (struct zs_addrset *)tmp[i];
+		visit(ctx, make_set, s, &s->json);
+	}
 	for (size_t i = 0; i < o->workloads.n; i++)
 		tmp[i] = &o->workloads.v[i];
 	zs_qsort(tmp, o->workloads.n, sizeof(*tmp), cmp_wl);

@@ -14,6 +14,7 @@
 json_t *zs_workload_to_json(const struct zs_workload *w);
 json_t *zs_policy_to_json(const struct zs_policy *p);
 json_t *zs_namespace_to_json(const struct zs_namespace *n);
+json_t *zs_addrset_to_json(const struct zs_addrset *s);
 json_t *zs_labels_to_json(const zs_labels_t *l);
 /* Every object, one JSON object each, in a stable order. */
 json_t *zs_objects_to_json(const struct zs_objects *o);
