@@ -212,6 +212,10 @@ static void peer_identities(struct cctx *c, const struct zs_policy *p, const str
 		zs_compile_cidr_peer(c, peer, out);
 		return;
 	}
+	if (peer->set) {
+		zs_compile_set_peer(c, peer, out);
+		return;
+	}
 	/* Without a namespaceSelector a selector means the policy's own namespace. */
 	ids_t cand = { 0 };
 	candidates(c, peer->has_selector ? &peer->selector : NULL,

@@ -13,11 +13,16 @@
 
 #define SPACE_MAX 0xffffffu /* 24 bits: proto << 16 | port */
 
-/* A prefix some policy names, with its identity. */
+/*
+ * A prefix some policy names (a cidr, an except, a member of a referenced
+ * AddressSet), with the CIDR identity of the addresses whose longest policy
+ * prefix it is: the identity of their membership class (compile_ipcache.c).
+ */
 struct cidr {
 	struct zs_prefix p;
 	uint32_t id;
 };
+struct cidr_classes; /* the membership classes and their indexes (compile_ipcache.c) */
 
 struct wid;       /* a workload identity (compile.c) */
 struct lidx_slot; /* a slot of the label index (compile.c) */
@@ -30,6 +35,7 @@ struct cctx {
 	struct zs_diags *d;
 	ZS_VEC(struct wid) wids; /* sorted by id */
 	ZS_VEC(struct cidr) cidrs; /* sorted by prefix, unique */
+	struct cidr_classes *classes; /* made by zs_compile_cidrs, freed by zs_compile_ipcache */
 	uint32_t *wl_id;           /* identity of each workload, by index */
 	struct lidx_slot *lidx;    /* open addressing, power of two */
 	size_t lidx_cap;
@@ -38,16 +44,25 @@ struct cctx {
 	int errors;
 };
 
-/* compile_ipcache.c: every prefix a policy names, unique and sorted, each with its identity. */
+/*
+ * compile_ipcache.c: every prefix a policy names (and every member of the
+ * sets policies name), unique and sorted, and their membership classes,
+ * each with its identity. Reports peers naming no AddressSet (c->errors).
+ */
 void zs_compile_cidrs(struct cctx *c);
 typedef ZS_VEC(uint32_t) ids_t;
 
 /*
- * compile_ipcache.c: the identities of the policy prefixes a CIDR peer
+ * compile_ipcache.c: the identities of the membership classes a CIDR peer
  * holds (inside its cidr, outside its excepts), in prefix order, onto out.
  */
 void zs_compile_cidr_peer(const struct cctx *c, const struct zs_peer *peer, ids_t *out);
-/* compile_ipcache.c: out->ipcache and the prefix lengths it holds. */
+/* compile_ipcache.c: the identities of the classes inside AddressSet peer->set, onto out. */
+void zs_compile_set_peer(const struct cctx *c, const struct zs_peer *peer, ids_t *out);
+/*
+ * compile_ipcache.c: out->ipcache and the prefix lengths it holds; the last
+ * user of c->classes, which it frees.
+ */
 void zs_compile_ipcache(struct cctx *c);
 
 /* Compiled rules are sorted by id (qsort in compile.c, bsearch in query.c). */

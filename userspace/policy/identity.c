@@ -128,28 +128,26 @@ static bool is_cidr_identity(const struct zs_identity *id)
 }
 
 /*
- * The same numbers as zs_identity_get_cidr on each prefix in turn, in
+ * The same numbers as zs_identity_get_cidr on each key in turn, in
  * O((held + n) log): the held CIDR identities are sorted by text once and
  * searched; the new ones take the free numbers from ZS_ID_FIRST_CIDR up in
- * order (finding a held one takes no number, so the k'th new prefix gets the
+ * order (finding a held one takes no number, so the k'th new key gets the
  * k'th gap, as one call after another would), appended, then sorted by id
  * once. One call per prefix was linear each: 100k prefixes took minutes.
  */
-void zs_identity_get_cidrs(struct zs_identities *ids, const struct zs_prefix *p, size_t stride,
-			   size_t n, uint32_t *out)
+void zs_identity_get_classes(struct zs_identities *ids, const char *const *keys, size_t n,
+			     uint32_t *out)
 {
 	struct cidr_key *k = zs_xcalloc(ids->v.n + 1, sizeof(*k));
 	size_t nk = 0, held = ids->v.n, pos = 0, added = 0;
 	uint32_t want = ZS_ID_FIRST_CIDR;
-	char buf[64];
 
 	for (size_t i = 0; i < held; i++)
 		if (is_cidr_identity(&ids->v.v[i]))
 			k[nk++] = (struct cidr_key){ ids->v.v[i].labels.v[0].value, i };
 	zs_qsort(k, nk, sizeof(*k), cmp_cidr_key);
 	for (size_t j = 0; j < n; j++) {
-		const struct zs_prefix *q = (const void *)((const char *)p + j * stride);
-		struct cidr_key key = { zs_prefix_str(q, buf, sizeof(buf)), 0 };
+		struct cidr_key key = { keys[j], 0 };
 		const struct cidr_key *hit = zs_bsearch(&key, k, nk, sizeof(*k), cmp_cidr_key);
 
 		if (hit) {
@@ -167,13 +165,28 @@ void zs_identity_get_cidrs(struct zs_identities *ids, const struct zs_prefix *p,
 		memset(id, 0, sizeof(*id));
 		id->id = out[j] = want++;
 		id->ns = zs_xstrdup("");
-		zs_labels_set(&id->labels, ZS_CIDR_LABEL, buf);
+		zs_labels_set(&id->labels, ZS_CIDR_LABEL, keys[j]);
 		id->used = true;
 		added++;
 	}
 	free(k);
 	if (added)
 		zs_qsort(ids->v.v, ids->v.n, sizeof(*ids->v.v), cmp_identity);
+}
+
+void zs_identity_get_cidrs(struct zs_identities *ids, const struct zs_prefix *p, size_t stride,
+			   size_t n, uint32_t *out)
+{
+	char **text = zs_xcalloc(n + 1, sizeof(*text));
+	char buf[64];
+
+	for (size_t j = 0; j < n; j++)
+		text[j] = zs_xstrdup(zs_prefix_str((const void *)((const char *)p + j * stride), buf,
+						   sizeof(buf)));
+	zs_identity_get_classes(ids, (const char *const *)text, n, out);
+	for (size_t j = 0; j < n; j++)
+		free(text[j]);
+	free(text);
 }
 
 int zs_identity_restore(struct zs_identities *ids, uint32_t num, const char *ns,

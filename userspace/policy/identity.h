@@ -38,6 +38,14 @@ uint32_t zs_identity_get_cidr(struct zs_identities *ids, const struct zs_prefix 
  */
 void zs_identity_get_cidrs(struct zs_identities *ids, const struct zs_prefix *p, size_t stride,
 			   size_t n, uint32_t *out);
+/*
+ * The identities of n CIDR membership classes by their keys (the label
+ * ZS_CIDR_LABEL's value: a prefix's text for a class of inline prefixes only,
+ * "PREFIX + set:NAME..." or "set:NAME + ..." once sets are in it; see
+ * compile_ipcache.c), with zs_identity_get_cidrs' numbering, in O(n log n).
+ */
+void zs_identity_get_classes(struct zs_identities *ids, const char *const *keys, size_t n,
+			     uint32_t *out);
 const struct zs_identity *zs_identity_find(const struct zs_identities *ids, uint32_t id);
 /* Restores a persisted identity; -EEXIST if the number or label set is taken. */
 int zs_identity_restore(struct zs_identities *ids, uint32_t id, const char *ns,
