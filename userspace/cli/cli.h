@@ -119,8 +119,9 @@ int cmd_get(const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_flows(const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_status(const struct cli_cmd *cmd, int argc, char **argv);
 int cmd_explain(const struct cli_cmd *cmd, int argc, char **argv);
+int cmd_set(const struct cli_cmd *cmd, int argc, char **argv);
 
 extern const struct cli_opt daemon_opts[], apply_opts[], delete_opts[], get_opts[],
-	flows_opts[], explain_opts[];
+	flows_opts[], explain_opts[], set_opts[];
 
 #endif /* ZS_CLI_H */

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
  * get: the objects the daemon holds (workloads, policies, identities,
- * namespaces), as a table with a header line or as JSON.
+ * namespaces, address sets), as a table with a header line or as JSON. A
+ * set shows its member count; its members only when asked (--members, or
+ * `get sets NAME`): a blocklist may hold 100k.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli/cli.h"
 #include "proto/proto.h"
@@ -14,11 +17,15 @@
 struct get_opts {
 	const char *what; /* the positional argument, as given ("workloads", "identity"...) */
 	const char *output;
+	const char *name; /* sets: the one set wanted */
+	bool members;     /* sets: every member too */
 };
 
 const struct cli_opt get_opts[] = {
 	{ .name = "output", .short_name = 'o', .arg = "json|table", CLI_SET_STRING(struct get_opts, output),
 	  .def = "table", .help = "the output format" },
+	{ .name = "members", CLI_SET_FLAG(struct get_opts, members),
+	  .help = "sets: list every member (by default only their count)" },
 	{ 0 },
 };
 
@@ -83,6 +90,22 @@ static void print_policies(json_t *items)
 	}
 }
 
+/* NAME MEMBERS, then (asked for) the members, one an indented line. */
+static void print_sets(json_t *items)
+{
+	json_t *it, *m;
+	size_t i, j;
+
+	printf("%-32s %s\n", "NAME", "MEMBERS");
+	json_array_foreach(items, i, it)
+	{
+		printf("%-32s %lld\n", cli_str(json_object_get(it, "metadata"), ZS_K_NAME),
+		       cli_int(json_object_get(it, "status"), ZS_K_MEMBERS));
+		json_array_foreach(json_object_get(json_object_get(it, "spec"), "prefixes"), j, m)
+			printf("  %s\n", json_string_value(m));
+	}
+}
+
 static int on_get(json_t *msg, void *arg)
 {
 	const struct get_opts *o = arg;
@@ -96,6 +119,8 @@ static int on_get(json_t *msg, void *arg)
 		print_identities(items);
 	else if (!strncmp(o->what, "workload", 8))
 		print_workloads(items);
+	else if (!strncmp(o->what, "set", 3) || !strncasecmp(o->what, "addressset", 10))
+		print_sets(items);
 	else
 		print_policies(items);
 	return 0;
@@ -106,12 +131,18 @@ int cmd_get(const struct cli_cmd *cmd, int argc, char **argv)
 	struct get_opts o = { 0 };
 	int rc = cli_parse(cmd, argc, argv, &o);
 
-	if (rc || argc - optind != 1)
+	if (rc || argc - optind < 1 || argc - optind > 2)
 		return rc ? rc : cli_usage_err(cmd);
 	if (o.output && strcmp(o.output, "json") && strcmp(o.output, "table"))
 		return cli_usage_err(cmd);
 	o.what = argv[optind];
-	json_t *req = json_pack("{s:s,s:s}", ZS_K_VERB, zs_verb_name(ZS_VERB_GET), ZS_K_WHAT, o.what);
+	o.name = argc - optind == 2 ? argv[optind + 1] : NULL;
+	if (o.name && strncmp(o.what, "set", 3) && strncasecmp(o.what, "addressset", 10))
+		return cli_usage_err(cmd);
+	json_t *req = json_pack("{s:s,s:s,s:b}", ZS_K_VERB, zs_verb_name(ZS_VERB_GET), ZS_K_WHAT,
+				o.what, ZS_K_MEMBERS, o.members);
+	if (o.name)
+		json_object_set_new(req, ZS_K_NAME, json_string(o.name));
 	rc = cli_request(req, on_get, &o);
 	json_decref(req);
 	return rc;

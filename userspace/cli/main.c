@@ -23,8 +23,13 @@ static const struct cli_cmd cmds[] = {
 	  "On invalid input nothing changes; errors name file:line:col." },
 	{ "delete", cmd_delete, delete_opts, { NULL, "KIND NAME" }, true,
 	  "Removes the named objects, as one transaction." },
-	{ "get", cmd_get, get_opts, { "workloads|policies|identities|namespaces" }, true,
-	  "Lists objects the daemon holds." },
+	{ "get", cmd_get, get_opts, { "workloads|policies|identities|namespaces|sets [NAME]" }, true,
+	  "Lists objects the daemon holds. Sets show their member counts; "
+	  "--members (or a set's NAME) lists the members too." },
+	{ "set", cmd_set, set_opts, { "add|remove NAME [PREFIX...] [-f FILE]..." }, true,
+	  "Adds members to an AddressSet (creating it) or removes them, as one transaction; "
+	  "only what changes is written. Files are prefix lists (one a line, # comments); "
+	  "on invalid input nothing changes and errors name file:line." },
 	{ "flows", cmd_flows, flows_opts, { NULL }, true,
 	  "Shows recent flow records; --follow streams new ones." },
 	{ "status", cmd_status, NULL, { NULL }, true,

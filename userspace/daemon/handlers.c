@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon_int.h"
+#include "daemon/sets.h"
 #include "policy/diff.h"
 #include "policy/explain.h"
 #include "policy/serial.h"
@@ -128,9 +129,9 @@ static json_t *do_get(struct daemon *d, json_t *req)
 	if (!strcmp(what, "identities"))
 		items = identities_json(&d->ids);
 	else if (zs_kind_parse(what, &kind) == 0)
-		items = objects_json(d, kind);
+		items = kind == ZS_KIND_ADDRESSSET ? sets_json(&d->objs, req) : objects_json(d, kind);
 	if (!items)
-		return answer_error("get: unknown kind (workloads, policies, identities, namespaces)");
+		return answer_error("get: unknown kind (workloads, policies, identities, namespaces, sets)");
 	return json_pack("{s:b,s:o}", ZS_K_OK, 1, "items", items);
 }
 
@@ -198,6 +199,7 @@ static const struct handler {
 	[ZS_VERB_EXPLAIN] = { .answer = do_explain },
 	[ZS_VERB_STATUS] = { .answer = do_status },
 	[ZS_VERB_FLOWS] = { .stream = do_flows },
+	[ZS_VERB_SET] = { .change = true }, /* sets.c, through jobs.c */
 };
 
 void handle_request(struct daemon *d, unsigned slot, json_t *req)

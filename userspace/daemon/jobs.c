@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon_int.h"
+#include "daemon/sets.h"
 #include "policy/diff.h"
 #include "policy/serial.h"
 
@@ -76,7 +77,7 @@ static int work_merge(struct job *j)
 	err = parse_files(j->req, &batch, NULL, &j->diags);
 	if (!err) {
 		j->nobjects = batch.workloads.n + batch.policies.n + batch.namespaces.n +
-			      batch.has_config;
+			      batch.sets.n + batch.has_config;
 		if (j->verb == ZS_VERB_DIFF)
 			j->objects = zs_diff_objects(&j->next, &batch);
 		zs_objects_merge(&j->next, &batch);
@@ -137,6 +138,8 @@ static void *work(void *arg)
 		j->err = work_merge(j);
 	else if (j->verb == ZS_VERB_DELETE)
 		j->err = work_remove(j);
+	else if (j->verb == ZS_VERB_SET) /* sets.c; j->objects: its summary */
+		j->err = sets_work(j->req, &j->next, &j->diags, &j->unchanged, &j->objects);
 	if (!j->err && change)
 		j->unchanged = work_unchanged(j, before);
 	free(before);
@@ -219,6 +222,8 @@ void job_done(struct daemon *d)
 		pthread_join(j->thread, NULL);
 	d->job_run = NULL;
 	json_t *resp = job_finish(d, j);
+	if (j->verb == ZS_VERB_SET)
+		sets_answer(resp, j->objects);
 	if (j->slot >= 0 && d->conns[j->slot].id == j->conn_id && d->conns[j->slot].fd >= 0)
 		control_answer(d, (unsigned)j->slot, resp);
 	else

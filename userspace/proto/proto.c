@@ -7,7 +7,7 @@
 static const char *const zs_verb_names[ZS_VERB_MAX] = {
 	[ZS_VERB_APPLY] = "apply",     [ZS_VERB_DELETE] = "delete", [ZS_VERB_DIFF] = "diff",
 	[ZS_VERB_GET] = "get",         [ZS_VERB_EXPLAIN] = "explain", [ZS_VERB_STATUS] = "status",
-	[ZS_VERB_FLOWS] = "flows",
+	[ZS_VERB_FLOWS] = "flows",     [ZS_VERB_SET] = "set",
 };
 
 const char *zs_verb_name(enum zs_verb v)

@@ -44,6 +44,7 @@ enum zs_verb {
 	ZS_VERB_EXPLAIN, /* from, to, proto, port -> both sides' decisions */
 	ZS_VERB_STATUS,  /* -> the daemon's state and counters */
 	ZS_VERB_FLOWS,   /* follow, last -> flow records, streamed */
+	ZS_VERB_SET,     /* name, op, prefixes, files -> revision, added, removed, members */
 	ZS_VERB_MAX,
 };
 
@@ -68,6 +69,14 @@ enum zs_verb {
 /* The last line of a stream the daemon ends itself: {ok: true, end: true} (records carry no ok). */
 #define ZS_K_END "end"
 #define ZS_K_UNCHANGED "unchanged" /* an apply that changed nothing: the revision stays */
+/* set: ZS_K_NAME, ZS_K_OP, ZS_K_PREFIXES (the command line's) and ZS_K_FILES (prefix lists). */
+#define ZS_K_OP "op"             /* ZS_SET_ADD or ZS_SET_REMOVE */
+#define ZS_SET_ADD "add"
+#define ZS_SET_REMOVE "remove"
+#define ZS_K_PREFIXES "prefixes" /* [string] */
+#define ZS_K_ADDED "added"       /* set's answer: members added, removed, held now */
+#define ZS_K_REMOVED "removed"
+#define ZS_K_MEMBERS "members"   /* also get's: true lists every member of a set */
 
 const char *zs_verb_name(enum zs_verb v);
 /* ZS_VERB_UNKNOWN for NULL or a name no verb has. */
