@@ -8,7 +8,9 @@
  *   - an address belongs to the workload with the longest prefix holding it,
  *     else to the host (its own addresses), else to the world;
  *   - a side is checked when its workload is local (has an interface);
- *   - a rule matches when one of its peers and one of its ports match;
+ *   - a rule matches when one of its peers and one of its ports match; a
+ *     cidr peer holds the addresses in its cidr and no except, an addressSet
+ *     peer those that any member of the set holds;
  *     named ports resolve on the flow's destination workload;
  *   - among matching rules the highest precedence wins: deny, then an audit
  *     policy's deny, then allow, then the posture default; nothing = deny;
@@ -88,6 +90,13 @@ static bool ref_peer_matches(const struct zs_objects *o, const struct zs_policy 
 			if (zs_prefix_contains(&peer->except[i], addr))
 				return false;
 		return true;
+	}
+	if (peer->set) { /* any member holding the address; no such set: nothing */
+		const struct zs_addrset *set = zs_objects_set(o, peer->set);
+		for (size_t i = 0; set && i < set->n; i++)
+			if (zs_prefix_contains(&set->members[i], addr))
+				return true;
+		return false;
 	}
 	if (!who->w)
 		return false;
