@@ -23,6 +23,8 @@
 
 #include "reference.h"
 #include "policy/compile.h"
+#include "policy/diff.h"
+#include "policy/explain.h"
 #include "policy/parse.h"
 #include "tests/lib/fixture.h"
 
@@ -351,6 +353,51 @@ static void test_add_member_one_entry(void **state)
 	free(y);
 }
 
+/* explain names the set's class; diff counts members, not JSON lines. */
+static void test_explain_and_diff(void **state)
+{
+	struct fx_estate e = { 0 };
+	struct zs_objects batch;
+	char *y = blocklist(100, NULL);
+	struct zs_explain_query q = { .from = "11.128.0.3", .to = "default/web", .proto = TCP,
+				      .port = 80 };
+	const char *which;
+	json_t *why, *ch;
+	(void)state;
+
+	assert_int_equal(fx_estate_init(&e, y), 0);
+	assert_int_equal(zs_explain(&e.o, &e.ids, &e.c, &q, &why, &which), 0);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(why, "from"), "cidr")),
+			    "11.0.0.0/8 + set:bad"); /* the policy's allow names the /8 */
+	assert_string_equal(json_string_value(json_object_get(why, "verdict")), "denied");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(why, "ingress"),
+							      "policy")),
+			    "default/p");
+	json_decref(why);
+
+	const char *next = "apiVersion: zeroseg.io/v1\nkind: AddressSet\nmetadata: {name: bad}\n"
+			   "spec: {prefixes: [11.128.0.0, 11.128.0.3, 12.0.0.1]}\n---\n"
+			   "apiVersion: zeroseg.io/v1\nkind: AddressSet\nmetadata: {name: new}\n"
+			   "spec: {prefixes: [13.0.0.0/8]}\n";
+	zs_objects_init(&batch);
+	assert_int_equal(fx_parse(&batch, "next.yaml", next, 0), 0);
+	json_t *d = zs_diff_objects(&e.o, &batch);
+	assert_int_equal(json_array_size(d), 2);
+	for (size_t i = 0; i < 2; i++) {
+		ch = json_array_get(d, i);
+		const char *name = json_string_value(json_object_get(ch, "name"));
+		bool bad = !strcmp(name, "bad");
+		assert_string_equal(json_string_value(json_object_get(ch, "change")),
+				    bad ? "configured" : "created");
+		assert_int_equal(json_integer_value(json_object_get(ch, "added")), 1);
+		assert_int_equal(json_integer_value(json_object_get(ch, "removed")), bad ? 98 : 0);
+	}
+	json_decref(d);
+	zs_objects_free(&batch);
+	fx_estate_free(&e);
+	free(y);
+}
+
 /* ---- against the reference evaluator ---------------------------------------- */
 
 static uint64_t rng;
@@ -490,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_inline_keys_unchanged),
 		cmocka_unit_test(test_blocklist_100k_one_class),
 		cmocka_unit_test(test_add_member_one_entry),
+		cmocka_unit_test(test_explain_and_diff),
 		cmocka_unit_test(test_classes_match_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

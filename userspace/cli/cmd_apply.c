@@ -169,8 +169,11 @@ static int on_diff(json_t *msg, void *arg)
 	{
 		const char *ch = cli_str(o, "change");
 		const char *ns = cli_str(o, ZS_K_NAMESPACE);
-		printf("%c %s %s%s%s: %s\n", !strcmp(ch, "created") ? '+' : !strcmp(ch, "unchanged") ? '=' : '~',
+		printf("%c %s %s%s%s: %s", !strcmp(ch, "created") ? '+' : !strcmp(ch, "unchanged") ? '=' : '~',
 		       cli_str(o, ZS_K_KIND), ns ? ns : "", ns ? "/" : "", cli_str(o, ZS_K_NAME), ch);
+		if (json_object_get(o, ZS_K_ADDED)) /* an AddressSet: its members */
+			printf(" (+%lld -%lld members)", cli_int(o, ZS_K_ADDED), cli_int(o, ZS_K_REMOVED));
+		printf("\n");
 	}
 	json_t *e = json_object_get(msg, "entries");
 	json_t *pol = json_object_get(e, "policy"), *ip = json_object_get(e, "ipcache");

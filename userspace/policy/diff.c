@@ -54,6 +54,30 @@ static void push_change(json_t *a, const char *kind, const char *ns, const char 
 	json_decref(next);
 }
 
+/*
+ * An AddressSet's change, with the members it adds and removes (sorted
+ * lists merged: a 100k-member set is not compared as JSON).
+ */
+static void push_set_change(json_t *a, const struct zs_objects *now, const struct zs_addrset *s)
+{
+	const struct zs_addrset *old = zs_objects_set(now, s->name);
+	size_t i = 0, j = 0, added = 0, removed = 0;
+
+	while (old && (i < old->n || j < s->n)) {
+		int r = i == old->n ? 1 : j == s->n ? -1 : zs_prefix_cmp(&old->members[i], &s->members[j]);
+		removed += r < 0;
+		added += r > 0;
+		i += r <= 0;
+		j += r >= 0;
+	}
+	if (!old)
+		added = s->n;
+	json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I,s:I}", "kind", "AddressSet", "name",
+					   s->name, "change",
+					   !old ? "created" : added || removed ? "configured" : "unchanged",
+					   "added", (json_int_t)added, "removed", (json_int_t)removed));
+}
+
 json_t *zs_diff_objects(const struct zs_objects *now, const struct zs_objects *batch)
 {
 	json_t *changes = json_array();
@@ -69,6 +93,8 @@ json_t *zs_diff_objects(const struct zs_objects *now, const struct zs_objects *b
 		push_change(changes, "Namespace", NULL, n->name, find_namespace_json(now, n->name),
 			    zs_namespace_to_json(n));
 	}
+	for (size_t i = 0; i < batch->sets.n; i++)
+		push_set_change(changes, now, &batch->sets.v[i]);
 	for (size_t i = 0; i < batch->workloads.n; i++) {
 		const struct zs_workload *w = &batch->workloads.v[i];
 		push_change(changes, "Workload", w->ns, w->name, find_workload_json(now, w->ns, w->name),
