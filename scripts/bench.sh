@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Benchmarks: `make bench` (full, ~7 min) and `make bench-quick` (--quick, ~75 s).
+# Benchmarks: `make bench` (full, ~9 min) and `make bench-quick` (--quick, ~2.5 min).
 # Run as root: they load the datapath and start a daemon in a namespace.
 #
 # Each section is a shell function `section_NAME` that prints its own table on
@@ -196,7 +196,22 @@ section_attack() {
 	bench_attack
 }
 
-SECTIONS=(control_plane telemetry packet traffic attack)
+# ---- section: blocklist -------------------------------------------------------
+# One rule denying N /32 addresses (a threat-intel blocklist): inline, and as
+# an AddressSet through the daemon (`apply -f`, `set add -f`, one-member `set
+# add` at N), next to `nft -f` and `nft add element` with the same addresses
+# in an interval set, in the same run (scripts/bench_blocklist.sh, which draws
+# the topology). Quick: 100k only. It runs as a child: it has its own
+# namespaces and EXIT trap, and its own time limit per step.
+section_blocklist() {
+	local sizes=(5k 20k 100k)
+	if [ "$QUICK" = 1 ]; then
+		sizes=(100k)
+	fi
+	timeout -k 5 600 bash scripts/bench_blocklist.sh "${sizes[@]}"
+}
+
+SECTIONS=(control_plane telemetry packet traffic attack blocklist)
 
 # ---- driver -------------------------------------------------------------------
 ALL_SECTIONS=("${SECTIONS[@]}")

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Blocklist, side by side (issue 13): one rule denying N /32 addresses, applied
-# through a zeroseg daemon (`zeroseg apply -f`, the CLI's wall time: parse,
-# validate, compile, persist, the first write of the maps) and loaded by
-# `nft -f` as the same N addresses in an interval set with one drop rule, each
-# in a network namespace of its own (zsbl-PID, removed at the end, also on
-# failure or Ctrl-C). Also the daemon's restart with that state (stopped,
-# started, until `status` answers: the state loaded, its identities restored,
-# compiled and enforced). The in-process steps come from build/bench/bench_blocklist.
+# Blocklist, side by side (issue 13): one rule denying N /32 addresses,
+# through a zeroseg daemon (the CLI's wall time: parse, validate, compile,
+# persist, the write of the maps), and by nft with the same N addresses in an
+# interval set with one drop rule, each in a network namespace of its own
+# (zsbl-PID, zsbln-PID; removed at the end, also on failure or Ctrl-C):
+#
+#   inline      `zeroseg apply -f`: the rule's peers are N cidr /32
+#   set apply   `zeroseg apply -f`: the rule's peer is an AddressSet of N
+#   set add -f  `zeroseg set add -f LIST` of N into that set, empty before
+#   add 1       `zeroseg set add` of one new address with N in the set
+#               (the median of 5)
+#   restart     the daemon restarted with the inline state, until `status`
+#               answers (loaded, identities restored, compiled, enforced)
+#   nft -f      the ruleset with the N addresses in its set, in one load
+#   nft add 1   `nft add element` of one new address with N in the set
 #
 #   host ns zsbl-PID   [zeroseg daemon]  one workload bl/w0 (its interface
 #                                        absent), ingress deny from N /32
 #   nft ns  zsbln-PID  [nft -f]          table inet zsbl: set of N, one rule
+#
+# The in-process steps come from build/bench/bench_blocklist.
 #
 # Run as root, under the e2e lock (it starts a daemon and creates namespaces):
 #   flock /tmp/zeroseg-e2e.lock scripts/bench_blocklist.sh [N...]   (default 5k 20k 100k)
@@ -36,6 +45,46 @@ BL_TIMEOUT=${BL_TIMEOUT:-120}
 
 ms_since() { # ms_since START_NS
 	echo $((($(date +%s%N) - $1) / 1000000))
+}
+
+# timed VAR CMD...: VAR = CMD's wall time in ms, or "- (its last line)".
+timed() {
+	local var=$1 t
+	shift
+	t=$(date +%s%N)
+	if timeout "$BL_TIMEOUT" "$@" >"$ZS_DIR/timed.out" 2>&1; then
+		printf -v "$var" '%s' "$(ms_since "$t")"
+	else
+		printf -v "$var" '%s' "- ($(tail -1 "$ZS_DIR/timed.out"))"
+	fi
+}
+
+# median5 VAR CMD-WITH-%: VAR = the median ms of CMD run 5 times, % the run's number.
+median5() {
+	local var=$1 i ms=()
+	shift
+	for i in 1 2 3 4 5; do
+		timed BL_T "${@//%/$i}"
+		ms+=("$BL_T")
+	done
+	printf -v "$var" '%s' "$(printf '%s\n' "${ms[@]}" | sort -n | sed -n 3p)"
+}
+
+# bl_set N: BL_SET (apply of the set estate), BL_ADD1 (one more member),
+# BL_SETADD (set add -f of N into the empty set), in a daemon of their own.
+bl_set() {
+	local n=$1 h=zsbl-$$ z
+	zs_workdir
+	"$BL_BENCH" --sizes "$n" --emit-set "$ZS_DIR/set.yaml" --emit-empty "$ZS_DIR/empty.yaml" \
+		--emit-list "$ZS_DIR/list.txt"
+	zs_host "$h"
+	zs_daemon "$h" "$ZS_DIR"
+	z=("$ZS_BIN" --socket "$ZS_DIR/sock")
+	timed BL_SET "${z[@]}" apply -f "$ZS_DIR/set.yaml"
+	median5 BL_ADD1 "${z[@]}" set add blocklist 12.0.0.%
+	"${z[@]}" apply -f "$ZS_DIR/empty.yaml" >/dev/null
+	timed BL_SETADD "${z[@]}" set add blocklist -f "$ZS_DIR/list.txt"
+	zs_cleanup
 }
 
 # bl_one N: BL_ZS, BL_RESTART and BL_NFT, the times in ms (or "- (why)"). In this
@@ -75,19 +124,24 @@ bl_one() {
 	else
 		BL_NFT="- ($(tail -1 "$ZS_DIR/nft.out"))"
 	fi
+	median5 BL_NFT1 ip netns exec "$nh" nft add element inet zsbl blocklist "{ 12.0.0.% }"
 	zs_cleanup
 }
 
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(5k 20k 100k)
-echo "blocklist: one rule denying N /32, applied (ms, wall time)"
+echo "blocklist: one rule denying N /32, in process (ms)"
 "$BL_BENCH" --sizes "$(
 	IFS=,
 	echo "${SIZES[*]}"
 )" || true
 echo
-printf '%7s | %14s | %16s | %14s\n' N "zeroseg apply" "zeroseg restart" "nft -f (set)"
+echo "side by side (ms, wall time; zeroseg through its daemon and CLI):"
+printf '%7s | %8s %9s %10s %6s %8s | %8s %9s\n' N inline "set apply" "set add -f" "add 1" \
+	restart "nft -f" "nft add 1"
 for n in "${SIZES[@]}"; do
 	bl_one "$n"
-	printf '%7s | %14s | %16s | %14s\n' "$n" "$BL_ZS" "$BL_RESTART" "$BL_NFT"
+	bl_set "$n"
+	printf '%7s | %8s %9s %10s %6s %8s | %8s %9s\n' "$n" "$BL_ZS" "$BL_SET" "$BL_SETADD" \
+		"$BL_ADD1" "$BL_RESTART" "$BL_NFT" "$BL_NFT1"
 done

@@ -1,23 +1,29 @@
 // SPDX-License-Identifier: MIT
 /*
- * Blocklist benchmark (issue 13): one rule denying N /32 addresses written
- * inline, a threat-intel blocklist. Each N runs in a child (its own maps, a
- * time limit), timed step by step as the daemon runs them:
+ * Blocklist benchmark (issue 13): one rule denying N /32 addresses, a
+ * threat-intel blocklist, written inline (N cidr peers) and as an
+ * AddressSet of N members (one addressSet peer). Each N and form runs in a
+ * child (its own maps, a time limit), timed step by step as the daemon runs
+ * them:
  *
  *   generate YAML -> zs_parse_buffer -> zs_validate -> zs_compile
  *   -> zs_writer_apply (on fresh real maps, or the fake maps with --fake)
  *
  * The estate: one workload (bl/w0, interface bl0 that does not exist, address
  * 10.0.0.1) and one Policy selecting it with one ingress rule:
- *   from: [{cidr: A1/32}, ..., {cidr: AN/32}], action: deny
+ *   inline: from: [{cidr: A1/32}, ..., {cidr: AN/32}], action: deny
+ *   set:    from: [{addressSet: blocklist}], action: deny, and the AddressSet
+ *           blocklist with members A1..AN
  * The addresses are N distinct ones spread over 11.0.0.0/8 (i * 2654435761
  * mod 2^24), in that (unsorted) order.
  *
  * bench_blocklist [--fake] [--timeout S] [--sizes LIST]
- * bench_blocklist --emit-yaml FILE --emit-nft FILE [--sizes N]
- *   writes the estate of N (the first size) and the same N addresses as an
- *   nft ruleset (an interval set and one drop rule), for
- *   scripts/bench_blocklist.sh, which times both side by side.
+ * bench_blocklist [--emit-yaml F] [--emit-set F] [--emit-empty F] [--emit-list F]
+ *                 [--emit-nft F] [--sizes N]
+ *   writes, for N (the first size): the inline estate, the set estate, the
+ *   set estate with an empty set, the N addresses as a prefix list (for
+ *   `zeroseg set add -f`), and as an nft ruleset (an interval set and one
+ *   drop rule), for scripts/bench_blocklist.sh, which times them side by side.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -56,7 +62,10 @@ static void addr_of(size_t i, char *buf, size_t len)
 	snprintf(buf, len, "11.%u.%u.%u", a >> 16, (a >> 8) & 255, a & 255);
 }
 
-static void gen(struct fx_text *b, size_t n)
+enum form { INLINE, SET };
+
+/* The estate of n addresses in one form (SET with n 0: the set empty). */
+static void gen(struct fx_text *b, size_t n, enum form form)
 {
 	char a[32];
 
@@ -68,14 +77,21 @@ static void gen(struct fx_text *b, size_t n)
 		      "metadata: {name: blocklist, namespace: bl}\n"
 		      "spec:\n  selector: {matchLabels: {app: web}}\n  ingress:\n"
 		      "    - action: deny\n      from:\n");
+	if (form == SET)
+		fprintf(b->f, "        - {addressSet: blocklist}\n---\napiVersion: zeroseg.io/v1\n"
+			      "kind: AddressSet\nmetadata: {name: blocklist}\nspec:\n  prefixes:%s\n",
+			n ? "" : " []");
 	for (size_t i = 0; i < n; i++) {
 		addr_of(i, a, sizeof(a));
-		fprintf(b->f, "        - {cidr: %s/32}\n", a);
+		if (form == SET)
+			fprintf(b->f, "    - %s\n", a);
+		else
+			fprintf(b->f, "        - {cidr: %s/32}\n", a);
 	}
 	fx_text_close(b);
 }
 
-static int emit_yaml(const char *path, size_t n)
+static int emit_yaml(const char *path, size_t n, enum form form)
 {
 	FILE *f = fopen(path, "w");
 	struct fx_text b;
@@ -85,10 +101,28 @@ static int emit_yaml(const char *path, size_t n)
 		perror(path);
 		return 1;
 	}
-	gen(&b, n);
+	gen(&b, n, form);
 	w = b.n - fwrite(b.s, 1, b.n, f); /* what was not written */
 	fx_text_free(&b);
 	return fclose(f) || w ? 1 : 0;
+}
+
+/* One address a line, as `zeroseg set add -f` reads. */
+static int emit_list(const char *path, size_t n)
+{
+	FILE *f = fopen(path, "w");
+	char a[32];
+
+	if (!f) {
+		perror(path);
+		return 1;
+	}
+	fprintf(f, "# %zu addresses of the blocklist benchmark\n", n);
+	for (size_t i = 0; i < n; i++) {
+		addr_of(i, a, sizeof(a));
+		fprintf(f, "%s\n", a);
+	}
+	return fclose(f) ? 1 : 0;
 }
 
 static int emit_nft(const char *path, size_t n)
@@ -111,7 +145,7 @@ static int emit_nft(const char *path, size_t n)
 	return fclose(f) ? 1 : 0;
 }
 
-static void run_size(size_t n, bool fake, struct result *r)
+static void run_size(size_t n, enum form form, bool fake, struct result *r)
 {
 	struct zs_objects o;
 	struct zs_identities ids = { 0 };
@@ -125,7 +159,7 @@ static void run_size(size_t n, bool fake, struct result *r)
 	double t;
 
 	r->n = n;
-	gen(&b, n);
+	gen(&b, n, form);
 	zs_objects_init(&o);
 	t = now_ms();
 	r->status = zs_parse_buffer("<blocklist>", b.s, b.n, &o, &d);
@@ -173,7 +207,7 @@ static void run_size(size_t n, bool fake, struct result *r)
 		zs_dp_close(&dp);
 }
 
-static void run_child(size_t n, bool fake, unsigned timeout_s, struct result *r)
+static void run_child(size_t n, enum form form, bool fake, unsigned timeout_s, struct result *r)
 {
 	int fds[2], st;
 	pid_t pid;
@@ -189,7 +223,7 @@ static void run_child(size_t n, bool fake, unsigned timeout_s, struct result *r)
 	if (pid == 0) {
 		close(fds[0]);
 		alarm(timeout_s);
-		run_size(n, fake, r);
+		run_size(n, form, fake, r);
 		_exit(write(fds[1], r, sizeof(*r)) == sizeof(*r) ? 0 : 1);
 	}
 	close(fds[1]);
@@ -209,9 +243,11 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "fake", no_argument, NULL, 'f' },	  { "timeout", required_argument, NULL, 't' },
 		{ "sizes", required_argument, NULL, 's' }, { "emit-nft", required_argument, NULL, 'e' },
-		{ "emit-yaml", required_argument, NULL, 'y' }, { 0 },
+		{ "emit-yaml", required_argument, NULL, 'y' }, { "emit-set", required_argument, NULL, 'S' },
+		{ "emit-empty", required_argument, NULL, 'E' }, { "emit-list", required_argument, NULL, 'l' },
+		{ 0 },
 	};
-	const char *nft = NULL, *yaml = NULL;
+	const char *nft = NULL, *yaml = NULL, *set = NULL, *empty = NULL, *list = NULL;
 	size_t sizes[8], nsizes = parse_list("5k,10k,20k,50k,100k", sizes, 8);
 	unsigned timeout_s = 120;
 	bool fake = false;
@@ -234,23 +270,37 @@ int main(int argc, char **argv)
 		case 'y':
 			yaml = optarg;
 			break;
+		case 'S':
+			set = optarg;
+			break;
+		case 'E':
+			empty = optarg;
+			break;
+		case 'l':
+			list = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: bench_blocklist [--fake] [--timeout S] [--sizes LIST]\n"
-					"       bench_blocklist --emit-yaml FILE --emit-nft FILE [--sizes N]\n");
+					"       bench_blocklist [--emit-yaml F] [--emit-set F] [--emit-empty F]"
+					" [--emit-list F] [--emit-nft F] [--sizes N]\n");
 			return 2;
 		}
 	}
-	if (nft || yaml)
-		return (nft && emit_nft(nft, sizes[0])) | (yaml && emit_yaml(yaml, sizes[0]));
+	if (nft || yaml || set || empty || list)
+		return (nft && emit_nft(nft, sizes[0])) | (yaml && emit_yaml(yaml, sizes[0], INLINE)) |
+		       (set && emit_yaml(set, sizes[0], SET)) | (empty && emit_yaml(empty, 0, SET)) |
+		       (list && emit_list(list, sizes[0]));
 	libbpf_set_print(libbpf_quiet);
-	printf("blocklist: one rule denying N /32 (ms; apply on %s maps)\n", fake ? "fake" : "real");
-	printf("%7s | %8s %8s %8s %8s | %8s | %7s %7s\n", "N", "parse", "validate", "compile",
-	       "apply", "total", "ipcache", "entries");
-	for (size_t i = 0; i < nsizes; i++) {
+	printf("blocklist: one rule denying N /32, inline or an AddressSet (ms; apply on %s maps)\n",
+	       fake ? "fake" : "real");
+	printf("%7s %6s | %8s %8s %8s %8s | %8s | %7s %7s\n", "N", "form", "parse", "validate",
+	       "compile", "apply", "total", "ipcache", "entries");
+	for (size_t i = 0; i < 2 * nsizes; i++) {
 		struct result r;
+		enum form form = i % 2 ? SET : INLINE;
 
-		run_child(sizes[i], fake, timeout_s, &r);
-		printf("%7zu | ", r.n);
+		run_child(sizes[i / 2], form, fake, timeout_s, &r);
+		printf("%7zu %6s | ", r.n, form == SET ? "set" : "inline");
 		if (r.status && !r.compile_ms)
 			printf("%s\n", r.note);
 		else
