@@ -311,6 +311,65 @@ static void number_classes(struct cctx *c)
 		c->cidrs.v[i].id = cc->cls_id[c->cidrs.v[i].id];
 }
 
+/*
+ * it->v holds nruns sorted runs, run r at [at[r], at[r + 1]): merged pairwise
+ * into one sorted list, O(n log runs). A set's members are sorted already
+ * (model.h), so a 100k-member set is not sorted again at every compile.
+ */
+static void merge_runs(items_t *it, size_t *at, size_t nruns)
+{
+	struct item *buf = zs_xcalloc(it->n + 1, sizeof(*buf)), *src = it->v, *dst = buf, *t;
+
+	while (nruns > 1) {
+		size_t k = 0;
+		for (size_t r = 0; r < nruns; r += 2) {
+			size_t i = at[r], m = at[r + 1], end = r + 1 < nruns ? at[r + 2] : m, j = m;
+			size_t o = i;
+			while (i < m || j < end)
+				dst[o++] = j == end || (i < m && cmp_item(&src[i], &src[j]) <= 0) ?
+						   src[i++] :
+						   src[j++];
+			at[k++] = at[r];
+		}
+		at[k] = it->n;
+		nruns = k;
+		t = src, src = dst, dst = t;
+	}
+	zs_memcpy(it->v, src, it->n * sizeof(*src));
+	free(buf);
+}
+
+/* Whether a set's members are in order (so one run of the merge). */
+static bool members_sorted(const struct zs_addrset *s)
+{
+	for (size_t i = 1; i < s->n; i++)
+		if (zs_prefix_cmp(&s->members[i - 1], &s->members[i]) > 0)
+			return false;
+	return true;
+}
+
+/* The items: the inline prefixes (sorted here) and each referenced set's members, merged. */
+static void collect_items(struct cctx *c, items_t *it, const names_t *names)
+{
+	struct cidr_classes *cc = c->classes;
+	size_t *at = zs_xcalloc(names->n + 3, sizeof(*at)), nruns = 1;
+
+	zs_qsort(it->v, it->n, sizeof(*it->v), cmp_item);
+	at[1] = it->n;
+	for (size_t s = 0; s < names->n; s++) {
+		const struct zs_addrset *set = zs_objects_set(c->o, names->v[s]);
+		size_t first = it->n;
+		cc->sets[s] = set;
+		for (size_t m = 0; m < set->n; m++)
+			push_item(it, &set->members[m], (uint32_t)s);
+		if (!members_sorted(set))
+			zs_qsort(&it->v[first], set->n, sizeof(*it->v), cmp_item);
+		at[++nruns] = it->n;
+	}
+	merge_runs(it, at, nruns);
+	free(at);
+}
+
 void zs_compile_cidrs(struct cctx *c)
 {
 	struct cidr_classes *cc = c->classes = zs_xcalloc(1, sizeof(*cc));
@@ -321,14 +380,8 @@ void zs_compile_cidrs(struct cctx *c)
 	gather(c, &it, &names);
 	cc->nsets = names.n;
 	cc->sets = zs_xcalloc(names.n + 1, sizeof(*cc->sets));
-	for (size_t s = 0; s < names.n; s++) {
-		const struct zs_addrset *set = zs_objects_set(c->o, names.v[s]);
-		cc->sets[s] = set;
-		for (size_t m = 0; m < set->n; m++)
-			push_item(&it, &set->members[m], (uint32_t)s);
-	}
+	collect_items(c, &it, &names);
 	free(names.v);
-	zs_qsort(it.v, it.n, sizeof(*it.v), cmp_item);
 	while (cap < 2 * (it.n + 1))
 		cap *= 2;
 	cc->ht_mask = cap - 1;
