@@ -12,8 +12,9 @@
 # Checks: a set member is denied and the others allowed; `get sets` shows the
 # count, not the members; `set add` blocks a new member, `set remove` allows
 # it again; a malformed `set add -f` is rejected with file:line, the set and
-# the verdicts stay; a prefix-list file with comments is taken; a set a
-# policy names cannot be deleted; the set survives the daemon's restart.
+# the verdicts stay; a prefix-list file with comments is taken; `set
+# replace` leaves exactly the members given; a set a policy names cannot be
+# deleted; the set survives the daemon's restart.
 source "$(dirname "$0")/../lib/e2e.sh"
 e2e_begin zsb-host zsb-web zsb-a zsb-b zsb-c
 
@@ -109,6 +110,13 @@ Z set add blocklist -f "$D/good.txt" >"$D/out" 2>&1 && grep -q '+2 -0 (5 members
 	ok "set add -f: $(cat "$D/out")" || bad "set add -f: $(cat "$D/out")"
 expect block zsb-web tcp 10.93.0.23 8080
 
+echo "-- set replace: exactly the members given (a feed's sync)"
+Z set replace blocklist 10.93.0.21 10.93.0.23 192.0.2.1 >"$D/out" 2>&1 && grep -q '+1 -3 (3 members)' "$D/out" &&
+	ok "set replace: $(cat "$D/out")" || bad "set replace: $(cat "$D/out")"
+expect block zsb-web tcp 10.93.0.21 8080
+expect block zsb-web tcp 10.93.0.23 8080
+expect pass zsb-web tcp 10.93.0.22 8080
+
 echo "-- a set in use cannot be deleted"
 if Z delete addressset blocklist 2>"$D/err"; then bad "deleted a set in use"; else ok "delete refused"; fi
 grep -q 'no AddressSet "blocklist"' "$D/err" && ok "the error says why" || bad "error: $(cat "$D/err")"
@@ -118,7 +126,7 @@ echo "-- the daemon restarts: the set is kept"
 kill "$ZS_DAEMON_PID"
 wait "$ZS_DAEMON_PID" 2>/dev/null
 zs_daemon $H "$D" || exit 1
-Z get sets | grep -Eq '^blocklist +5$' && ok "set survived restart" || bad "after restart: $(Z get sets)"
+Z get sets | grep -Eq '^blocklist +3$' && ok "set survived restart" || bad "after restart: $(Z get sets)"
 expect block zsb-web tcp 10.93.0.23 8080
 expect pass zsb-web tcp 10.93.0.22 8080
 

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * set: members into or out of an AddressSet, through the daemon, as one
- * transaction (`zeroseg set add|remove NAME [PREFIX...] [-f FILE|-]...`).
+ * transaction (`zeroseg set add|remove|replace NAME [PREFIX...] [-f FILE|-]...`).
  * Files are prefix lists, one address or prefix a line, `#` comments; the
  * daemon parses them (errors name file:line:col) and changes only what
- * changes. `set add` creates the set if it does not exist.
+ * changes. `set add` creates the set if it does not exist; `set replace`
+ * makes the members exactly those given (a feed's sync, in one step).
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -48,8 +49,10 @@ int cmd_set(const struct cli_cmd *cmd, int argc, char **argv)
 	int rc = cli_parse(cmd, argc, argv, &o);
 
 	if (!rc && (argc - optind < 2 ||
-		    (strcmp(argv[optind], ZS_SET_ADD) && strcmp(argv[optind], ZS_SET_REMOVE)) ||
-		    (argc - optind == 2 && !json_array_size(o.files))))
+		    (strcmp(argv[optind], ZS_SET_ADD) && strcmp(argv[optind], ZS_SET_REMOVE) &&
+		     strcmp(argv[optind], ZS_SET_REPLACE)) ||
+		    (argc - optind == 2 && !json_array_size(o.files) &&
+		     strcmp(argv[optind], ZS_SET_REPLACE))))
 		rc = cli_usage_err(cmd);
 	if (rc) {
 		json_decref(o.files);

@@ -26,10 +26,11 @@ static const struct cli_cmd cmds[] = {
 	{ "get", cmd_get, get_opts, { "workloads|policies|identities|namespaces|sets [NAME]" }, true,
 	  "Lists objects the daemon holds. Sets show their member counts; "
 	  "--members (or a set's NAME) lists the members too." },
-	{ "set", cmd_set, set_opts, { "add|remove NAME [PREFIX...] [-f FILE]..." }, true,
-	  "Adds members to an AddressSet (creating it) or removes them, as one transaction; "
-	  "only what changes is written. Files are prefix lists (one a line, # comments); "
-	  "on invalid input nothing changes and errors name file:line." },
+	{ "set", cmd_set, set_opts, { "add|remove|replace NAME [PREFIX...]" }, true,
+	  "Adds members to an AddressSet (creating it), removes them, or replaces them all "
+	  "(replace with nothing empties it), as one transaction; only what changes is "
+	  "written. Files are prefix lists (one a line, # comments); on invalid input "
+	  "nothing changes and errors name file:line." },
 	{ "flows", cmd_flows, flows_opts, { NULL }, true,
 	  "Shows recent flow records; --follow streams new ones." },
 	{ "status", cmd_status, NULL, { NULL }, true,

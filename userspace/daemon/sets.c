@@ -2,7 +2,8 @@
 /*
  * The `set` verb's logic (sets.h): parse the members a request names (the
  * command line's and prefix-list files, every error with its file:line:col),
- * merge them into or take them out of one AddressSet of the job's copy of
+ * merge them into, take them out of, or put them in place of the members
+ * of one AddressSet of the job's copy of
  * the state, sorted lists merged in one pass; the job then compiles and
  * commits it like an apply (jobs.c, commit.c). A request that changes
  * nothing compiles and writes nothing.
@@ -49,31 +50,38 @@ static int request_prefixes(json_t *req, zs_prefixes_t *out, struct zs_diags *di
 	return err;
 }
 
+enum set_op { SET_ADD, SET_REMOVE, SET_REPLACE };
+
 /*
- * The members of `s` with `chg` (sorted, unique) added or removed, in one
- * merge of the two sorted lists; counts what changed.
+ * The members of `s` with `chg` (sorted, unique) added, removed, or in
+ * their place, in one merge of the two sorted lists; counts the members
+ * added and removed.
  */
-static void merge_members(struct zs_addrset *s, const zs_prefixes_t *chg, bool add,
-			  size_t *changed)
+static void merge_members(struct zs_addrset *s, const zs_prefixes_t *chg, enum set_op op,
+			  size_t *added, size_t *removed)
 {
-	struct zs_prefix *v = zs_xcalloc(s->n + (add ? chg->n : 0) + 1, sizeof(*v));
+	struct zs_prefix *v = zs_xcalloc(s->n + chg->n + 1, sizeof(*v));
 	size_t i = 0, j = 0, n = 0;
 
 	while (i < s->n || j < chg->n) {
 		int r = i == s->n ? 1 : j == chg->n ? -1 : zs_prefix_cmp(&s->members[i], &chg->v[j]);
-		if (r < 0) {
-			v[n++] = s->members[i++];
-		} else if (r > 0) {
-			if (add) {
+		if (r < 0) { /* only in the set */
+			if (op == SET_REPLACE)
+				++*removed;
+			else
+				v[n++] = s->members[i];
+			i++;
+		} else if (r > 0) { /* only in the request */
+			if (op != SET_REMOVE) {
 				v[n++] = chg->v[j];
-				++*changed;
+				++*added;
 			}
 			j++;
-		} else {
-			if (add)
-				v[n++] = s->members[i];
+		} else { /* in both */
+			if (op == SET_REMOVE)
+				++*removed;
 			else
-				++*changed;
+				v[n++] = s->members[i];
 			i++;
 			j++;
 		}
@@ -88,17 +96,19 @@ int sets_work(json_t *req, struct zs_objects *next, struct zs_diags *diags, bool
 {
 	const char *name = json_string_value(json_object_get(req, ZS_K_NAME)) ?: "";
 	const char *op = json_string_value(json_object_get(req, ZS_K_OP)) ?: "";
-	bool add = !strcmp(op, ZS_SET_ADD);
+	enum set_op o = !strcmp(op, ZS_SET_ADD) ? SET_ADD : !strcmp(op, ZS_SET_REPLACE) ? SET_REPLACE :
+										      SET_REMOVE;
 	zs_prefixes_t chg = { 0 };
-	size_t changed = 0;
+	size_t added = 0, removed = 0;
+	bool created = false;
 	struct zs_addrset *s;
 
 	if (!zs_name_ok(name)) {
 		zs_diag_line(diags, "set: \"%s\" is no AddressSet name (lower-case letters, digits, '-' or '.')", name);
 		return -EINVAL;
 	}
-	if (!add && strcmp(op, ZS_SET_REMOVE)) {
-		zs_diag_line(diags, "set: unknown operation \"%s\" (add, remove)", op);
+	if (o == SET_REMOVE && strcmp(op, ZS_SET_REMOVE)) {
+		zs_diag_line(diags, "set: unknown operation \"%s\" (add, remove, replace)", op);
 		return -EINVAL;
 	}
 	if (request_prefixes(req, &chg, diags)) {
@@ -106,7 +116,7 @@ int sets_work(json_t *req, struct zs_objects *next, struct zs_diags *diags, bool
 		return -EINVAL;
 	}
 	s = (struct zs_addrset *)zs_objects_set(next, name);
-	if (!s && !add) {
+	if (!s && o == SET_REMOVE) {
 		zs_diag_line(diags, "set remove: no AddressSet \"%s\"", name);
 		free(chg.v);
 		return -EINVAL;
@@ -115,20 +125,17 @@ int sets_work(json_t *req, struct zs_objects *next, struct zs_diags *diags, bool
 		s = ZS_VEC_PUSH(&next->sets);
 		memset(s, 0, sizeof(*s));
 		s->name = zs_xstrdup(name);
-		s->mark = (struct zs_mark){ zs_objects_file(next, "<set add>"), 1, 1 };
-		changed = 1; /* a new set is a change even when empty */
+		s->mark = (struct zs_mark){ zs_objects_file(next, "<set>"), 1, 1 };
+		created = true; /* a new set is a change even when empty */
 	}
-	size_t before = s->n;
-	merge_members(s, &chg, add, &changed);
-	if (changed) {
+	merge_members(s, &chg, o, &added, &removed);
+	if (created || added || removed) {
 		free(s->json); /* the object changed: its state text is made anew */
 		s->json = NULL;
 	}
-	*unchanged = !changed;
-	*summary = json_pack("{s:I,s:I,s:I}", ZS_K_ADDED,
-			     (json_int_t)(s->n > before ? s->n - before : 0), ZS_K_REMOVED,
-			     (json_int_t)(s->n < before ? before - s->n : 0), ZS_K_MEMBERS,
-			     (json_int_t)s->n);
+	*unchanged = !(created || added || removed);
+	*summary = json_pack("{s:I,s:I,s:I}", ZS_K_ADDED, (json_int_t)added, ZS_K_REMOVED,
+			     (json_int_t)removed, ZS_K_MEMBERS, (json_int_t)s->n);
 	free(chg.v);
 	return 0;
 }

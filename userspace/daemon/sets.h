@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The `set` verb (zeroseg set add|remove NAME PREFIX... / -f FILE): a change
+ * The `set` verb (zeroseg set add|remove|replace NAME PREFIX... / -f FILE): a change
  * to one AddressSet's members, run as a job like an apply (jobs.c: queued,
  * serialized, compiled off the loop, atomic), and what `get sets` shows.
  * For userspace/daemon/ only.
@@ -16,8 +16,8 @@
 
 /*
  * In the worker: the members `req` names (ZS_K_PREFIXES, and ZS_K_FILES as
- * prefix lists) added to or removed from the set ZS_K_NAME of `next` (add
- * creates it). Only what changes changes; *unchanged when nothing does.
+ * prefix lists) added to, removed from, or put in place of the members of
+ * the set ZS_K_NAME of `next` (add and replace create it). Only what changes changes; *unchanged when nothing does.
  * Returns 0, or -EINVAL with every bad input (file:line:col) in `diags` and
  * `next` as it was. *summary: {added, removed, members}, for sets_answer.
  */

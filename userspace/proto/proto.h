@@ -70,9 +70,10 @@ enum zs_verb {
 #define ZS_K_END "end"
 #define ZS_K_UNCHANGED "unchanged" /* an apply that changed nothing: the revision stays */
 /* set: ZS_K_NAME, ZS_K_OP, ZS_K_PREFIXES (the command line's) and ZS_K_FILES (prefix lists). */
-#define ZS_K_OP "op"             /* ZS_SET_ADD or ZS_SET_REMOVE */
+#define ZS_K_OP "op"             /* ZS_SET_ADD, ZS_SET_REMOVE or ZS_SET_REPLACE */
 #define ZS_SET_ADD "add"
 #define ZS_SET_REMOVE "remove"
+#define ZS_SET_REPLACE "replace" /* the request's members, and no others (a feed's sync) */
 #define ZS_K_PREFIXES "prefixes" /* [string] */
 #define ZS_K_ADDED "added"       /* set's answer: members added, removed, held now */
 #define ZS_K_REMOVED "removed"
