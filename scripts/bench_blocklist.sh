@@ -11,8 +11,9 @@
 #   set add -f  `zeroseg set add -f LIST` of N into that set, empty before
 #   add 1       `zeroseg set add` of one new address with N in the set
 #               (the median of 5)
-#   restart     the daemon restarted with the inline state, until `status`
-#               answers (loaded, identities restored, compiled, enforced)
+#   restart     the daemon restarted with the inline state, then with the
+#               set's, until `status` answers (loaded, identities restored,
+#               compiled, enforced)
 #   nft -f      the ruleset with the N addresses in its set, in one load
 #   nft add 1   `nft add element` of one new address with N in the set
 #
@@ -70,8 +71,27 @@ median5() {
 	printf -v "$var" '%s' "$(printf '%s\n' "${ms[@]}" | sort -n | sed -n 3p)"
 }
 
+# bl_restart H: BL_RESTART, the daemon of $ZS_DIR in H stopped, started, until it answers.
+bl_restart() {
+	local h=$1 t
+	kill "$ZS_DAEMON_PID"
+	for _ in $(seq 100); do kill -0 "$ZS_DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+	t=$(date +%s%N)
+	BL_RESTART="- (no answer)"
+	if zs_daemon "$h" "$ZS_DIR" 2>/dev/null; then
+		for _ in $(seq $((BL_TIMEOUT * 10))); do
+			if "$ZS_BIN" --socket "$ZS_DIR/sock" status >/dev/null 2>&1; then
+				BL_RESTART=$(ms_since "$t")
+				break
+			fi
+			sleep 0.1
+		done
+	fi
+}
+
 # bl_set N: BL_SET (apply of the set estate), BL_ADD1 (one more member),
-# BL_SETADD (set add -f of N into the empty set), in a daemon of their own.
+# BL_SETADD (set add -f of N into the empty set), BL_SETRESTART (a restart
+# with that state), in a daemon of their own.
 bl_set() {
 	local n=$1 h=zsbl-$$ z
 	zs_workdir
@@ -84,10 +104,12 @@ bl_set() {
 	median5 BL_ADD1 "${z[@]}" set add blocklist 12.0.0.%
 	"${z[@]}" apply -f "$ZS_DIR/empty.yaml" >/dev/null
 	timed BL_SETADD "${z[@]}" set add blocklist -f "$ZS_DIR/list.txt"
+	bl_restart "$h"
+	BL_SETRESTART=$BL_RESTART
 	zs_cleanup
 }
 
-# bl_one N: BL_ZS, BL_RESTART and BL_NFT, the times in ms (or "- (why)"). In this
+# bl_one N: BL_ZS, BL_ZSRESTART, BL_NFT and BL_NFT1, the times in ms (or "- (why)"). In this
 # shell, not a subshell, so that the EXIT trap removes what it made.
 bl_one() {
 	local n=$1 h=zsbl-$$ nh=zsbln-$$ t
@@ -102,20 +124,8 @@ bl_one() {
 	else
 		BL_ZS="- ($(tail -1 "$ZS_DIR/apply.out"))"
 	fi
-	# A restart with that state: the daemon stopped, started, until it answers.
-	kill "$ZS_DAEMON_PID"
-	for _ in $(seq 100); do kill -0 "$ZS_DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-	t=$(date +%s%N)
-	BL_RESTART="- (no answer)"
-	if zs_daemon "$h" "$ZS_DIR" 2>/dev/null; then
-		for _ in $(seq $((BL_TIMEOUT * 10))); do
-			if "$ZS_BIN" --socket "$ZS_DIR/sock" status >/dev/null 2>&1; then
-				BL_RESTART=$(ms_since "$t")
-				break
-			fi
-			sleep 0.1
-		done
-	fi
+	bl_restart "$h"
+	BL_ZSRESTART=$BL_RESTART
 	ip netns add "$nh"
 	ZS_NETNS+=("$nh")
 	t=$(date +%s%N)
@@ -137,11 +147,11 @@ echo "blocklist: one rule denying N /32, in process (ms)"
 )" || true
 echo
 echo "side by side (ms, wall time; zeroseg through its daemon and CLI):"
-printf '%7s | %8s %9s %10s %6s %8s | %8s %9s\n' N inline "set apply" "set add -f" "add 1" \
-	restart "nft -f" "nft add 1"
+printf '%7s | %8s %9s %10s %6s %8s %8s | %8s %9s\n' N inline "set apply" "set add -f" "add 1" \
+	restart "(set)" "nft -f" "nft add 1"
 for n in "${SIZES[@]}"; do
 	bl_one "$n"
 	bl_set "$n"
-	printf '%7s | %8s %9s %10s %6s %8s | %8s %9s\n' "$n" "$BL_ZS" "$BL_SET" "$BL_SETADD" \
-		"$BL_ADD1" "$BL_RESTART" "$BL_NFT" "$BL_NFT1"
+	printf '%7s | %8s %9s %10s %6s %8s %8s | %8s %9s\n' "$n" "$BL_ZS" "$BL_SET" "$BL_SETADD" \
+		"$BL_ADD1" "$BL_ZSRESTART" "$BL_SETRESTART" "$BL_NFT" "$BL_NFT1"
 done
