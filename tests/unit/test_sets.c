@@ -22,6 +22,8 @@
 #include <cmocka.h>
 
 #include "reference.h"
+#include "daemon/sets.h"
+#include "proto/proto.h"
 #include "policy/compile.h"
 #include "policy/diff.h"
 #include "policy/explain.h"
@@ -398,6 +400,93 @@ static void test_explain_and_diff(void **state)
 	free(y);
 }
 
+/* ---- the set verb (daemon/sets.c) ------------------------------------------ */
+
+static json_t *set_req(const char *op, const char *name, const char *args, const char *file)
+{
+	json_t *req = json_pack("{s:s,s:s,s:s,s:[],s:[]}", ZS_K_VERB, "set", ZS_K_OP, op, ZS_K_NAME,
+				name, ZS_K_PREFIXES, ZS_K_FILES);
+	char *copy = zs_xstrdup(args), *save = NULL;
+
+	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save))
+		json_array_append_new(json_object_get(req, ZS_K_PREFIXES), json_string(t));
+	free(copy);
+	if (file)
+		json_array_append_new(json_object_get(req, ZS_K_FILES),
+				      json_pack("{s:s,s:s}", ZS_K_FILE_NAME, "feed.txt",
+						ZS_K_FILE_CONTENT, file));
+	return req;
+}
+
+/* Runs one set request on o; returns its error, *unchanged, and the summary's counts. */
+static int run_set(struct zs_objects *o, json_t *req, bool *unchanged, long long counts[3],
+		   struct zs_diags *d)
+{
+	json_t *sum = NULL;
+	int err = sets_work(req, o, d, unchanged, &sum);
+
+	json_decref(req);
+	counts[0] = json_integer_value(json_object_get(sum, ZS_K_ADDED));
+	counts[1] = json_integer_value(json_object_get(sum, ZS_K_REMOVED));
+	counts[2] = json_integer_value(json_object_get(sum, ZS_K_MEMBERS));
+	json_decref(sum);
+	return err;
+}
+
+static void test_set_verb(void **state)
+{
+	struct zs_objects o;
+	struct zs_diags d = { 0 };
+	long long n[3];
+	bool same;
+	(void)state;
+
+	zs_objects_init(&o);
+	/* add creates; a file and arguments together; duplicates once */
+	assert_int_equal(run_set(&o, set_req("add", "bl", "10.0.0.1 10.0.0.2",
+					     "# feed\n10.0.0.2\n2001:db8::/32  # v6\n"),
+				 &same, n, &d), 0);
+	assert_false(same);
+	assert_int_equal(n[0], 3);
+	assert_int_equal(n[2], 3);
+	assert_int_equal(o.sets.n, 1);
+	/* again: nothing changes */
+	assert_int_equal(run_set(&o, set_req("add", "bl", "10.0.0.1", NULL), &same, n, &d), 0);
+	assert_true(same);
+	/* a bad line anywhere: an error with file:line, the set as it was */
+	assert_int_equal(run_set(&o, set_req("add", "bl", "10.0.0.9", "10.0.0.8\n10.0.0.300\n"),
+				 &same, n, &d),
+			 -EINVAL);
+	assert_true(has_error(&d, "feed.txt:2:1: prefix: \"10.0.0.300\""));
+	assert_int_equal(o.sets.v[0].n, 3);
+	zs_diags_free(&d);
+	assert_int_equal(run_set(&o, set_req("add", "bl", "10.0.0.9 bogus", NULL), &same, n, &d),
+			 -EINVAL);
+	assert_true(has_error(&d, "<arguments>:2:1: prefix: \"bogus\""));
+	assert_int_equal(o.sets.v[0].n, 3);
+	zs_diags_free(&d);
+	/* remove counts what was there */
+	assert_int_equal(run_set(&o, set_req("remove", "bl", "10.0.0.1 10.9.9.9", NULL), &same, n,
+				 &d), 0);
+	assert_int_equal(n[1], 1);
+	assert_int_equal(n[2], 2);
+	/* replace: exactly these */
+	assert_int_equal(run_set(&o, set_req("replace", "bl", "10.0.0.2 10.0.0.7", NULL), &same, n,
+				 &d), 0);
+	assert_int_equal(n[0], 1);
+	assert_int_equal(n[1], 1);
+	assert_int_equal(n[2], 2);
+	/* errors: no such set to remove from, a bad name, a bad operation */
+	assert_int_equal(run_set(&o, set_req("remove", "nope", "10.0.0.2", NULL), &same, n, &d),
+			 -EINVAL);
+	assert_true(has_error(&d, "no AddressSet \"nope\""));
+	assert_int_equal(run_set(&o, set_req("add", "Bad", "10.0.0.2", NULL), &same, n, &d), -EINVAL);
+	assert_int_equal(run_set(&o, set_req("flip", "bl", "10.0.0.2", NULL), &same, n, &d), -EINVAL);
+	assert_int_equal(o.sets.n, 1);
+	zs_diags_free(&d);
+	zs_objects_free(&o);
+}
+
 /* ---- against the reference evaluator ---------------------------------------- */
 
 static uint64_t rng;
@@ -538,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_blocklist_100k_one_class),
 		cmocka_unit_test(test_add_member_one_entry),
 		cmocka_unit_test(test_explain_and_diff),
+		cmocka_unit_test(test_set_verb),
 		cmocka_unit_test(test_classes_match_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
