@@ -140,7 +140,6 @@ bl_one() {
 
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(5k 20k 100k)
-echo "blocklist: one rule denying N /32, in process (ms)"
 "$BL_BENCH" --sizes "$(
 	IFS=,
 	echo "${SIZES[*]}"
