@@ -61,9 +61,11 @@ void zs_compile_cidr_peer(const struct cctx *c, const struct zs_peer *peer, ids_
 void zs_compile_set_peer(const struct cctx *c, const struct zs_peer *peer, ids_t *out);
 /*
  * compile_ipcache.c: out->ipcache and the prefix lengths it holds; the last
- * user of c->classes, which it frees.
+ * user of c->classes, which it frees (zs_compile_cidrs_free).
  */
 void zs_compile_ipcache(struct cctx *c);
+/* compile_ipcache.c: frees c->classes (NULL after; twice is fine). */
+void zs_compile_cidrs_free(struct cctx *c);
 
 /* Compiled rules are sorted by id (qsort in compile.c, bsearch in query.c). */
 static inline int cmp_rule(const void *a, const void *b)

@@ -372,7 +372,11 @@ static void collect_items(struct cctx *c, items_t *it, const names_t *names)
 
 void zs_compile_cidrs(struct cctx *c)
 {
-	struct cidr_classes *cc = c->classes = zs_xcalloc(1, sizeof(*cc));
+	struct cidr_classes *cc;
+
+	zs_compile_cidrs_free(c); /* a compile run again on the same context */
+	c->cidrs.n = 0;
+	cc = c->classes = zs_xcalloc(1, sizeof(*cc));
 	items_t it = { 0 };
 	names_t names = { 0 };
 	size_t cap = 16;
@@ -394,8 +398,11 @@ void zs_compile_cidrs(struct cctx *c)
 	number_classes(c);
 }
 
-static void classes_free(struct cidr_classes *cc)
+void zs_compile_cidrs_free(struct cctx *c)
 {
+	struct cidr_classes *cc = c->classes;
+
+	c->classes = NULL;
 	if (!cc)
 		return;
 	free(cc->sets);
@@ -617,6 +624,5 @@ void zs_compile_ipcache(struct cctx *c)
 	}
 	free(own.v);
 	ipcache_lens(c->out);
-	classes_free(c->classes);
-	c->classes = NULL;
+	zs_compile_cidrs_free(c);
 }
