@@ -157,10 +157,9 @@ uint32_t zs_rule_hash(const struct zs_policy *p, uint8_t dir, uint32_t idx)
 	return id;
 }
 
-static uint32_t rule_id_alloc(struct cctx *c, const struct zs_policy *p, uint8_t dir, uint32_t idx)
+/* The first id from `id` (a rule's hash) on that no rule before took. */
+static uint32_t rule_id_alloc(struct cctx *c, uint32_t id)
 {
-	uint32_t id = zs_rule_hash(p, dir, idx);
-
 	for (;; id = (id + 1) & 0x7fffffffu) {
 		size_t slot = (id * 2654435761u) & (c->taken_cap - 1);
 		bool taken = id == 0;
@@ -172,7 +171,6 @@ static uint32_t rule_id_alloc(struct cctx *c, const struct zs_policy *p, uint8_t
 			c->taken[slot] = id;
 			return id;
 		}
-		c->probed = true;
 	}
 }
 
@@ -615,7 +613,9 @@ static void number_rules(struct cctx *c)
 			size_t nr = dir == ZS_DIR_INGRESS ? p->ningress : p->negress;
 			const struct zs_rule *rules = dir == ZS_DIR_INGRESS ? p->ingress : p->egress;
 			for (size_t r = 0; r < nr; r++) {
-				uint32_t id = rule_id_alloc(c, p, dir, (uint32_t)r);
+				uint32_t h = zs_rule_hash(p, dir, (uint32_t)r), id = rule_id_alloc(c, h);
+				if (id != h)
+					*ZS_VEC_PUSH(&c->probes) = (struct zs_probe){ (uint32_t)i, h, id };
 				c->rule_ids[n++] = id;
 				zs_c_rule_make(ZS_VEC_PUSH(&c->out->rules), id, name, p, dir, (uint32_t)r);
 				zs_cctx_check_rule(c, &rules[r], dir);
@@ -660,6 +660,7 @@ void zs_cctx_free(struct cctx *c)
 	free(c->pols);
 	free(c->base);
 	free(c->rule_ids);
+	free(c->probes.v);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -36,6 +36,11 @@ struct wid {
 	ZS_VEC(uint32_t) policies; /* indices into the sorted policies that select it */
 };
 
+/* A rule of sorted policy `pol` hashed to lo but took hi (lo..hi-1 were taken). */
+struct zs_probe {
+	uint32_t pol, lo, hi;
+};
+
 /* One compile: its input, output, and what it builds on the way. */
 struct cctx {
 	const struct zs_objects *o;
@@ -52,7 +57,7 @@ struct cctx {
 	const struct zs_policy **pols; /* the policies in name order */
 	uint32_t *base;     /* per sorted policy: its first rule in rule_ids */
 	uint32_t *rule_ids; /* every rule's id, policies in name order */
-	bool probed;        /* a rule id was probed past a collision */
+	ZS_VEC(struct zs_probe) probes; /* rule ids probed past a collision */
 	int errors;
 };
 
