@@ -29,70 +29,18 @@
 #include <string.h>
 
 #include "bpf/abi.h"
-#include "policy/compile_int.h"
+#include "policy/compile_cache_int.h"
 #include "policy/serial.h"
 
-/* A workload as last compiled; key: hash of "ns/name" (0: empty slot). */
-struct c_wl {
-	uint64_t key, fp;
-	uint32_t id;
-	bool local;
-};
+uint64_t cc_name_key(const char *nsname) /* "ns/name", as an endpoint names it */
+{
+	const char *slash = strchr(nsname, '/');
+	size_t n = slash ? (size_t)(slash - nsname) : strlen(nsname);
+	uint64_t h = zs_h64(nsname, n, 0);
 
-/* A policy as last compiled; key: hash of (ns, name, kind). */
-struct c_pol {
-	uint64_t key, fp;
-	uint32_t nids;
-	uint32_t *ids;     /* shared block: its rule ids, ingress then egress */
-	char *name;        /* shared block: "ns/name" */
-	uint64_t *pkeys;   /* shared block: label keys its peers can match */
-	uint32_t npkeys;
-	bool cidr;         /* a peer names a prefix */
-	bool any_named;    /* an egress named port toward any peer: every identity matters */
-};
-
-/* A subject as last compiled: its policies' keys in name order. */
-struct c_subj {
-	uint32_t id, npol;
-	uint64_t *pols; /* shared block */
-};
-
-/* Identity -> how many workloads (local ones) have it. */
-struct c_count {
-	uint32_t id; /* 0: empty */
-	uint32_t nwl, nlocal;
-};
-
-/* A rule id that was probed past a collision: [lo, hi) were taken before it. */
-struct c_probe {
-	uint64_t pol;
-	uint32_t lo, hi;
-};
-
-struct c_state {
-	bool valid;
-	uint8_t posture;
-	uint64_t rest_fp; /* namespaces, host addresses */
-	uint64_t ids_fp;  /* the identities left */
-	struct c_wl *wl;
-	size_t wl_cap;
-	struct c_pol *pol;
-	size_t pol_cap;
-	struct c_count *cnt;
-	size_t cnt_cap;
-	ZS_VEC(struct c_subj) subj; /* sorted by id, as comp.subjects */
-	ZS_VEC(struct c_probe) probes;
-	struct cidr *cidrs; /* shared block */
-	size_t ncidrs;
-	struct zs_compiled comp;
-};
-
-struct zs_compile_cache {
-	struct c_state cur, pend;
-	bool has_pend;
-	struct zs_lsidx lsidx; /* grows only: stale slots are checked away */
-	struct zs_compile_cache_stats st;
-};
+	h = zs_h64("", 1, h);
+	return (slash ? zs_h64(slash + 1, strlen(slash + 1), h) : h) | 1;
+}
 
 /* ---- fingerprints ---------------------------------------------------------- */
 
@@ -118,15 +66,6 @@ static uint64_t wl_key(const struct zs_workload *w)
 	return zs_h64(w->name, strlen(w->name), zs_h64(w->ns, strlen(w->ns) + 1, 0)) | 1;
 }
 
-static uint64_t name_key(const char *nsname) /* "ns/name", as an endpoint names it */
-{
-	const char *slash = strchr(nsname, '/');
-	size_t n = slash ? (size_t)(slash - nsname) : strlen(nsname);
-	uint64_t h = zs_h64(nsname, n, 0);
-
-	h = zs_h64("", 1, h);
-	return (slash ? zs_h64(slash + 1, strlen(slash + 1), h) : h) | 1;
-}
 
 static uint64_t pol_key(const struct zs_policy *p)
 {
@@ -239,7 +178,6 @@ void zs_compile_cache_stats(const struct zs_compile_cache *cc, struct zs_compile
 	*s = cc->st;
 }
 
-typedef ZS_VEC(uint64_t) keys_t;
 
 /* ---- what a policy record holds ------------------------------------------------- */
 
@@ -396,33 +334,8 @@ static int cmp_identity_id2(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* ---- one incremental compile ------------------------------------------------------ */
-
-/* What a change is, as found against the cache; the new state is built in `s`. */
-struct incr {
-	struct zs_compile_cache *cc;
-	const struct c_state *old;
-	struct c_state *s;
-	const struct zs_objects *o;
-	struct zs_identities *ids;
-	struct zs_compiled *out;
-	struct zs_diags *d;
-	uint32_t *wl_id;       /* per workload */
-	ids_t chg_wl;          /* changed or new workloads (indices, in order) */
-	keys_t gone_wl;        /* keys of changed and removed workloads' old versions */
-	ids_t chg_pol;         /* changed or new policies (indices) */
-	keys_t gone_pol;       /* keys of changed and removed policies' old versions */
-	ids_t appeared, went;  /* identities */
-	keys_t xkeys;          /* the label keys of those: policies whose peers hold one */
-	bool local_moved;      /* an identity became a subject or stopped being one */
-	const char *why;       /* set: compile in full */
-};
 
 /* Workloads: fingerprints against the cache; each one's identity; the new table. */
 static void diff_workloads(struct incr *x)
@@ -568,14 +481,10 @@ static void identities(struct incr *x)
 	}
 	if (x->xkeys.n)
 		*ZS_VEC_PUSH(&x->xkeys) = lkey("a", "", "");
-	zs_qsort(x->xkeys.v, x->xkeys.n, sizeof(*x->xkeys.v), cmp_u64);
+	zs_qsort(x->xkeys.v, x->xkeys.n, sizeof(*x->xkeys.v), cc_cmp_u64);
 	zs_identities_release_unused(x->ids);
 }
 
-static bool key_in(const keys_t *k, uint64_t key)
-{
-	return zs_bsearch(&key, k->v, k->n, sizeof(key), cmp_u64) != NULL;
-}
 
 static int cmp_rule_id(const void *key, const void *elem)
 {
@@ -592,7 +501,7 @@ static void number_changed(struct incr *x)
 {
 	ids_t freed = { 0 }, fresh = { 0 };
 
-	zs_qsort(x->gone_pol.v, x->gone_pol.n, sizeof(*x->gone_pol.v), cmp_u64);
+	zs_qsort(x->gone_pol.v, x->gone_pol.n, sizeof(*x->gone_pol.v), cc_cmp_u64);
 	for (size_t i = 0; i < x->gone_pol.n; i++) {
 		const struct c_pol *r = SLOT(x->old->pol, x->old->pol_cap, x->gone_pol.v[i], key);
 		for (size_t j = 0; j < r->nids; j++)
@@ -601,7 +510,7 @@ static void number_changed(struct incr *x)
 	zs_qsort(freed.v, freed.n, sizeof(*freed.v), zs_cmp_u32);
 	for (size_t i = 0; i < x->old->probes.n; i++) {
 		const struct c_probe *p = &x->old->probes.v[i];
-		if (key_in(&x->gone_pol, p->pol))
+		if (cc_key_in(&x->gone_pol, p->pol))
 			continue;
 		*ZS_VEC_PUSH(&x->s->probes) = *p;
 		for (size_t j = 0; j < freed.n; j++)
@@ -661,7 +570,7 @@ static int subjects(struct incr *x)
 		nr += r->nids;
 		bool touched = false;
 		for (size_t k = 0; k < r->npkeys && x->xkeys.n && !touched; k++)
-			touched = key_in(&x->xkeys, r->pkeys[k]);
+			touched = cc_key_in(&x->xkeys, r->pkeys[k]);
 		if (touched || (x->xkeys.n && r->any_named))
 			*ZS_VEC_PUSH(&hit) = r->key;
 	}
@@ -673,7 +582,7 @@ static int subjects(struct incr *x)
 		for (size_t r = 0; r < p->negress; r++)
 			zs_cctx_check_rule(&c, &p->egress[r], ZS_DIR_EGRESS);
 	}
-	zs_qsort(hit.v, hit.n, sizeof(*hit.v), cmp_u64);
+	zs_qsort(hit.v, hit.n, sizeof(*hit.v), cc_cmp_u64);
 	zs_cctx_assign(&c);
 	size_t j = 0;
 	for (size_t i = 0; i < c.wids.n && !c.errors; i++) {
@@ -691,7 +600,7 @@ static int subjects(struct incr *x)
 		bool again = !os || os->npol != ns->npol;
 		for (size_t k = 0; k < w->policies.n; k++) {
 			ns->pols[k] = pol_key(c.pols[w->policies.v[k]]);
-			again |= key_in(&hit, ns->pols[k]) || (os && os->pols[k] != ns->pols[k]);
+			again |= cc_key_in(&hit, ns->pols[k]) || (os && os->pols[k] != ns->pols[k]);
 		}
 		struct zs_subject *out = ZS_VEC_PUSH(&x->out->subjects);
 		if (again) {
@@ -743,187 +652,6 @@ static void rules(struct incr *x)
 	zs_qsort(x->out->rules.v, x->out->rules.n, sizeof(*x->out->rules.v), cmp_rule);
 }
 
-/* Endpoints: the old ones but those of changed workloads, and theirs now. */
-static void endpoints(struct incr *x)
-{
-	const struct zs_compiled *old = &x->old->comp;
-	ZS_VEC(struct zs_c_endpoint) add = { 0 };
-
-	for (size_t k = 0; k < x->chg_wl.n; k++) {
-		const struct zs_workload *w = &x->o->workloads.v[x->chg_wl.v[k]];
-		if (w->ifname)
-			zs_c_endpoint_make(ZS_VEC_PUSH(&add), w, x->wl_id[x->chg_wl.v[k]]);
-	}
-	zs_qsort(add.v, add.n, sizeof(*add.v), zs_cmp_c_endpoint);
-	size_t a = 0;
-	for (size_t i = 0; i <= old->endpoints.n; i++) {
-		const struct zs_c_endpoint *e = i < old->endpoints.n ? &old->endpoints.v[i] : NULL;
-		while (a < add.n && (!e || zs_cmp_c_endpoint(&add.v[a], e) < 0))
-			*ZS_VEC_PUSH(&x->out->endpoints) = add.v[a++];
-		if (!e || key_in(&x->gone_wl, name_key(e->workload)))
-			continue;
-		struct zs_c_endpoint *n = ZS_VEC_PUSH(&x->out->endpoints);
-		*n = *e;
-		zs_rc_ref(n->ifname);
-		zs_rc_ref(n->workload);
-	}
-	free(add.v);
-}
-
-/* ---- the ipcache: only host-length prefixes of changed workloads move -------------- */
-
-static bool host_len(const struct zs_prefix *p)
-{
-	return p->len == (p->family == 4 ? 32 : 128);
-}
-
-static int cmp_prefix(const void *a, const void *b)
-{
-	return zs_prefix_cmp(a, b);
-}
-
-static int cmp_ipc(const void *a, const void *b)
-{
-	return zs_prefix_cmp(&((const struct zs_c_ipcache *)a)->prefix,
-			     &((const struct zs_c_ipcache *)b)->prefix);
-}
-
-static int cmp_cidr_p(const void *a, const void *b)
-{
-	return zs_prefix_cmp(&((const struct cidr *)a)->p, &((const struct cidr *)b)->p);
-}
-
-typedef ZS_VEC(struct zs_prefix) prefixes_t;
-
-/*
- * The prefixes whose entries may change: the old entries of changed and
- * removed workloads, the addresses of changed ones. Host lengths only: no
- * other entry lies inside one (else: in full).
- */
-static void ipcache_moved(struct incr *x, prefixes_t *moved)
-{
-	const struct zs_compiled *old = &x->old->comp;
-
-	for (size_t i = 0; i < old->ipcache.n && x->gone_wl.n; i++) {
-		const struct zs_c_ipcache *e = &old->ipcache.v[i];
-		if (e->workload && key_in(&x->gone_wl, name_key(e->workload)))
-			*ZS_VEC_PUSH(moved) = e->prefix;
-	}
-	for (size_t k = 0; k < x->chg_wl.n; k++) {
-		const struct zs_workload *w = &x->o->workloads.v[x->chg_wl.v[k]];
-		for (size_t a = 0; a < w->naddrs; a++)
-			*ZS_VEC_PUSH(moved) = w->addrs[a];
-	}
-	zs_qsort(moved->v, moved->n, sizeof(*moved->v), cmp_prefix);
-	size_t n = 0;
-	for (size_t i = 0; i < moved->n; i++) {
-		if (!host_len(&moved->v[i]))
-			x->why = "a workload prefix shorter than an address moved";
-		if (!n || zs_prefix_cmp(&moved->v[n - 1], &moved->v[i]))
-			moved->v[n++] = moved->v[i];
-	}
-	moved->n = n;
-}
-
-/* The longest old entry strictly holding p (p is host length: no moved one does). */
-static const struct zs_c_ipcache *enclosing(const struct zs_compiled *c, const struct zs_prefix *p)
-{
-	const uint8_t *lens = p->family == 4 ? c->lens4 : c->lens6;
-	unsigned n = p->family == 4 ? c->nlens4 : c->nlens6;
-
-	for (unsigned i = 0; i < n; i++) {
-		if (lens[i] >= p->len)
-			continue;
-		struct zs_c_ipcache key = { .prefix = *p };
-		zs_prefix_truncate(&key.prefix, lens[i]);
-		const struct zs_c_ipcache *e =
-			zs_bsearch(&key, c->ipcache.v, c->ipcache.n, sizeof(key), cmp_ipc);
-		if (e)
-			return e;
-	}
-	return NULL;
-}
-
-/* The new entry for moved prefix p, if it has one; 0 or 1. */
-static int ipcache_entry(struct incr *x, const struct zs_prefix *p, struct zs_c_ipcache *e)
-{
-	const struct zs_workload *own = NULL;
-	uint32_t own_id = 0;
-	bool host = false;
-
-	for (size_t k = 0; k < x->chg_wl.n && !own; k++) {
-		const struct zs_workload *w = &x->o->workloads.v[x->chg_wl.v[k]];
-		for (size_t a = 0; a < w->naddrs && !own; a++)
-			if (!zs_prefix_cmp(&w->addrs[a], p))
-				own = w, own_id = x->wl_id[x->chg_wl.v[k]];
-	}
-	for (size_t i = 0; i < x->o->host_addrs.n; i++)
-		host |= !zs_prefix_cmp(&x->o->host_addrs.v[i], p);
-	struct cidr key = { .p = *p };
-	const struct cidr *cid = zs_bsearch(&key, x->old->cidrs, x->old->ncidrs, sizeof(key),
-					    cmp_cidr_p);
-	if (!own && !host && !cid)
-		return 0;
-	const struct zs_c_ipcache *q = enclosing(&x->old->comp, p);
-	memset(e, 0, sizeof(*e));
-	e->prefix = *p;
-	e->cidr = cid ? cid->id : q ? q->cidr : 0;
-	if (own) {
-		e->identity = own_id;
-		e->ifname = zs_rc_strdup(own->ifname);
-		struct zs_c_endpoint tmp;
-		zs_c_endpoint_make(&tmp, own, 0); /* for its "ns/name" */
-		e->workload = tmp.workload;
-		zs_rc_unref(tmp.ifname);
-	} else if (host) {
-		e->identity = ZS_ID_HOST;
-	} else {
-		e->identity = q ? q->identity : ZS_ID_WORLD;
-		e->ifname = q ? zs_rc_ref(q->ifname) : NULL;
-		e->workload = q ? zs_rc_ref(q->workload) : NULL;
-	}
-	return 1;
-}
-
-static void ipcache(struct incr *x, const prefixes_t *moved)
-{
-	const struct zs_compiled *old = &x->old->comp;
-	struct zs_compiled *out = x->out;
-	size_t m = 0;
-	struct zs_c_ipcache e;
-
-	for (size_t i = 0; i <= old->ipcache.n; i++) {
-		const struct zs_c_ipcache *o = i < old->ipcache.n ? &old->ipcache.v[i] : NULL;
-		bool again = false;
-		while (m < moved->n && (!o || zs_prefix_cmp(&moved->v[m], &o->prefix) <= 0)) {
-			if (ipcache_entry(x, &moved->v[m], &e))
-				*ZS_VEC_PUSH(&out->ipcache) = e;
-			again = o && !zs_prefix_cmp(&moved->v[m], &o->prefix);
-			m++;
-			if (again)
-				break;
-		}
-		if (again)
-			continue; /* made again */
-		if (!o)
-			continue;
-		struct zs_c_ipcache *n = ZS_VEC_PUSH(&out->ipcache);
-		*n = *o;
-		zs_rc_ref(n->ifname);
-		zs_rc_ref(n->workload);
-	}
-	bool has4[33] = { false }, has6[129] = { false };
-	for (size_t i = 0; i < out->ipcache.n; i++) {
-		const struct zs_prefix *p = &out->ipcache.v[i].prefix;
-		(p->family == 4 ? has4 : has6)[p->len] = true;
-	}
-	for (int len = 32; len >= 0; len--)
-		if (has4[len])
-			out->lens4[out->nlens4++] = (uint8_t)len;
-	for (int len = 128; len >= 0; len--)
-		if (has6[len])
-			out->lens6[out->nlens6++] = (uint8_t)len;
-}
 
 /* ---- the entry point ----------------------------------------------------------------- */
 
@@ -951,14 +679,14 @@ static void incr_check(struct incr *x, prefixes_t *moved)
 	diff_workloads(x);
 	if (!x->why)
 		diff_policies(x);
-	zs_qsort(x->gone_wl.v, x->gone_wl.n, sizeof(*x->gone_wl.v), cmp_u64);
+	zs_qsort(x->gone_wl.v, x->gone_wl.n, sizeof(*x->gone_wl.v), cc_cmp_u64);
 	if (!x->why && (too_many(x->chg_wl.n + x->gone_wl.n, x->o->workloads.n) ||
 			too_many(x->chg_pol.n + x->gone_pol.n, x->o->policies.n)))
 		x->why = "many changes";
 	if (!x->why)
 		number_changed(x);
 	if (!x->why && (x->chg_wl.n || x->gone_wl.n))
-		ipcache_moved(x, moved);
+		cc_ipcache_moved(x, moved);
 }
 
 static int incr_compile(struct zs_compile_cache *cc, struct incr *x)
@@ -979,8 +707,8 @@ static int incr_compile(struct zs_compile_cache *cc, struct incr *x)
 	if (!err) {
 		rules(x);
 		if (x->chg_wl.n || x->gone_wl.n) {
-			endpoints(x);
-			ipcache(x, &moved);
+			cc_endpoints(x);
+			cc_ipcache(x, &moved);
 		} else {
 			zs_compiled_share(&x->old->comp, &x->s->comp); /* for its vectors */
 			struct zs_compiled *o = &x->s->comp;
