@@ -437,7 +437,7 @@ static void identities(struct incr *x)
 		x->wl_id[x->chg_wl.v[k]] = zs_workload_identity(&x->cc->lsidx, x->ids, w);
 		SLOT(s->wl, s->wl_cap, wl_key(w), key)->id = x->wl_id[x->chg_wl.v[k]];
 	}
-	s->cnt_cap = cap_for(old->cnt_cap / 2 + x->chg_wl.n);
+	s->cnt_cap = cap_for(o->workloads.n);
 	s->cnt = zs_xcalloc(s->cnt_cap, sizeof(*s->cnt));
 	for (size_t i = 0; i < o->workloads.n; i++) {
 		struct c_count *n = count_of(s, x->wl_id[i]);
