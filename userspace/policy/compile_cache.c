@@ -371,8 +371,10 @@ static void diff_workloads(struct incr *x)
 					x->why = "a workload names a port twice";
 	}
 	for (size_t i = 0; i < old->wl_cap; i++)
-		if (old->wl[i].key && !seen[i])
+		if (old->wl[i].key && !seen[i]) {
 			*ZS_VEC_PUSH(&x->gone_wl) = old->wl[i].key;
+			x->removed_wl++;
+		}
 	free(seen);
 }
 
@@ -413,6 +415,7 @@ static void diff_policies(struct incr *x)
 	for (size_t i = 0; i < old->pol_cap && !x->why; i++)
 		if (old->pol[i].key && !seen[i]) {
 			*ZS_VEC_PUSH(&x->gone_pol) = old->pol[i].key;
+			x->removed_pol++;
 			if (old->pol[i].cidr)
 				x->why = "a policy with CIDR peers went";
 		}
@@ -722,8 +725,8 @@ static int incr_compile(struct zs_compile_cache *cc, struct incr *x)
 		}
 	}
 	free(moved.v);
-	cc->st.workloads = x->chg_wl.n + x->gone_wl.n;
-	cc->st.policies = x->chg_pol.n + x->gone_pol.n;
+	cc->st.workloads = x->chg_wl.n + x->removed_wl;
+	cc->st.policies = x->chg_pol.n + x->removed_pol;
 	return err;
 }
 

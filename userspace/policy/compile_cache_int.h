@@ -88,6 +88,7 @@ struct incr {
 	keys_t gone_wl;        /* keys of changed and removed workloads' old versions */
 	ids_t chg_pol;         /* changed or new policies (indices) */
 	keys_t gone_pol;       /* keys of changed and removed policies' old versions */
+	size_t removed_wl, removed_pol;
 	ids_t appeared, went;  /* identities */
 	keys_t xkeys;          /* the label keys of those: policies whose peers hold one */
 	bool local_moved;      /* an identity became a subject or stopped being one */
