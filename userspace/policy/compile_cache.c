@@ -44,13 +44,40 @@ uint64_t cc_name_key(const char *nsname) /* "ns/name", as an endpoint names it *
 
 /* ---- fingerprints ---------------------------------------------------------- */
 
+static inline uint64_t fp_mix(uint64_t h, uint64_t w)
+{
+	h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 31);
+}
+
+/*
+ * A fingerprint of len bytes, 16 at a time in two lanes (byte-wise FNV took
+ * ~10 ms over the texts of 100k rules). Not for an adversary: whoever can
+ * apply policy can open the host anyway.
+ */
+static uint64_t fp_bytes(const char *p, size_t len)
+{
+	uint64_t a = 0x243f6a8885a308d3ull ^ len, b = 0x13198a2e03707344ull, w, v;
+	size_t i = 0;
+
+	for (; i + 16 <= len; i += 16) {
+		memcpy(&w, p + i, 8);
+		memcpy(&v, p + i + 8, 8);
+		a = fp_mix(a, w);
+		b = fp_mix(b, v);
+	}
+	for (; i < len; i++)
+		a = fp_mix(a, (unsigned char)p[i]);
+	return fp_mix(fp_mix(a, b), len);
+}
+
 static uint64_t fp_json(const char *kept, json_t *(*make)(const void *), const void *obj)
 {
 	if (kept)
-		return zs_h64(kept, strlen(kept), 0);
+		return fp_bytes(kept, strlen(kept));
 	json_t *j = make(obj);
 	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	uint64_t h = s ? zs_h64(s, strlen(s), 0) : 0;
+	uint64_t h = s ? fp_bytes(s, strlen(s)) : 0;
 
 	json_decref(j);
 	free(s);
@@ -639,6 +666,37 @@ static void subjects_kept(struct incr *x)
 	}
 }
 
+/* Sorts the rules by id (31 bits): LSD radix over (id, index) pairs, then a gather. */
+static void sort_rules(struct zs_compiled *out)
+{
+	size_t n = out->rules.n;
+	uint64_t *a = zs_xcalloc(n + 1, sizeof(*a)), *b = zs_xcalloc(n + 1, sizeof(*b)), *t;
+	struct zs_c_rule *v = zs_xcalloc(n + 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		a[i] = (uint64_t)out->rules.v[i].id << 32 | i;
+	for (unsigned shift = 32; shift < 64; shift += 11) {
+		size_t cnt[2048] = { 0 };
+		for (size_t i = 0; i < n; i++)
+			cnt[(a[i] >> shift) & 2047]++;
+		for (size_t i = 0, sum = 0; i < 2048; i++) {
+			size_t c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			b[cnt[(a[i] >> shift) & 2047]++] = a[i];
+		t = a, a = b, b = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = out->rules.v[(uint32_t)a[i]];
+	free(out->rules.v);
+	out->rules.v = v;
+	out->rules.cap = n + 1;
+	free(a);
+	free(b);
+}
+
 /* Every rule, from the policy records (marks from the objects as they are now). */
 static void rules(struct incr *x)
 {
@@ -652,7 +710,7 @@ static void rules(struct incr *x)
 				       in ? k : k - (uint32_t)p->ningress);
 		}
 	}
-	zs_qsort(x->out->rules.v, x->out->rules.n, sizeof(*x->out->rules.v), cmp_rule);
+	sort_rules(x->out);
 }
 
 
