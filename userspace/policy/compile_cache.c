@@ -630,7 +630,7 @@ static int subjects(struct incr *x)
 		bool again = !os || os->npol != ns->npol;
 		for (size_t k = 0; k < w->policies.n; k++) {
 			ns->pols[k] = pol_key(c.pols[w->policies.v[k]]);
-			again |= cc_key_in(&hit, ns->pols[k]) || (os && os->pols[k] != ns->pols[k]);
+			again |= cc_key_in(&hit, ns->pols[k]) || (!again && os->pols[k] != ns->pols[k]);
 		}
 		struct zs_subject *out = ZS_VEC_PUSH(&x->out->subjects);
 		if (again) {
