@@ -131,6 +131,7 @@ static int rig_change(struct rig *r, const char *yaml, const struct zs_ref *del)
 		zs_identities_free(&ids);
 	} else {
 		zs_identities_free(&r->next_ids);
+		zs_objects_free(&r->next);
 	}
 	return err;
 }
