@@ -666,37 +666,6 @@ static void subjects_kept(struct incr *x)
 	}
 }
 
-/* Sorts the rules by id (31 bits): LSD radix over (id, index) pairs, then a gather. */
-static void sort_rules(struct zs_compiled *out)
-{
-	size_t n = out->rules.n;
-	uint64_t *a = zs_xcalloc(n + 1, sizeof(*a)), *b = zs_xcalloc(n + 1, sizeof(*b)), *t;
-	struct zs_c_rule *v = zs_xcalloc(n + 1, sizeof(*v));
-
-	for (size_t i = 0; i < n; i++)
-		a[i] = (uint64_t)out->rules.v[i].id << 32 | i;
-	for (unsigned shift = 32; shift < 64; shift += 11) {
-		size_t cnt[2048] = { 0 };
-		for (size_t i = 0; i < n; i++)
-			cnt[(a[i] >> shift) & 2047]++;
-		for (size_t i = 0, sum = 0; i < 2048; i++) {
-			size_t c = cnt[i];
-			cnt[i] = sum;
-			sum += c;
-		}
-		for (size_t i = 0; i < n; i++)
-			b[cnt[(a[i] >> shift) & 2047]++] = a[i];
-		t = a, a = b, b = t;
-	}
-	for (size_t i = 0; i < n; i++)
-		v[i] = out->rules.v[(uint32_t)a[i]];
-	free(out->rules.v);
-	out->rules.v = v;
-	out->rules.cap = n + 1;
-	free(a);
-	free(b);
-}
-
 /* Every rule, from the policy records (marks from the objects as they are now). */
 static void rules(struct incr *x)
 {
@@ -710,7 +679,7 @@ static void rules(struct incr *x)
 				       in ? k : k - (uint32_t)p->ningress);
 		}
 	}
-	sort_rules(x->out);
+	cc_sort_rules(x->out);
 }
 
 

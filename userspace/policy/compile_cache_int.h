@@ -115,5 +115,7 @@ void cc_endpoints(struct incr *x);
 /* The prefixes whose entries may move; sets x->why when it cannot tell locally. */
 void cc_ipcache_moved(struct incr *x, prefixes_t *moved);
 void cc_ipcache(struct incr *x, const prefixes_t *moved);
+/* The rules by id (a radix sort: qsort took ~15 ms over 100k). */
+void cc_sort_rules(struct zs_compiled *out);
 
 #endif /* ZS_COMPILE_CACHE_INT_H */

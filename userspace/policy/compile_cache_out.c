@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * The compile cache's outputs that move with workloads (compile_cache.c
- * has the rest): endpoints, and the ipcache. Only host-length prefixes of
+ * has the rest): endpoints, and the ipcache; and the rules' sort. Only host-length prefixes of
  * changed workloads are made again: no other entry lies inside one, and
  * the longest old entry holding one (never moved itself) gives its
  * enclosing owner and CIDR identity, as zs_compile_ipcache would.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "bpf/abi.h"
@@ -191,3 +192,33 @@ void cc_ipcache(struct incr *x, const prefixes_t *moved)
 			out->lens6[out->nlens6++] = (uint8_t)len;
 }
 
+/* Sorts the rules by id (31 bits): LSD radix over (id, index) pairs, then a gather. */
+void cc_sort_rules(struct zs_compiled *out)
+{
+	size_t n = out->rules.n;
+	uint64_t *a = zs_xcalloc(n + 1, sizeof(*a)), *b = zs_xcalloc(n + 1, sizeof(*b)), *t;
+	struct zs_c_rule *v = zs_xcalloc(n + 1, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		a[i] = (uint64_t)out->rules.v[i].id << 32 | i;
+	for (unsigned shift = 32; shift < 64; shift += 11) {
+		size_t cnt[2048] = { 0 };
+		for (size_t i = 0; i < n; i++)
+			cnt[(a[i] >> shift) & 2047]++;
+		for (size_t i = 0, sum = 0; i < 2048; i++) {
+			size_t c = cnt[i];
+			cnt[i] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			b[cnt[(a[i] >> shift) & 2047]++] = a[i];
+		t = a, a = b, b = t;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = out->rules.v[(uint32_t)a[i]];
+	free(out->rules.v);
+	out->rules.v = v;
+	out->rules.cap = n + 1;
+	free(a);
+	free(b);
+}
