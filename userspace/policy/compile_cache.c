@@ -94,7 +94,7 @@ static uint64_t wl_key(const struct zs_workload *w)
 }
 
 
-static uint64_t pol_key(const struct zs_policy *p)
+uint64_t cc_pol_key(const struct zs_policy *p)
 {
 	uint64_t h = zs_h64(p->ns, strlen(p->ns) + 1, 0);
 
@@ -133,13 +133,6 @@ static uint64_t lkey(const char *kind, const char *k, const char *v)
 
 /* ---- open-addressing tables -------------------------------------------------- */
 
-#define SLOT(tab, cap, k, field)                                                      \
-	({                                                                            \
-		size_t i_ = (size_t)(k) & ((cap) - 1);                                \
-		while ((tab)[i_].field && (tab)[i_].field != (k))                     \
-			i_ = (i_ + 1) & ((cap) - 1);                                  \
-		&(tab)[i_];                                                           \
-	})
 
 static size_t cap_for(size_t n)
 {
@@ -235,7 +228,7 @@ static void pol_fill(struct c_pol *r, const struct zs_policy *p, uint64_t fp)
 	bool all = false;
 
 	memset(r, 0, sizeof(*r));
-	r->key = pol_key(p);
+	r->key = cc_pol_key(p);
 	r->fp = fp;
 	r->name = zs_policy_name(p);
 	for (uint8_t dir = ZS_DIR_INGRESS; dir <= ZS_DIR_EGRESS; dir++) {
@@ -302,7 +295,7 @@ static void state_from_full(struct zs_compile_cache *cc, struct cctx *c, struct 
 	s->pol = zs_xcalloc(s->pol_cap, sizeof(*s->pol));
 	for (size_t i = 0; i < o->policies.n; i++) {
 		const struct zs_policy *p = c->pols[i];
-		struct c_pol *r = SLOT(s->pol, s->pol_cap, pol_key(p), key);
+		struct c_pol *r = SLOT(s->pol, s->pol_cap, cc_pol_key(p), key);
 		if (r->key) {
 			s->valid = false;
 			continue;
@@ -321,13 +314,13 @@ static void state_from_full(struct zs_compile_cache *cc, struct cctx *c, struct 
 		x->npol = (uint32_t)w->policies.n;
 		x->pols = x->npol ? zs_rc_alloc(x->npol * sizeof(*x->pols)) : NULL;
 		for (size_t k = 0; k < w->policies.n; k++)
-			x->pols[k] = pol_key(c->pols[w->policies.v[k]]);
+			x->pols[k] = cc_pol_key(c->pols[w->policies.v[k]]);
 	}
 	for (size_t i = 0; i < c->probes.n; i++) {
 		const struct zs_probe *x = &c->probes.v[i];
 		if (x->hi < x->lo)
 			s->valid = false; /* wrapped around: not worth the care */
-		*ZS_VEC_PUSH(&s->probes) = (struct c_probe){ pol_key(c->pols[x->pol]), x->lo, x->hi };
+		*ZS_VEC_PUSH(&s->probes) = (struct c_probe){ cc_pol_key(c->pols[x->pol]), x->lo, x->hi };
 	}
 	s->ncidrs = c->cidrs.n;
 	s->cidrs = zs_rc_alloc(c->cidrs.n * sizeof(*c->cidrs.v));
@@ -417,7 +410,7 @@ static void diff_policies(struct incr *x)
 	s->pol = zs_xcalloc(s->pol_cap, sizeof(*s->pol));
 	for (size_t i = 0; i < o->policies.n && !x->why; i++) {
 		const struct zs_policy *p = &o->policies.v[i];
-		uint64_t key = pol_key(p), fp = fp_json(p->json, pol_json, p);
+		uint64_t key = cc_pol_key(p), fp = fp_json(p->json, pol_json, p);
 		struct c_pol *r = SLOT(old->pol, old->pol_cap, key, key);
 		struct c_pol *n = SLOT(s->pol, s->pol_cap, key, key);
 		if (n->key) {
@@ -549,7 +542,7 @@ static void number_changed(struct incr *x)
 	}
 	for (size_t i = 0; i < x->chg_pol.n; i++) {
 		const struct zs_policy *p = &x->o->policies.v[x->chg_pol.v[i]];
-		struct c_pol *r = SLOT(x->s->pol, x->s->pol_cap, pol_key(p), key);
+		struct c_pol *r = SLOT(x->s->pol, x->s->pol_cap, cc_pol_key(p), key);
 		r->nids = (uint32_t)(p->ningress + p->negress);
 		r->ids = r->nids ? zs_rc_alloc(r->nids * sizeof(*r->ids)) : NULL;
 		for (uint32_t k = 0; k < r->nids; k++) {
@@ -594,7 +587,7 @@ static int subjects(struct incr *x)
 	c.rule_ids = zs_xcalloc(nr + 1, sizeof(*c.rule_ids));
 	nr = 0;
 	for (size_t i = 0; i < x->o->policies.n; i++) {
-		const struct c_pol *r = SLOT(s->pol, s->pol_cap, pol_key(c.pols[i]), key);
+		const struct c_pol *r = SLOT(s->pol, s->pol_cap, cc_pol_key(c.pols[i]), key);
 		c.base[i] = (uint32_t)nr;
 		zs_memcpy(&c.rule_ids[nr], r->ids, r->nids * sizeof(*r->ids));
 		nr += r->nids;
@@ -606,7 +599,7 @@ static int subjects(struct incr *x)
 	}
 	for (size_t i = 0; i < x->chg_pol.n; i++) {
 		const struct zs_policy *p = &x->o->policies.v[x->chg_pol.v[i]];
-		*ZS_VEC_PUSH(&hit) = pol_key(p);
+		*ZS_VEC_PUSH(&hit) = cc_pol_key(p);
 		for (size_t r = 0; r < p->ningress; r++)
 			zs_cctx_check_rule(&c, &p->ingress[r], ZS_DIR_INGRESS);
 		for (size_t r = 0; r < p->negress; r++)
@@ -629,7 +622,7 @@ static int subjects(struct incr *x)
 		ns->pols = ns->npol ? zs_rc_alloc(ns->npol * sizeof(*ns->pols)) : NULL;
 		bool again = !os || os->npol != ns->npol;
 		for (size_t k = 0; k < w->policies.n; k++) {
-			ns->pols[k] = pol_key(c.pols[w->policies.v[k]]);
+			ns->pols[k] = cc_pol_key(c.pols[w->policies.v[k]]);
 			again |= cc_key_in(&hit, ns->pols[k]) || (!again && os->pols[k] != ns->pols[k]);
 		}
 		struct zs_subject *out = ZS_VEC_PUSH(&x->out->subjects);
@@ -650,37 +643,7 @@ static int subjects(struct incr *x)
 	return err;
 }
 
-/* Subjects as they were (nothing they depend on changed). */
-static void subjects_kept(struct incr *x)
-{
-	const struct c_state *old = x->old;
 
-	for (size_t i = 0; i < old->subj.n; i++) {
-		struct c_subj *ns = ZS_VEC_PUSH(&x->s->subj);
-		*ns = old->subj.v[i];
-		zs_rc_ref(ns->pols);
-		struct zs_subject *out = ZS_VEC_PUSH(&x->out->subjects);
-		*out = old->comp.subjects.v[i];
-		zs_rc_ref(out->e);
-		x->out->total_entries += out->n;
-	}
-}
-
-/* Every rule, from the policy records (marks from the objects as they are now). */
-static void rules(struct incr *x)
-{
-	for (size_t i = 0; i < x->o->policies.n; i++) {
-		const struct zs_policy *p = &x->o->policies.v[i];
-		const struct c_pol *r = SLOT(x->s->pol, x->s->pol_cap, pol_key(p), key);
-		for (uint32_t k = 0; k < r->nids; k++) {
-			bool in = k < p->ningress;
-			zs_c_rule_make(ZS_VEC_PUSH(&x->out->rules), r->ids[k], r->name, p,
-				       in ? ZS_DIR_INGRESS : ZS_DIR_EGRESS,
-				       in ? k : k - (uint32_t)p->ningress);
-		}
-	}
-	cc_sort_rules(x->out);
-}
 
 
 /* ---- the entry point ----------------------------------------------------------------- */
@@ -733,9 +696,9 @@ static int incr_compile(struct zs_compile_cache *cc, struct incr *x)
 	if (x->chg_pol.n || x->gone_pol.n || x->appeared.n || x->went.n || x->local_moved)
 		err = subjects(x);
 	else
-		subjects_kept(x);
+		cc_subjects_kept(x);
 	if (!err) {
-		rules(x);
+		cc_rules(x);
 		if (x->chg_wl.n || x->gone_wl.n) {
 			cc_endpoints(x);
 			cc_ipcache(x, &moved);

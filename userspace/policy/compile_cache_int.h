@@ -107,10 +107,26 @@ static inline bool cc_key_in(const keys_t *k, uint64_t key)
 	return zs_bsearch(&key, k->v, k->n, sizeof(key), cc_cmp_u64) != NULL;
 }
 
+/* Open addressing: the slot of key k in tab (capacity cap, a power of two; field 0: empty). */
+#define SLOT(tab, cap, k, field)                                                      \
+	({                                                                            \
+		size_t i_ = (size_t)(k) & ((cap) - 1);                                \
+		while ((tab)[i_].field && (tab)[i_].field != (k))                     \
+			i_ = (i_ + 1) & ((cap) - 1);                                  \
+		&(tab)[i_];                                                           \
+	})
+
+/* A policy's key: (namespace, name, kind). */
+uint64_t cc_pol_key(const struct zs_policy *p);
+
 /* The key of a workload named "ns/name" (as endpoints and the ipcache name it). */
 uint64_t cc_name_key(const char *nsname);
 
-/* compile_cache_out.c: the endpoints and the ipcache, the old ones moved by the change. */
+/* compile_cache_out.c: the subjects as they were (nothing they depend on changed). */
+void cc_subjects_kept(struct incr *x);
+/* Every rule, from the policy records (marks from the objects as they are now). */
+void cc_rules(struct incr *x);
+/* The endpoints and the ipcache, the old ones moved by the change. */
 void cc_endpoints(struct incr *x);
 /* The prefixes whose entries may move; sets x->why when it cannot tell locally. */
 void cc_ipcache_moved(struct incr *x, prefixes_t *moved);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The compile cache's outputs that move with workloads (compile_cache.c
- * has the rest): endpoints, and the ipcache; and the rules' sort. Only host-length prefixes of
+ * has the rest): subjects kept, rules, endpoints, and the ipcache. Only host-length prefixes of
  * changed workloads are made again: no other entry lies inside one, and
  * the longest old entry holding one (never moved itself) gives its
  * enclosing owner and CIDR identity, as zs_compile_ipcache would.
@@ -11,6 +11,38 @@
 
 #include "bpf/abi.h"
 #include "policy/compile_cache_int.h"
+
+/* Subjects as they were (nothing they depend on changed). */
+void cc_subjects_kept(struct incr *x)
+{
+	const struct c_state *old = x->old;
+
+	for (size_t i = 0; i < old->subj.n; i++) {
+		struct c_subj *ns = ZS_VEC_PUSH(&x->s->subj);
+		*ns = old->subj.v[i];
+		zs_rc_ref(ns->pols);
+		struct zs_subject *out = ZS_VEC_PUSH(&x->out->subjects);
+		*out = old->comp.subjects.v[i];
+		zs_rc_ref(out->e);
+		x->out->total_entries += out->n;
+	}
+}
+
+/* Every rule, from the policy records (marks from the objects as they are now). */
+void cc_rules(struct incr *x)
+{
+	for (size_t i = 0; i < x->o->policies.n; i++) {
+		const struct zs_policy *p = &x->o->policies.v[i];
+		const struct c_pol *r = SLOT(x->s->pol, x->s->pol_cap, cc_pol_key(p), key);
+		for (uint32_t k = 0; k < r->nids; k++) {
+			bool in = k < p->ningress;
+			zs_c_rule_make(ZS_VEC_PUSH(&x->out->rules), r->ids[k], r->name, p,
+				       in ? ZS_DIR_INGRESS : ZS_DIR_EGRESS,
+				       in ? k : k - (uint32_t)p->ningress);
+		}
+	}
+	cc_sort_rules(x->out);
+}
 
 /* Endpoints: the old ones but those of changed workloads, and theirs now. */
 void cc_endpoints(struct incr *x)
