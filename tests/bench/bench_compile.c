@@ -366,6 +366,8 @@ static void run_size(const struct opts *op, size_t rules, size_t workloads, stru
 		r->status = add_rule(&o, apps, k, rules_of(rules, apps, k) + extra[k]++, i);
 		if (r->status)
 			break;
+		/* The daemon's job keeps each object's text (its unchanged check): so here. */
+		free(zs_objects_state_json(&o));
 		/*
 		 * Every other change comes after the daemon's tick has retired the
 		 * previous one's old generation (settled, as a change a second or
