@@ -340,6 +340,7 @@ static int compile_full(struct zs_compile_cache *cc, const struct zs_objects *o,
 
 	cc->st = (struct zs_compile_cache_stats){ .full = true, .why = why,
 						   .subjects = out->subjects.n };
+	pr_debug("compile: in full (%s)", why);
 	if (!err) {
 		state_from_full(cc, &c, &cc->pend);
 		cc->has_pend = true;
@@ -765,5 +766,7 @@ int zs_compile_cached(struct zs_compile_cache *cc, const struct zs_objects *o,
 	s->ids_fp = ids_fp(ids);
 	zs_compiled_share(out, &s->comp);
 	cc->has_pend = true;
+	pr_debug("compile: incremental, %zu subjects compiled (%zu workloads, %zu policies changed)",
+		 cc->st.subjects, cc->st.workloads, cc->st.policies);
 	return 0;
 }
