@@ -710,6 +710,8 @@ static int incr_compile(struct zs_compile_cache *cc, struct incr *x)
 			memset(&from.subjects, 0, sizeof(from.subjects));
 			memset(&from.rules, 0, sizeof(from.rules));
 			zs_compiled_share(&from, &part);
+			free(part.subjects.v); /* empty */
+			free(part.rules.v);
 			x->out->endpoints = part.endpoints, x->out->ipcache = part.ipcache;
 			memcpy(x->out->lens4, part.lens4, sizeof(part.lens4));
 			memcpy(x->out->lens6, part.lens6, sizeof(part.lens6));
