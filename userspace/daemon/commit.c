@@ -22,12 +22,14 @@
 
 #include "daemon/daemon_int.h"
 
-int commit_compile(struct zs_objects *next, struct zs_identities *ids, struct zs_compiled *comp,
-		   struct zs_diags *diags)
+int commit_compile(struct zs_compile_cache *cc, struct zs_objects *next, struct zs_identities *ids,
+		   struct zs_compiled *comp, struct zs_diags *diags)
 {
 	int err = zs_validate(next, diags);
 
-	return err ? err : zs_compile(next, ids, comp, diags);
+	if (err)
+		return err;
+	return cc ? zs_compile_cached(cc, next, ids, comp, diags) : zs_compile(next, ids, comp, diags);
 }
 
 int commit_prepare(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
@@ -37,7 +39,7 @@ int commit_prepare(struct daemon *d, struct zs_objects *next, struct zs_identiti
 
 	zs_identities_clone(&d->ids, ids);
 	link_host_addrs(next);
-	err = commit_compile(next, ids, comp, diags);
+	err = commit_compile(d->ccache, next, ids, comp, diags);
 	if (err)
 		zs_identities_free(ids);
 	return err;
@@ -80,6 +82,7 @@ static void adopt(struct daemon *d, struct zs_objects *next, struct zs_identitie
 	d->ids = *ids;
 	zs_compiled_free(&d->comp);
 	d->comp = *comp;
+	zs_compile_cache_adopted(d->ccache); /* the cache's last compile is the state now */
 	d->adopted = true;
 	d->last_apply = time(NULL);
 }

@@ -395,7 +395,8 @@ static void loop_run(struct daemon *d)
 
 int zs_daemon_run(const struct zs_daemon_opts *opts)
 {
-	struct daemon d = { .opts = opts, .lock_fd = -1, .listen_fd = -1, .sig_fd = -1, .epfd = -1, .job_fd = -1 };
+	struct daemon d = { .opts = opts, .lock_fd = -1, .listen_fd = -1, .sig_fd = -1, .epfd = -1, .job_fd = -1,
+			    .ccache = zs_compile_cache_new() };
 	int err;
 
 	for (unsigned i = 0; i < ZS_MAX_CLIENTS; i++)
@@ -422,6 +423,7 @@ out:
 	free(d.guard.failing.v);
 	zs_compiled_free(&d.comp);
 	zs_identities_free(&d.ids);
+	zs_compile_cache_free(d.ccache);
 	zs_objects_free(&d.objs);
 	if (d.lock_fd >= 0)
 		close(d.lock_fd); /* the last thing: the next daemon may start */

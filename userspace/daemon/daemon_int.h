@@ -58,6 +58,7 @@ struct daemon {
 	struct zs_objects objs;
 	struct zs_identities ids;
 	struct zs_compiled comp;
+	struct zs_compile_cache *ccache; /* what `comp` was compiled from: changes recompile what they touch */
 	struct zs_writer writer;
 	struct zs_dp dp;
 	time_t last_apply;
@@ -144,11 +145,12 @@ json_t *answer_revision(struct daemon *d, size_t objects, bool unchanged);
 /* commit.c */
 /*
  * Validates `next` and compiles it with `ids` (identities allocated there),
- * into *comp: pure, touches nothing else (the worker thread runs it). On
+ * into *comp, through the compile cache `cc` (NULL: in full; its result is
+ * adopted only by commit_finish): touches nothing else (the worker thread runs it). On
  * failure the reasons are in `diags`; `ids` is still the caller's to free.
  */
-int commit_compile(struct zs_objects *next, struct zs_identities *ids, struct zs_compiled *comp,
-		   struct zs_diags *diags);
+int commit_compile(struct zs_compile_cache *cc, struct zs_objects *next, struct zs_identities *ids,
+		   struct zs_compiled *comp, struct zs_diags *diags);
 /*
  * commit_compile from a copy of the state's identities and this host's
  * addresses read now, into *ids and *comp. On failure nothing is left to

@@ -38,6 +38,7 @@ struct job {
 	struct zs_objects next;
 	struct zs_identities ids;
 	struct zs_compiled comp;
+	struct zs_compile_cache *cc; /* the daemon's, used by the worker alone while it runs */
 	struct zs_diags diags;
 	json_t *objects;   /* diff: the object changes */
 	size_t nobjects;   /* apply, delete: how many the request named */
@@ -144,7 +145,7 @@ static void *work(void *arg)
 		j->unchanged = work_unchanged(j, before);
 	free(before);
 	if (!j->err && !j->unchanged)
-		j->err = commit_compile(&j->next, &j->ids, &j->comp, &j->diags);
+		j->err = commit_compile(j->cc, &j->next, &j->ids, &j->comp, &j->diags);
 	if (j->done_fd >= 0 && write(j->done_fd, &one, sizeof(one)) < 0)
 		pr_warn("jobs: cannot wake the loop: %s", strerror(errno));
 	return NULL;
@@ -199,6 +200,7 @@ static void job_start(struct daemon *d)
 	zs_objects_copy(&d->objs, &j->next);
 	link_host_addrs(&j->next);
 	zs_identities_clone(&d->ids, &j->ids);
+	j->cc = d->ccache;
 	j->done_fd = d->job_fd;
 	if (pthread_create(&j->thread, NULL, work, j)) {
 		pr_warn("jobs: no worker thread; compiling on the loop");

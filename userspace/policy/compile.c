@@ -3,11 +3,8 @@
  * Policy compiler; see compile.h for the contract.
  *
  * For each subject identity and direction the rules become "atoms":
- * (peer, [lo, hi] over proto << 16 | port, precedence, verdict, rule). Atoms
- * for a specific peer are merged with the any-peer atoms (so the datapath's
- * first lookup, when it hits, is final), cut into elementary intervals where
- * the highest precedence wins (deny > audit > allow > posture default), and
- * each interval is emitted as aligned prefixes.
+ * (peer, [lo, hi] over proto << 16 | port, precedence, verdict, rule), which
+ * compile_entries.c turns into disjoint aligned prefixes.
  *
  * CIDR peers: every prefix a policy names (cidr or except) gets an identity
  * of its own. An address's CIDR identity is that of the longest policy prefix
@@ -20,34 +17,17 @@
  * and each subject only sees the policies that select it, so the compile is
  * near linear in workloads + rules.
  *
- * What the result means for a packet (lookups, verdicts) is in query.c.
+ * The steps are functions compile_cache.c calls too (compile_int.h): it
+ * recompiles only the subjects a change touches. What the result means for
+ * a packet (lookups, verdicts) is in query.c.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bpf/abi.h"
 #include "policy/compile_int.h"
-
-struct atom {
-	uint32_t peer;
-	uint32_t lo, hi;
-	uint32_t rule_id;
-	uint8_t prec;
-	uint8_t verdict;
-};
-typedef ZS_VEC(struct atom) atoms_t;
-
-/* A workload identity with what selectors and named ports need of it. */
-struct wid {
-	uint32_t id;
-	const char *ns;
-	const zs_labels_t *labels;
-	zs_labels_t ns_labels;
-	bool local;
-	ZS_VEC(const struct zs_workload *) workloads;
-	ZS_VEC(uint32_t) policies; /* indices into the sorted policies that select it */
-};
 
 /* label "key=value" (or a namespace) -> indices of wids carrying it. */
 struct lidx_slot {
@@ -70,12 +50,6 @@ static struct wid *wid_find(struct cctx *c, uint32_t id)
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 	return x < y ? -1 : x > y;
 }
 
@@ -155,7 +129,7 @@ static void candidates(struct cctx *c, const struct zs_selector *sel, const char
 				*ZS_VEC_PUSH(out) = s->wids.v[j];
 		}
 		if (in->nvalues > 1)
-			zs_qsort(out->v, out->n, sizeof(*out->v), cmp_u32);
+			zs_qsort(out->v, out->n, sizeof(*out->v), zs_cmp_u32);
 		return;
 	}
 	if (ns) {
@@ -170,12 +144,22 @@ static void candidates(struct cctx *c, const struct zs_selector *sel, const char
 
 /* ---- rule ids: a hash of the rule's name, probed on collision ---------- */
 
-static uint32_t rule_id_alloc(struct cctx *c, const struct zs_policy *p, uint8_t dir, uint32_t idx)
+uint32_t zs_rule_hash(const struct zs_policy *p, uint8_t dir, uint32_t idx)
 {
-	char *key = zs_xasprintf("%s/%s/%d/%u/%u", p->ns, p->name, p->from_k8s, dir, idx);
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "%s/%s/%d/%u/%u", p->ns, p->name, p->from_k8s, dir, idx);
+	char *key = n < (int)sizeof(buf) ? buf :
+			zs_xasprintf("%s/%s/%d/%u/%u", p->ns, p->name, p->from_k8s, dir, idx);
 	uint32_t id = zs_fnv1a(key, strlen(key), ZS_FNV_INIT) & 0x7fffffffu;
 
-	free(key);
+	if (key != buf)
+		free(key);
+	return id;
+}
+
+/* The first id from `id` (a rule's hash) on that no rule before took. */
+static uint32_t rule_id_alloc(struct cctx *c, uint32_t id)
+{
 	for (;; id = (id + 1) & 0x7fffffffu) {
 		size_t slot = (id * 2654435761u) & (c->taken_cap - 1);
 		bool taken = id == 0;
@@ -232,20 +216,6 @@ static void peer_identities(struct cctx *c, const struct zs_policy *p, const str
 	free(cand.v);
 }
 
-static void push_atom(atoms_t *a, uint32_t peer, uint32_t lo, uint32_t hi, uint8_t prec,
-		      uint8_t verdict, uint32_t rule_id)
-{
-	if (lo > hi)
-		return;
-	struct atom *x = ZS_VEC_PUSH(a);
-	x->peer = peer;
-	x->lo = lo;
-	x->hi = hi;
-	x->prec = prec;
-	x->verdict = verdict;
-	x->rule_id = rule_id;
-}
-
 /* Named port `name` on the workloads of identity `id`: one atom per declaration. */
 static void named_port_atoms(struct cctx *c, atoms_t *a, uint32_t peer, uint32_t dest_id,
 			     const char *name, uint8_t prec, uint8_t verdict, uint32_t rule_id)
@@ -257,7 +227,7 @@ static void named_port_atoms(struct cctx *c, atoms_t *a, uint32_t peer, uint32_t
 		for (size_t j = 0; j < wl->nports; j++)
 			if (!strcmp(wl->ports[j].name, name)) {
 				uint32_t v = (uint32_t)wl->ports[j].proto << 16 | wl->ports[j].port;
-				push_atom(a, peer, v, v, prec, verdict, rule_id);
+				zs_push_atom(a, peer, v, v, prec, verdict, rule_id);
 			}
 	}
 }
@@ -266,7 +236,7 @@ static void port_atoms(struct cctx *c, atoms_t *a, uint8_t dir, uint32_t subject
 		       const struct zs_rule *r, uint8_t prec, uint8_t verdict, uint32_t rule_id)
 {
 	if (r->all_ports) {
-		push_atom(a, peer, 0, SPACE_MAX, prec, verdict, rule_id);
+		zs_push_atom(a, peer, 0, SPACE_MAX, prec, verdict, rule_id);
 		return;
 	}
 	for (size_t i = 0; i < r->nports; i++) {
@@ -286,24 +256,24 @@ static void port_atoms(struct cctx *c, atoms_t *a, uint8_t dir, uint32_t subject
 							 prec, verdict, rule_id);
 			}
 		} else if (pt->proto == 0) {
-			push_atom(a, peer, 0, SPACE_MAX, prec, verdict, rule_id);
+			zs_push_atom(a, peer, 0, SPACE_MAX, prec, verdict, rule_id);
 		} else if (pt->any_port) {
-			push_atom(a, peer, base, base | 0xffff, prec, verdict, rule_id);
+			zs_push_atom(a, peer, base, base | 0xffff, prec, verdict, rule_id);
 		} else if (pt->proto == 1 || pt->proto == 58) {
 			uint32_t t = base | (uint32_t)pt->port << 8;
 			if (pt->icmp_code < 0)
-				push_atom(a, peer, t, t | 0xff, prec, verdict, rule_id);
+				zs_push_atom(a, peer, t, t | 0xff, prec, verdict, rule_id);
 			else
-				push_atom(a, peer, t | (uint32_t)pt->icmp_code, t | (uint32_t)pt->icmp_code,
+				zs_push_atom(a, peer, t | (uint32_t)pt->icmp_code, t | (uint32_t)pt->icmp_code,
 					  prec, verdict, rule_id);
 		} else {
-			push_atom(a, peer, base | pt->port, base | pt->end, prec, verdict, rule_id);
+			zs_push_atom(a, peer, base | pt->port, base | pt->end, prec, verdict, rule_id);
 		}
 	}
 }
 
 /* What the compiler cannot make exact is an error, never a silent gap. */
-static void check_rule(struct cctx *c, const struct zs_rule *r, uint8_t dir)
+void zs_cctx_check_rule(struct cctx *c, const struct zs_rule *r, uint8_t dir)
 {
 	if (dir == ZS_DIR_EGRESS && !r->all_ports) {
 		bool named = false;
@@ -344,128 +314,96 @@ static void rule_atoms(struct cctx *c, atoms_t *a, const struct zs_policy *p, co
 	free(peers.v);
 }
 
-/* ---- atoms -> entries ------------------------------------------------- */
+/* ---- workload identities ----------------------------------------------- */
 
-static void emit_prefixes(struct zs_subject *s, size_t *cap, uint8_t dir, uint32_t peer, uint32_t lo,
-			  uint32_t hi, uint8_t prec, uint8_t verdict, uint32_t rule_id)
+static bool labels_same(const zs_labels_t *a, const zs_labels_t *b)
 {
-	uint64_t cur = lo;
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].key, b->v[i].key) || strcmp(a->v[i].value, b->v[i].value))
+			return false;
+	return true;
+}
 
-	while (cur <= hi) {
-		unsigned bits = 24;
-		/* Widen while aligned and still inside [cur, hi]. */
-		while (bits > 0) {
-			uint64_t size = 1ull << (24 - bits + 1);
-			if (cur % size || cur + size - 1 > hi)
-				break;
-			bits--;
-		}
-		if (s->n == *cap) {
-			*cap = *cap ? *cap * 2 : 16;
-			s->e = zs_xrealloc(s->e, *cap, sizeof(*s->e));
-		}
-		struct zs_pentry *e = &s->e[s->n++];
-		memset(e, 0, sizeof(*e));
-		e->peer = peer;
-		e->value = (uint32_t)cur;
-		e->bits = (uint8_t)bits;
-		e->dir = dir;
-		e->verdict = verdict;
-		e->prec = prec;
-		e->rule_id = rule_id;
-		cur += 1ull << (24 - bits);
+uint64_t zs_labels_key(const char *ns, const zs_labels_t *l)
+{
+	uint64_t h = zs_h64(ns, strlen(ns) + 1, 0);
+
+	for (size_t i = 0; i < l->n; i++) {
+		h = zs_h64(l->v[i].key, strlen(l->v[i].key) + 1, h);
+		h = zs_h64(l->v[i].value, strlen(l->v[i].value) + 1, h);
 	}
+	return h | 1; /* 0: an empty slot */
+}
+
+static struct zs_lsidx_slot *lsidx_put(struct zs_lsidx *x, uint64_t key, uint32_t id)
+{
+	if (2 * (x->n + 1) > x->cap) {
+		struct zs_lsidx old = *x;
+		x->cap = x->cap ? x->cap * 2 : 64;
+		x->v = zs_xcalloc(x->cap, sizeof(*x->v));
+		x->n = 0;
+		for (size_t i = 0; i < old.cap; i++)
+			if (old.v[i].key)
+				lsidx_put(x, old.v[i].key, old.v[i].id);
+		free(old.v);
+	}
+	size_t i = key & (x->cap - 1);
+	while (x->v[i].key)
+		i = (i + 1) & (x->cap - 1);
+	x->v[i].key = key;
+	x->v[i].id = id;
+	x->n++;
+	return &x->v[i];
+}
+
+void zs_lsidx_build(struct zs_lsidx *x, const struct zs_identities *ids)
+{
+	for (size_t i = 0; i < ids->v.n; i++)
+		if (ids->v.v[i].id < ZS_ID_FIRST_CIDR)
+			lsidx_put(x, zs_labels_key(ids->v.v[i].ns, &ids->v.v[i].labels),
+				  ids->v.v[i].id);
+}
+
+void zs_lsidx_free(struct zs_lsidx *x)
+{
+	free(x->v);
+	memset(x, 0, sizeof(*x));
+}
+
+static int cmp_identity_id(const void *a, const void *b)
+{
+	uint32_t x = ((const struct zs_identity *)a)->id, y = ((const struct zs_identity *)b)->id;
+	return x < y ? -1 : x > y;
 }
 
 /*
- * Resolves the atoms of one (subject, dir, peer group) into entries for `peer`.
- * `sets` are the atom lists that apply (the peer's own and the any-peer ones).
+ * zs_identity_get through the index: the same number (found, or the lowest
+ * free one allocated), without zs_identity_get's walk over every identity
+ * for each workload (10k workloads over 1k identities: ~90 ms). Entries of
+ * released identities may linger: each hit is checked against `ids`.
  */
-static void resolve(struct zs_subject *s, size_t *cap, uint8_t dir, uint32_t peer,
-		    const struct atom *const *atoms, size_t n)
+uint32_t zs_lsidx_get(struct zs_lsidx *x, struct zs_identities *ids, const char *ns,
+		      const zs_labels_t *l)
 {
-	uint32_t *pts = zs_xcalloc(n * 2, sizeof(*pts));
-	size_t np = 0;
+	uint64_t key = zs_labels_key(ns, l);
 
-	for (size_t i = 0; i < n; i++) {
-		pts[np++] = atoms[i]->lo;
-		if (atoms[i]->hi < SPACE_MAX)
-			pts[np++] = atoms[i]->hi + 1;
-	}
-	zs_qsort(pts, np, sizeof(*pts), cmp_u32);
-
-	uint32_t run_lo = 0, run_rule = 0;
-	uint8_t run_verdict = 0, run_prec = 0;
-	bool in_run = false;
-	for (size_t i = 0; i < np; i++) {
-		if (i && pts[i] == pts[i - 1])
+	for (size_t i = x->cap ? key & (x->cap - 1) : 0; x->cap && x->v[i].key;
+	     i = (i + 1) & (x->cap - 1)) {
+		if (x->v[i].key != key)
 			continue;
-		uint32_t seg_lo = pts[i];
-		const struct atom *best = NULL;
-		for (size_t j = 0; j < n; j++) {
-			const struct atom *a = atoms[j];
-			if (a->lo > seg_lo || a->hi < seg_lo)
-				continue;
-			if (!best || a->prec > best->prec ||
-			    (a->prec == best->prec && a->rule_id < best->rule_id))
-				best = a;
-		}
-		/* Close the running interval when the winner changes. */
-		if (in_run && (!best || best->verdict != run_verdict || best->rule_id != run_rule ||
-			       best->prec != run_prec)) {
-			emit_prefixes(s, cap, dir, peer, run_lo, seg_lo - 1, run_prec, run_verdict,
-				      run_rule);
-			in_run = false;
-		}
-		if (best && !in_run) {
-			in_run = true;
-			run_lo = seg_lo;
-			run_verdict = best->verdict;
-			run_prec = best->prec;
-			run_rule = best->rule_id;
+		struct zs_identity k = { .id = x->v[i].id }, *id;
+		id = zs_bsearch(&k, ids->v.v, ids->v.n, sizeof(k), cmp_identity_id);
+		if (id && !strcmp(id->ns, ns) && labels_same(&id->labels, l)) {
+			id->used = true;
+			return id->id;
 		}
 	}
-	if (in_run)
-		emit_prefixes(s, cap, dir, peer, run_lo, SPACE_MAX, run_prec, run_verdict, run_rule);
-	free(pts);
+	uint32_t id = zs_identity_get(ids, ns, l);
+	lsidx_put(x, key, id);
+	return id;
 }
-
-static int cmp_atom_peer(const void *a, const void *b)
-{
-	const struct atom *x = a, *y = b;
-	if (x->peer != y->peer)
-		return x->peer < y->peer ? -1 : 1;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
-	return x->rule_id < y->rule_id ? -1 : x->rule_id > y->rule_id;
-}
-
-static void resolve_dir(struct zs_subject *s, size_t *cap, uint8_t dir, atoms_t *a)
-{
-	const struct atom **set;
-	size_t nany = 0;
-
-	if (!a->n)
-		return;
-	zs_qsort(a->v, a->n, sizeof(*a->v), cmp_atom_peer);
-	while (nany < a->n && a->v[nany].peer == ZS_ID_ANY)
-		nany++;
-	set = zs_xcalloc(a->n, sizeof(*set));
-	for (size_t i = 0; i < nany; i++)
-		set[i] = &a->v[i];
-	if (nany)
-		resolve(s, cap, dir, ZS_ID_ANY, set, nany);
-	for (size_t i = nany; i < a->n;) {
-		size_t j = i, n = nany;
-		while (j < a->n && a->v[j].peer == a->v[i].peer)
-			set[n++] = &a->v[j++];
-		resolve(s, cap, dir, a->v[i].peer, set, n);
-		i = j;
-	}
-	free(set);
-}
-
-/* ---- workload identities ----------------------------------------------- */
 
 /*
  * A workload's identity: its namespace and labels, and its named ports (as
@@ -473,41 +411,56 @@ static void resolve_dir(struct zs_subject *s, size_t *cap, uint8_t dir, atoms_t 
  * identity resolves a named port to the same number, as policy keyed by
  * identity needs.
  */
-static uint32_t workload_identity(struct cctx *c, const struct zs_workload *w)
+void zs_workload_labels(const struct zs_workload *w, zs_labels_t *l)
+{
+	for (size_t i = 0; i < w->labels.n; i++)
+		zs_labels_set(l, w->labels.v[i].key, w->labels.v[i].value);
+	for (size_t i = 0; i < w->nports; i++) {
+		char key[64], val[32];
+		snprintf(key, sizeof(key), "zeroseg.io/port.%s", w->ports[i].name);
+		snprintf(val, sizeof(val), "%u/%u", w->ports[i].proto, w->ports[i].port);
+		zs_labels_set(l, key, val);
+	}
+}
+
+uint32_t zs_workload_identity(struct zs_lsidx *x, struct zs_identities *ids,
+			      const struct zs_workload *w)
 {
 	zs_labels_t l = { 0 };
 	uint32_t id;
 
 	if (!w->nports)
-		return zs_identity_get(c->ids, w->ns, &w->labels);
-	for (size_t i = 0; i < w->labels.n; i++)
-		zs_labels_set(&l, w->labels.v[i].key, w->labels.v[i].value);
-	for (size_t i = 0; i < w->nports; i++) {
-		char key[64], val[32];
-		snprintf(key, sizeof(key), "zeroseg.io/port.%s", w->ports[i].name);
-		snprintf(val, sizeof(val), "%u/%u", w->ports[i].proto, w->ports[i].port);
-		zs_labels_set(&l, key, val);
-	}
-	id = zs_identity_get(c->ids, w->ns, &l);
+		return zs_lsidx_get(x, ids, w->ns, &w->labels);
+	zs_workload_labels(w, &l);
+	id = zs_lsidx_get(x, ids, w->ns, &l);
 	zs_labels_free(&l);
 	return id;
 }
 
-static void build_wids(struct cctx *c)
+/* Each workload's identity (allocated, unused ones released) and the policy CIDRs'. */
+static void build_ids(struct cctx *c)
 {
 	const struct zs_objects *o = c->o;
-	uint32_t *of = zs_xcalloc(o->workloads.n + 1, sizeof(*of));
+	struct zs_lsidx x = { 0 };
 
+	c->wl_id = zs_xcalloc(o->workloads.n + 1, sizeof(*c->wl_id));
 	zs_identities_mark_unused(c->ids);
+	zs_lsidx_build(&x, c->ids);
 	for (size_t i = 0; i < o->workloads.n; i++)
-		of[i] = workload_identity(c, &o->workloads.v[i]);
+		c->wl_id[i] = zs_workload_identity(&x, c->ids, &o->workloads.v[i]);
+	zs_lsidx_free(&x);
 	zs_compile_cidrs(c);
 	zs_identities_release_unused(c->ids);
+}
+
+void zs_cctx_group(struct cctx *c)
+{
+	const struct zs_objects *o = c->o;
 
 	/* One wid per identity: sort workload indices by identity, group. */
 	uint64_t *order = zs_xcalloc(o->workloads.n + 1, sizeof(*order));
 	for (size_t i = 0; i < o->workloads.n; i++)
-		order[i] = (uint64_t)of[i] << 32 | i;
+		order[i] = (uint64_t)c->wl_id[i] << 32 | i;
 	zs_qsort(order, o->workloads.n, sizeof(*order), cmp_u64);
 	for (size_t i = 0; i < o->workloads.n; i++) {
 		const struct zs_workload *w = &o->workloads.v[(uint32_t)order[i]];
@@ -524,7 +477,6 @@ static void build_wids(struct cctx *c)
 		*ZS_VEC_PUSH(&x->workloads) = w;
 	}
 	free(order);
-	c->wl_id = of;
 	lidx_build(c);
 }
 
@@ -546,25 +498,22 @@ static int cmp_ep(const void *a, const void *b)
 	return strcmp(x->ifname, y->ifname);
 }
 
-static int cmp_pentry(const void *a, const void *b)
+void zs_cctx_sort_policies(struct cctx *c)
 {
-	const struct zs_pentry *x = a, *y = b;
-	if (x->dir != y->dir)
-		return x->dir < y->dir ? -1 : 1;
-	if (x->peer != y->peer)
-		return x->peer < y->peer ? -1 : 1;
-	if (x->value != y->value)
-		return x->value < y->value ? -1 : 1;
-	return (int)x->bits - (int)y->bits;
+	const struct zs_objects *o = c->o;
+
+	c->pols = zs_xcalloc(o->policies.n + 1, sizeof(*c->pols));
+	for (size_t i = 0; i < o->policies.n; i++)
+		c->pols[i] = &o->policies.v[i];
+	zs_qsort(c->pols, o->policies.n, sizeof(*c->pols), cmp_pol);
 }
 
-/* Tells each local identity which policies (sorted order) select it. */
-static void assign_policies(struct cctx *c, const struct zs_policy *const *pols)
+void zs_cctx_assign(struct cctx *c)
 {
 	ids_t cand = { 0 };
 
 	for (size_t i = 0; i < c->o->policies.n; i++) {
-		const struct zs_policy *p = pols[i];
+		const struct zs_policy *p = c->pols[i];
 		candidates(c, &p->selector, p->ns, &cand);
 		for (size_t j = 0; j < cand.n; j++) {
 			struct wid *w = &c->wids.v[cand.v[j]];
@@ -576,12 +525,11 @@ static void assign_policies(struct cctx *c, const struct zs_policy *const *pols)
 	free(cand.v);
 }
 
-static void compile_subject(struct cctx *c, struct wid *w, const struct zs_policy *const *pols,
-			    const uint32_t *pol_rule_base)
+void zs_cctx_subject(struct cctx *c, struct wid *w, struct zs_subject *s)
 {
-	struct zs_subject *s = ZS_VEC_PUSH(&c->out->subjects);
 	size_t cap = 0;
 
+	memset(s, 0, sizeof(*s));
 	s->identity = w->id;
 	for (uint8_t dir = ZS_DIR_INGRESS; dir <= ZS_DIR_EGRESS; dir++) {
 		atoms_t a = { 0 };
@@ -589,10 +537,10 @@ static void compile_subject(struct cctx *c, struct wid *w, const struct zs_polic
 
 		for (size_t k = 0; k < w->policies.n; k++) {
 			size_t i = w->policies.v[k];
-			const struct zs_policy *p = pols[i];
+			const struct zs_policy *p = c->pols[i];
 			size_t nr = dir == ZS_DIR_INGRESS ? p->ningress : p->negress;
 			const struct zs_rule *rules = dir == ZS_DIR_INGRESS ? p->ingress : p->egress;
-			size_t rule_ix = pol_rule_base[i] + (dir == ZS_DIR_INGRESS ? 0 : p->ningress);
+			size_t rule_ix = c->base[i] + (dir == ZS_DIR_INGRESS ? 0 : p->ningress);
 
 			if (dir == ZS_DIR_INGRESS ? p->has_ingress : p->has_egress) {
 				isolated = true;
@@ -600,25 +548,56 @@ static void compile_subject(struct cctx *c, struct wid *w, const struct zs_polic
 				enforced |= p->mode == ZS_MODE_ENFORCE;
 			}
 			for (size_t r = 0; r < nr; r++)
-				rule_atoms(c, &a, p, &rules[r], dir, w->id, c->out->rules.v[rule_ix + r].id);
+				rule_atoms(c, &a, p, &rules[r], dir, w->id, c->rule_ids[rule_ix + r]);
 		}
 		if (!isolated && c->o->posture == ZS_POSTURE_KUBERNETES)
-			push_atom(&a, ZS_ID_ANY, 0, SPACE_MAX, ZS_PREC_DEFAULT, ZS_VERDICT_ALLOW, 0);
+			zs_push_atom(&a, ZS_ID_ANY, 0, SPACE_MAX, ZS_PREC_DEFAULT, ZS_VERDICT_ALLOW, 0);
 		else if (audit && !enforced) /* a trial policy never opens what another enforces */
-			push_atom(&a, ZS_ID_ANY, 0, SPACE_MAX, ZS_PREC_DEFAULT, ZS_VERDICT_AUDIT, 0);
-		resolve_dir(s, &cap, dir, &a);
+			zs_push_atom(&a, ZS_ID_ANY, 0, SPACE_MAX, ZS_PREC_DEFAULT, ZS_VERDICT_AUDIT, 0);
+		zs_resolve_dir(s, &cap, dir, &a);
 		free(a.v);
 	}
-	zs_qsort(s->e, s->n, sizeof(*s->e), cmp_pentry);
-	c->out->total_entries += s->n;
+	zs_qsort(s->e, s->n, sizeof(*s->e), zs_cmp_pentry);
+	if (s->n) { /* a shared block, so a cache and the states it makes hold it once */
+		struct zs_pentry *e = zs_rc_alloc(s->n * sizeof(*e));
+		memcpy(e, s->e, s->n * sizeof(*e));
+		free(s->e);
+		s->e = e;
+	}
+}
+
+/* One compiled rule (its policy's shared name string referenced). */
+void zs_c_rule_make(struct zs_c_rule *cr, uint32_t id, char *name, const struct zs_policy *p,
+		    uint8_t dir, uint32_t r)
+{
+	const struct zs_rule *rules = dir == ZS_DIR_INGRESS ? p->ingress : p->egress;
+
+	cr->id = id;
+	cr->policy = zs_rc_ref(name);
+	cr->dir = dir;
+	cr->index = r;
+	cr->action = (uint8_t)rules[r].action;
+	cr->audit = p->mode == ZS_MODE_AUDIT;
+	cr->mark = rules[r].mark;
+}
+
+char *zs_policy_name(const struct zs_policy *p)
+{
+	size_t a = strlen(p->ns), b = strlen(p->name);
+	char *s = zs_rc_alloc(a + b + 2);
+
+	memcpy(s, p->ns, a);
+	s[a] = '/';
+	memcpy(s + a + 1, p->name, b + 1);
+	return s;
 }
 
 /*
  * The compiled rules, policies in name order and rules numbered in that
- * order: deterministic ids. Fills `pols` with the sorted policies and `base`
- * with the index of each one's first rule.
+ * order: deterministic ids. Fills c->base with the index of each one's
+ * first rule in c->rule_ids.
  */
-static void number_rules(struct cctx *c, const struct zs_policy **pols, uint32_t *base)
+static void number_rules(struct cctx *c)
 {
 	const struct zs_objects *o = c->o;
 	size_t nrules = 0;
@@ -628,48 +607,48 @@ static void number_rules(struct cctx *c, const struct zs_policy **pols, uint32_t
 	for (c->taken_cap = 64; c->taken_cap < nrules * 2; c->taken_cap *= 2)
 		;
 	c->taken = zs_xcalloc(c->taken_cap, sizeof(*c->taken));
-	for (size_t i = 0; i < o->policies.n; i++)
-		pols[i] = &o->policies.v[i];
-	zs_qsort(pols, o->policies.n, sizeof(*pols), cmp_pol);
-	for (size_t i = 0; i < o->policies.n; i++) {
-		const struct zs_policy *p = pols[i];
-		base[i] = (uint32_t)c->out->rules.n;
+	c->base = zs_xcalloc(o->policies.n + 1, sizeof(*c->base));
+	c->rule_ids = zs_xcalloc(nrules + 1, sizeof(*c->rule_ids));
+	for (size_t i = 0, n = 0; i < o->policies.n; i++) {
+		const struct zs_policy *p = c->pols[i];
+		char *name = zs_policy_name(p);
+		c->base[i] = (uint32_t)n;
 		for (uint8_t dir = ZS_DIR_INGRESS; dir <= ZS_DIR_EGRESS; dir++) {
 			size_t nr = dir == ZS_DIR_INGRESS ? p->ningress : p->negress;
 			const struct zs_rule *rules = dir == ZS_DIR_INGRESS ? p->ingress : p->egress;
 			for (size_t r = 0; r < nr; r++) {
-				struct zs_c_rule *cr = ZS_VEC_PUSH(&c->out->rules);
-				cr->id = rule_id_alloc(c, p, dir, (uint32_t)r);
-				cr->policy = zs_xasprintf("%s/%s", p->ns, p->name);
-				cr->dir = dir;
-				cr->index = (uint32_t)r;
-				cr->action = (uint8_t)rules[r].action;
-				cr->audit = p->mode == ZS_MODE_AUDIT;
-				cr->mark = rules[r].mark;
-				check_rule(c, &rules[r], dir);
+				uint32_t h = zs_rule_hash(p, dir, (uint32_t)r), id = rule_id_alloc(c, h);
+				if (id != h)
+					*ZS_VEC_PUSH(&c->probes) = (struct zs_probe){ (uint32_t)i, h, id };
+				c->rule_ids[n++] = id;
+				zs_c_rule_make(ZS_VEC_PUSH(&c->out->rules), id, name, p, dir, (uint32_t)r);
+				zs_cctx_check_rule(c, &rules[r], dir);
 			}
 		}
+		zs_rc_unref(name);
 	}
 }
 
-/* An endpoint for each workload with an interface on this host. */
-static void build_endpoints(struct cctx *c)
+/* An endpoint for a workload with an interface on this host. */
+void zs_c_endpoint_make(struct zs_c_endpoint *ep, const struct zs_workload *w, uint32_t identity)
 {
-	const struct zs_objects *o = c->o;
+	size_t a = strlen(w->ns), b = strlen(w->name);
 
-	for (size_t i = 0; i < o->workloads.n; i++) {
-		const struct zs_workload *w = &o->workloads.v[i];
-		if (!w->ifname)
-			continue;
-		struct zs_c_endpoint *ep = ZS_VEC_PUSH(&c->out->endpoints);
-		ep->ifname = zs_xstrdup(w->ifname);
-		ep->workload = zs_xasprintf("%s/%s", w->ns, w->name);
-		ep->identity = c->wl_id[i];
-		ep->shield = w->shield;
-	}
+	ep->ifname = zs_rc_strdup(w->ifname);
+	ep->workload = zs_rc_alloc(a + b + 2);
+	memcpy(ep->workload, w->ns, a);
+	ep->workload[a] = '/';
+	memcpy(ep->workload + a + 1, w->name, b + 1);
+	ep->identity = identity;
+	ep->shield = w->shield;
 }
 
-static void cctx_free(struct cctx *c)
+int zs_cmp_c_endpoint(const void *a, const void *b)
+{
+	return cmp_ep(a, b);
+}
+
+void zs_cctx_free(struct cctx *c)
 {
 	for (size_t i = 0; i < c->wids.n; i++) {
 		zs_labels_free(&c->wids.v[i].ns_labels);
@@ -677,61 +656,55 @@ static void cctx_free(struct cctx *c)
 		free(c->wids.v[i].policies.v);
 	}
 	free(c->wids.v);
+	zs_compile_cidrs_free(c); /* the classes, when no ipcache step took them */
 	free(c->cidrs.v);
 	free(c->wl_id);
-	lidx_free(c);
+	if (c->lidx)
+		lidx_free(c);
 	free(c->taken);
+	free(c->pols);
+	free(c->base);
+	free(c->rule_ids);
+	free(c->probes.v);
+	memset(c, 0, sizeof(*c));
+}
+
+int zs_cctx_compile(struct cctx *c)
+{
+	const struct zs_objects *o = c->o;
+	struct zs_compiled *out = c->out;
+
+	memset(out, 0, sizeof(*out));
+	build_ids(c);
+	zs_cctx_group(c);
+	zs_cctx_sort_policies(c);
+	number_rules(c);
+	zs_cctx_assign(c);
+	for (size_t i = 0; i < c->wids.n; i++)
+		if (c->wids.v[i].local) {
+			struct zs_subject *s = ZS_VEC_PUSH(&out->subjects);
+			zs_cctx_subject(c, &c->wids.v[i], s);
+			out->total_entries += s->n;
+		}
+	for (size_t i = 0; i < o->workloads.n; i++)
+		if (o->workloads.v[i].ifname)
+			zs_c_endpoint_make(ZS_VEC_PUSH(&out->endpoints), &o->workloads.v[i],
+					   c->wl_id[i]);
+	zs_compile_ipcache(c);
+	zs_compiled_share_ipcache(out);
+	zs_qsort(out->endpoints.v, out->endpoints.n, sizeof(out->endpoints.v[0]), cmp_ep);
+	zs_qsort(out->rules.v, out->rules.n, sizeof(out->rules.v[0]), cmp_rule);
+	return c->errors ? -EINVAL : 0;
 }
 
 int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_compiled *out,
 	       struct zs_diags *d)
 {
 	struct cctx c = { .o = o, .ids = ids, .out = out, .d = d };
-	const struct zs_policy **pols;
-	uint32_t *base;
+	int err = zs_cctx_compile(&c);
 
-	memset(out, 0, sizeof(*out));
-	build_wids(&c);
-	pols = zs_xcalloc(o->policies.n + 1, sizeof(*pols));
-	base = zs_xcalloc(o->policies.n + 1, sizeof(*base));
-	number_rules(&c, pols, base);
-	assign_policies(&c, pols);
-	for (size_t i = 0; i < c.wids.n; i++)
-		if (c.wids.v[i].local)
-			compile_subject(&c, &c.wids.v[i], pols, base);
-	build_endpoints(&c);
-	zs_compile_ipcache(&c);
-	zs_qsort(out->endpoints.v, out->endpoints.n, sizeof(out->endpoints.v[0]), cmp_ep);
-	zs_qsort(out->rules.v, out->rules.n, sizeof(out->rules.v[0]), cmp_rule);
-
-	cctx_free(&c);
-	free(pols);
-	free(base);
-	if (c.errors) {
+	zs_cctx_free(&c);
+	if (err)
 		zs_compiled_free(out);
-		return -EINVAL;
-	}
-	return 0;
+	return err;
 }
-
-void zs_compiled_free(struct zs_compiled *c)
-{
-	for (size_t i = 0; i < c->endpoints.n; i++) {
-		free(c->endpoints.v[i].ifname);
-		free(c->endpoints.v[i].workload);
-	}
-	for (size_t i = 0; i < c->ipcache.n; i++) {
-		free(c->ipcache.v[i].ifname);
-		free(c->ipcache.v[i].workload);
-	}
-	for (size_t i = 0; i < c->subjects.n; i++)
-		free(c->subjects.v[i].e);
-	for (size_t i = 0; i < c->rules.n; i++)
-		free(c->rules.v[i].policy);
-	free(c->endpoints.v);
-	free(c->ipcache.v);
-	free(c->subjects.v);
-	free(c->rules.v);
-	memset(c, 0, sizeof(*c));
-}
-

@@ -74,7 +74,42 @@ struct zs_compiled {
  */
 int zs_compile(const struct zs_objects *o, struct zs_identities *ids, struct zs_compiled *out,
 	       struct zs_diags *d);
+/*
+ * Strings and entry arrays of a compiled state are shared, reference-counted
+ * blocks (a compile cache and the states it made hold them once):
+ * zs_compiled_free is the one way to free them.
+ */
 void zs_compiled_free(struct zs_compiled *c);
+
+/*
+ * Incremental compilation (compile_cache.c). A cache remembers what the last
+ * compile it made was made from and what it made; zs_compile_cached then
+ * recompiles only what a change touches and gives exactly what zs_compile
+ * gives (the same entries, the same identities allocated and released), or
+ * runs zs_compile in full when it cannot be sure (an empty cache, a change
+ * of posture, namespaces, this host's addresses or policy CIDRs, identities
+ * that are not the ones it left, many changes at once).
+ *
+ * Until zs_compile_cache_adopted is called the result is only pending: the
+ * next zs_compile_cached starts from the last adopted one, so a change that
+ * was compiled but never enforced (a failed apply, a diff) is never the base
+ * of another. `ids` must be the identities the adopted compile left.
+ */
+struct zs_compile_cache;
+struct zs_compile_cache *zs_compile_cache_new(void);
+void zs_compile_cache_free(struct zs_compile_cache *cc);
+int zs_compile_cached(struct zs_compile_cache *cc, const struct zs_objects *o,
+		      struct zs_identities *ids, struct zs_compiled *out, struct zs_diags *d);
+/* The last zs_compile_cached's result was made the state. */
+void zs_compile_cache_adopted(struct zs_compile_cache *cc);
+/* What the last zs_compile_cached did, for tests and benchmarks. */
+struct zs_compile_cache_stats {
+	bool full;           /* compiled in full */
+	const char *why;     /* why in full */
+	size_t subjects;     /* subjects compiled */
+	size_t workloads, policies; /* objects seen changed (or gone) */
+};
+void zs_compile_cache_stats(const struct zs_compile_cache *cc, struct zs_compile_cache_stats *s);
 
 const struct zs_c_rule *zs_compiled_rule(const struct zs_compiled *c, uint32_t id);
 const struct zs_subject *zs_compiled_subject(const struct zs_compiled *c, uint32_t identity);
