@@ -63,7 +63,7 @@ static bool sweep_keeps(struct zs_writer *w, enum zs_map m, const union sweep_ke
  * there were none the policy map holds only what we just wrote, and its walk
  * (about 1.5 us a key on an LPM trie: 150 ms at 100k entries) is skipped.
  */
-void zs_w_sweep(struct zs_writer *w, size_t foreign)
+void zs_w_sweep(struct zs_writer *w, size_t foreign, unsigned held)
 {
 	union sweep_key key, next;
 	ZS_VEC(union sweep_key) dead = { 0 };
@@ -78,7 +78,7 @@ void zs_w_sweep(struct zs_writer *w, size_t foreign)
 
 	for (size_t m = 0; m < ZS_ARRAY_SIZE(maps); m++) {
 		int err;
-		if (maps[m] == ZS_MAP_POLICY && !foreign)
+		if (maps[m] == ZS_MAP_POLICY ? !foreign : !(held & 1u << maps[m]))
 			continue;
 		dead.n = 0;
 		memset(&key, 0, sizeof(key));

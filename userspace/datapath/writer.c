@@ -347,6 +347,7 @@ struct apply {
 	const struct zs_compiled *c;
 	uint32_t new_rev, ng, og; /* the new revision, its generation, the one before */
 	bool first;               /* nothing written yet: write everything, then sweep */
+	unsigned held;            /* on the first apply: maps (1 << zs_map) holding keys before */
 	bool *changed;            /* per compiled subject: gets a fresh handle */
 	size_t to_write;          /* the policy entries those take */
 	struct zs_w_subject *ns;  /* per compiled subject */
@@ -524,7 +525,8 @@ static int point_ipcache(struct zs_writer *w, struct apply *a)
 		v->identity[a->ng] = ci->identity;
 		v->cidr[a->ng] = ci->cidr;
 		/* The old generation keeps what it saw; a new address is unknown to it. */
-		bool had_cur = w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, k, &cur) == 0;
+		bool had_cur = (!a->first || (a->held & 1u << ZS_MAP_IPCACHE)) &&
+			       w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, k, &cur) == 0;
 		if (old) {
 			v->identity[a->og] = old->identity;
 			v->cidr[a->og] = old->cidr;
@@ -641,6 +643,26 @@ static void keep_state(struct zs_writer *w, struct apply *a)
 	w->revision = a->new_rev;
 }
 
+/*
+ * The maps that hold any key (one get_next_key each): on a first apply into
+ * empty maps, nothing there needs looking up before a write or sweeping after.
+ */
+static unsigned maps_held(struct zs_writer *w)
+{
+	static const enum zs_map maps[] = { ZS_MAP_HANDLES, ZS_MAP_ENDPOINTS, ZS_MAP_IPCACHE };
+	union {
+		struct zs_handle_key hk;
+		struct zs_ipcache_key ik;
+		uint32_t ifindex;
+	} next;
+	unsigned held = 0;
+
+	for (size_t i = 0; i < ZS_ARRAY_SIZE(maps); i++)
+		if (w->ops->next_key(w->ctx, maps[i], NULL, &next) == 0)
+			held |= 1u << maps[i];
+	return held;
+}
+
 int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errbuf, size_t errlen)
 {
 	/* The previous apply's old generation goes first: this one writes into it. */
@@ -663,6 +685,8 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 	size_t foreign = w->policy_entries;
 	int err;
 
+	if (a.first)
+		a.held = maps_held(w);
 	err = check_capacity(w, &a);
 	if (err)
 		goto out;
@@ -676,7 +700,7 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 	keep_state(w, &a);
 	if (a.first) {
 		zs_writer_settle(w);
-		zs_w_sweep(w, foreign);
+		zs_w_sweep(w, foreign, a.held);
 	}
 	goto out;
 
