@@ -594,6 +594,72 @@ static void test_removed_address_unbound_at_flip(void **state)
 	fx_estate_free(&s2);
 }
 
+#define REMOTE2                                                                        \
+	"---\n"                                                                        \
+	"apiVersion: zeroseg.io/v1\n"                                                  \
+	"kind: Workload\n"                                                             \
+	"metadata: {name: remote2, namespace: shop, labels: {app: remote}}\n"         \
+	"spec: {addresses: [10.99.0.2]}\n"
+
+static void expect_writes(struct fx_fake *f, size_t ipcache_updates, size_t ipcache_deletes)
+{
+	for (int m = 0; m < ZS_MAP_COUNT; m++) {
+		size_t up = m == ZS_MAP_IPCACHE ? ipcache_updates : m == ZS_MAP_CONFIG ? 1 : 0;
+		size_t del = m == ZS_MAP_IPCACHE ? ipcache_deletes : 0;
+		if (f->updates[m] != up || f->deletes[m] != del)
+			fail_msg("map %d: %zu updates, %zu deletes; expected %zu, %zu", m, f->updates[m],
+				 f->deletes[m], up, del);
+	}
+}
+
+/*
+ * A workload joining an existing label set: its one ipcache entry is written
+ * (once for the flip, once at settle) and nothing else; leaving, it is
+ * unbound at the flip and deleted at settle, nothing else.
+ */
+static void test_one_address_writes_one_entry(void **state)
+{
+	struct rig r;
+	struct fx_estate s2;
+	struct zs_map_ops ops = fx_fake_ops;
+	char err[256];
+	struct zs_ipcache_val v;
+	(void)state;
+
+	ops.quiesce = fake_quiesce;
+	rig_init(&r, ESTATE, &ops);
+	assert_int_equal(fx_estate_init(&s2, ESTATE REMOTE2), 0);
+	uint32_t remote = id_of(&r.s.c, "shop/remote");
+	assert_int_equal(id_of(&s2.c, "shop/remote2"), remote);
+	apply_ok(&r.w, &r.s.c);
+	assert_int_equal(zs_writer_settle(&r.w), 0);
+
+	fx_fake_reset_counts(&r.f);
+	assert_int_equal(zs_writer_apply(&r.w, &s2.c, err, sizeof(err)), 0);
+	expect_writes(&r.f, 1, 0);
+	assert_int_equal(ipcache_get(&r.f, "10.99.0.2", &v), 0);
+	assert_int_equal(v.identity[r.w.revision & 1], remote);
+	assert_int_equal(v.identity[(r.w.revision & 1) ^ 1], ZS_ID_WORLD); /* what the old LPM said */
+	assert_int_equal(zs_writer_settle(&r.w), 0);
+	expect_writes(&r.f, 2, 0);
+	assert_int_equal(ipcache_get(&r.f, "10.99.0.2", &v), 0);
+	assert_int_equal(v.identity[0], remote);
+	assert_int_equal(v.identity[1], remote);
+	assert_policy_written(&r.f, &s2.c);
+
+	/* And back: the one entry unbound at the flip, deleted at settle. */
+	fx_fake_reset_counts(&r.f);
+	assert_int_equal(zs_writer_apply(&r.w, &r.s.c, err, sizeof(err)), 0);
+	expect_writes(&r.f, 1, 0);
+	assert_int_equal(zs_writer_settle(&r.w), 0);
+	expect_writes(&r.f, 1, 1);
+	assert_int_equal(ipcache_get(&r.f, "10.99.0.2", &v), -ENOENT);
+	assert_ipcache(&r.f, "10.99.0.1", remote, 0);
+
+	rig_free(&r);
+	fx_estate_free(&s2);
+}
+
 /* Over capacity: refused before anything is written, saying which map and by how much. */
 static void test_capacity_refused_up_front(void **state)
 {
@@ -667,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_capacity_refused_up_front),
 		cmocka_unit_test(test_old_generation_kept_until_settle),
 		cmocka_unit_test(test_removed_address_unbound_at_flip),
+		cmocka_unit_test(test_one_address_writes_one_entry),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -63,7 +63,7 @@ static bool sweep_keeps(struct zs_writer *w, enum zs_map m, const union sweep_ke
  * there were none the policy map holds only what we just wrote, and its walk
  * (about 1.5 us a key on an LPM trie: 150 ms at 100k entries) is skipped.
  */
-void zs_w_sweep(struct zs_writer *w, size_t foreign)
+void zs_w_sweep(struct zs_writer *w, size_t foreign, unsigned held)
 {
 	union sweep_key key, next;
 	ZS_VEC(union sweep_key) dead = { 0 };
@@ -78,7 +78,7 @@ void zs_w_sweep(struct zs_writer *w, size_t foreign)
 
 	for (size_t m = 0; m < ZS_ARRAY_SIZE(maps); m++) {
 		int err;
-		if (maps[m] == ZS_MAP_POLICY && !foreign)
+		if (maps[m] == ZS_MAP_POLICY ? !foreign : !(held & 1u << maps[m]))
 			continue;
 		dead.n = 0;
 		memset(&key, 0, sizeof(key));
@@ -154,18 +154,25 @@ static void settle_endpoints(struct zs_writer *w)
 /*
  * The ipcache: both generations the same where they differ (in one batch
  * update: a 100k-prefix blocklist's first apply spent ~0.3 s here one call
- * each); gone prefixes deleted.
+ * each); gone prefixes deleted. Both lists are sorted by prefix: one merge
+ * walk, no search per entry.
  */
 static void settle_ipcache(struct zs_writer *w)
 {
-	struct zs_ipcache_key *k = zs_xcalloc(w->ipcache.n + 1, sizeof(*k));
-	struct zs_ipcache_val *v = zs_xcalloc(w->ipcache.n + 1, sizeof(*v));
-	size_t n = 0;
+	const struct zs_w_ipcache *now = w->ipcache.v, *prev = w->prev.ipcache.v;
+	size_t nn = w->ipcache.n, np = w->prev.ipcache.n, n = 0;
+	struct zs_ipcache_key *k = zs_xcalloc(nn + 1, sizeof(*k));
+	struct zs_ipcache_val *v = zs_xcalloc(nn + 1, sizeof(*v));
+	struct zs_ipcache_key dk;
 
-	for (size_t i = 0; i < w->ipcache.n; i++) {
-		const struct zs_w_ipcache *e = &w->ipcache.v[i];
-		const struct zs_w_ipcache *p = zs_bsearch(e, w->prev.ipcache.v, w->prev.ipcache.n,
-						       sizeof(*e), zs_w_cmp_ipcache);
+	for (size_t i = 0, j = 0; i < nn || j < np;) {
+		int c = i == nn ? 1 : j == np ? -1 : zs_prefix_cmp(&now[i].prefix, &prev[j].prefix);
+		if (c > 0) { /* gone */
+			zs_ipcache_key_make(&dk, &prev[j++].prefix);
+			w->ops->del(w->ctx, ZS_MAP_IPCACHE, &dk);
+			continue;
+		}
+		const struct zs_w_ipcache *e = &now[i++], *p = c == 0 ? &prev[j++] : NULL;
 		if (p && p->identity == e->identity && p->cidr == e->cidr && p->ifindex == e->ifindex)
 			continue;
 		zs_ipcache_key_make(&k[n], &e->prefix);
@@ -177,12 +184,6 @@ static void settle_ipcache(struct zs_writer *w)
 	zs_w_update_many(w, ZS_MAP_IPCACHE, k, sizeof(*k), v, sizeof(*v), n);
 	free(k);
 	free(v);
-	for (size_t i = 0; i < w->prev.ipcache.n; i++)
-		if (!zs_w_old_ipcache(w, &w->prev.ipcache.v[i].prefix)) {
-			struct zs_ipcache_key k;
-			zs_ipcache_key_make(&k, &w->prev.ipcache.v[i].prefix);
-			w->ops->del(w->ctx, ZS_MAP_IPCACHE, &k);
-		}
 }
 
 int zs_writer_settle(struct zs_writer *w)

@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,46 +154,59 @@ struct zs_w_ipcache *zs_w_old_ipcache(struct zs_writer *w, const struct zs_prefi
 }
 
 /*
- * What an LPM over one set of prefixes answers inside p without p itself:
- * the longest enclosing prefix's identity and CIDR, or world. `find` says
- * whether the set holds exactly q (the writer's current set, or a compiled one).
+ * What an LPM over one sorted set of prefixes answers inside p without p
+ * itself, for a run of p in ascending order: one walk over the set with a
+ * stack of the prefixes that enclose the current position (prefixes nest or
+ * are disjoint, and an enclosing prefix sorts before what it holds), so a
+ * whole apply costs one pass, not a search per bit per prefix. The set is
+ * the writer's (zs_w_ipcache) or a compiled one (zs_c_ipcache): both start
+ * with prefix, identity, cidr.
  */
-static void enclosing(const struct zs_prefix *p,
-		      bool (*find)(const void *set, const struct zs_prefix *q, uint32_t *identity,
-				   uint32_t *cidr),
-		      const void *set, uint32_t *identity, uint32_t *cidr)
-{
-	struct zs_prefix q = *p;
+struct encl {
+	const char *base;
+	size_t stride, n, j;
+	ZS_VEC(size_t) stk;
+};
+_Static_assert(offsetof(struct zs_w_ipcache, identity) == offsetof(struct zs_c_ipcache, identity) &&
+		       offsetof(struct zs_w_ipcache, cidr) == offsetof(struct zs_c_ipcache, cidr) &&
+		       offsetof(struct zs_w_ipcache, prefix) == 0 && offsetof(struct zs_c_ipcache, prefix) == 0,
+	       "encl reads both ipcache types alike");
 
+static const struct zs_w_ipcache *encl_at(const struct encl *e, size_t i)
+{
+	return (const struct zs_w_ipcache *)(const void *)(e->base + i * e->stride);
+}
+
+static void encl_answer(struct encl *e, const struct zs_prefix *p, uint32_t *identity, uint32_t *cidr)
+{
+	while (e->j < e->n && zs_prefix_cmp(&encl_at(e, e->j)->prefix, p) < 0) {
+		while (e->stk.n && !zs_prefix_contains(&encl_at(e, e->stk.v[e->stk.n - 1])->prefix,
+						       &encl_at(e, e->j)->prefix))
+			e->stk.n--;
+		*ZS_VEC_PUSH(&e->stk) = e->j++;
+	}
+	while (e->stk.n && !zs_prefix_contains(&encl_at(e, e->stk.v[e->stk.n - 1])->prefix, p))
+		e->stk.n--;
 	*identity = ZS_ID_WORLD;
 	*cidr = 0;
-	for (int len = p->len - 1; len >= 0; len--) {
-		zs_prefix_truncate(&q, (unsigned)len);
-		if (find(set, &q, identity, cidr))
-			return;
+	if (e->stk.n) {
+		*identity = encl_at(e, e->stk.v[e->stk.n - 1])->identity;
+		*cidr = encl_at(e, e->stk.v[e->stk.n - 1])->cidr;
 	}
 }
 
-static bool find_old(const void *set, const struct zs_prefix *q, uint32_t *identity, uint32_t *cidr)
+/*
+ * Merge cursor: the entry of sorted `v` (n entries) equal to p, or NULL,
+ * for p ascending across calls; *j only moves forward.
+ */
+static const void *merge_find(const void *v, size_t stride, size_t n, size_t *j, const struct zs_prefix *p)
 {
-	const struct zs_w_ipcache *o = zs_w_old_ipcache((struct zs_writer *)set, q);
+	const char *b = v;
+	int c = 1;
 
-	if (o) {
-		*identity = o->identity;
-		*cidr = o->cidr;
-	}
-	return o != NULL;
-}
-
-static bool find_new(const void *set, const struct zs_prefix *q, uint32_t *identity, uint32_t *cidr)
-{
-	const struct zs_c_ipcache *e = zs_compiled_ipcache_exact(set, q);
-
-	if (e) {
-		*identity = e->identity;
-		*cidr = e->cidr;
-	}
-	return e != NULL;
+	while (*j < n && (c = zs_prefix_cmp((const struct zs_prefix *)(const void *)(b + *j * stride), p)) < 0)
+		++*j;
+	return *j < n && c == 0 ? b + *j * stride : NULL;
 }
 
 static int cmp_c_endpoint_name(const void *key, const void *elem)
@@ -333,6 +347,7 @@ struct apply {
 	const struct zs_compiled *c;
 	uint32_t new_rev, ng, og; /* the new revision, its generation, the one before */
 	bool first;               /* nothing written yet: write everything, then sweep */
+	unsigned held;            /* on the first apply: maps (1 << zs_map) holding keys before */
 	bool *changed;            /* per compiled subject: gets a fresh handle */
 	size_t to_write;          /* the policy entries those take */
 	struct zs_w_subject *ns;  /* per compiled subject */
@@ -474,16 +489,30 @@ static int point_endpoints(struct zs_writer *w, struct apply *a)
 	return 0;
 }
 
-/* 2c. The ipcache: each new or changed prefix, for the inactive generation. */
+/*
+ * 2c. The ipcache: each new or changed prefix, for the inactive generation.
+ * The compiled and the writer's lists are both sorted by prefix: one merge
+ * walk finds each prefix's old entry and, for a new one, what the old
+ * generation's LPM answered for it. The writes go in one batch where the
+ * map takes it (the undo log holds every key before any is written).
+ */
 static int point_ipcache(struct zs_writer *w, struct apply *a)
 {
 	const struct zs_compiled *c = a->c;
+	struct zs_ipcache_key *ks = zs_xcalloc(c->ipcache.n + 1, sizeof(*ks));
+	struct zs_ipcache_val *vs = zs_xcalloc(c->ipcache.n + 1, sizeof(*vs));
+	struct encl oldset = { .base = (const char *)w->ipcache.v, .stride = sizeof(*w->ipcache.v),
+			       .n = w->ipcache.n };
+	size_t n = 0, j = 0;
+	int err;
 
 	for (size_t i = 0; i < c->ipcache.n; i++) {
 		const struct zs_c_ipcache *ci = &c->ipcache.v[i];
-		struct zs_w_ipcache *old = zs_w_old_ipcache(w, &ci->prefix), *nip = &a->nips[i];
-		struct zs_ipcache_key k;
-		struct zs_ipcache_val v = { 0 }, cur;
+		const struct zs_w_ipcache *old = merge_find(w->ipcache.v, sizeof(*w->ipcache.v),
+							    w->ipcache.n, &j, &ci->prefix);
+		struct zs_w_ipcache *nip = &a->nips[i];
+		struct zs_ipcache_key *k = &ks[n];
+		struct zs_ipcache_val *v = &vs[n], cur;
 
 		nip->prefix = ci->prefix;
 		nip->identity = ci->identity;
@@ -492,27 +521,36 @@ static int point_ipcache(struct zs_writer *w, struct apply *a)
 		if (!a->first && old && old->identity == ci->identity && old->cidr == ci->cidr &&
 		    old->ifindex == nip->ifindex)
 			continue;
-		zs_ipcache_key_make(&k, &ci->prefix);
-		v.identity[a->ng] = ci->identity;
-		v.cidr[a->ng] = ci->cidr;
+		zs_ipcache_key_make(k, &ci->prefix);
+		v->identity[a->ng] = ci->identity;
+		v->cidr[a->ng] = ci->cidr;
 		/* The old generation keeps what it saw; a new address is unknown to it. */
-		bool had_cur = w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, &k, &cur) == 0;
+		bool had_cur = (!a->first || (a->held & 1u << ZS_MAP_IPCACHE)) &&
+			       w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, k, &cur) == 0;
 		if (old) {
-			v.identity[a->og] = old->identity;
-			v.cidr[a->og] = old->cidr;
+			v->identity[a->og] = old->identity;
+			v->cidr[a->og] = old->cidr;
 		} else if (had_cur) {
-			v.identity[a->og] = cur.identity[a->og];
-			v.cidr[a->og] = cur.cidr[a->og];
+			v->identity[a->og] = cur.identity[a->og];
+			v->cidr[a->og] = cur.cidr[a->og];
 		} else {
 			/* New here: the old generation keeps seeing what its LPM saw. */
-			enclosing(&ci->prefix, find_old, w, &v.identity[a->og], &v.cidr[a->og]);
+			encl_answer(&oldset, &ci->prefix, &v->identity[a->og], &v->cidr[a->og]);
 		}
-		v.ifindex = nip->ifindex;
-		int err = put_ipcache(w, &a->undo, &k, &v, had_cur ? &cur : NULL);
-		if (err)
-			return write_failed(a, "ipcache", err);
+		v->ifindex = nip->ifindex;
+		struct undo *x = ZS_VEC_PUSH(&a->undo);
+		x->map = ZS_MAP_IPCACHE;
+		x->key.ik = *k;
+		x->had_old = had_cur;
+		if (had_cur)
+			x->old.ip = cur;
+		n++;
 	}
-	return 0;
+	err = zs_w_update_many(w, ZS_MAP_IPCACHE, ks, sizeof(*ks), vs, sizeof(*vs), n);
+	free(oldset.stk.v);
+	free(ks);
+	free(vs);
+	return err ? write_failed(a, "ipcache", err) : 0;
 }
 
 /*
@@ -520,26 +558,32 @@ static int point_ipcache(struct zs_writer *w, struct apply *a)
  * generation may still read it), but loses its interface binding now and
  * shows the new generation what it will see once gone: no packet of the
  * new revision may take the address as still bound to its old workload.
+ * One merge walk of the writer's list against the compiled one.
  */
 static int unbind_dropped(struct zs_writer *w, struct apply *a)
 {
-	for (size_t i = 0; i < w->ipcache.n; i++) {
+	const struct zs_compiled *c = a->c;
+	struct encl newset = { .base = (const char *)c->ipcache.v, .stride = sizeof(*c->ipcache.v),
+			       .n = c->ipcache.n };
+	size_t j = 0;
+	int err = 0;
+
+	for (size_t i = 0; i < w->ipcache.n && !err; i++) {
 		const struct zs_w_ipcache *o = &w->ipcache.v[i];
 		struct zs_ipcache_key k;
 		struct zs_ipcache_val v = { 0 }, cur;
 
-		if (zs_compiled_ipcache_exact(a->c, &o->prefix))
+		if (merge_find(c->ipcache.v, sizeof(*c->ipcache.v), c->ipcache.n, &j, &o->prefix))
 			continue;
 		zs_ipcache_key_make(&k, &o->prefix);
 		v.identity[a->og] = o->identity;
 		v.cidr[a->og] = o->cidr;
-		enclosing(&o->prefix, find_new, a->c, &v.identity[a->ng], &v.cidr[a->ng]);
+		encl_answer(&newset, &o->prefix, &v.identity[a->ng], &v.cidr[a->ng]);
 		bool had_cur = w->ops->lookup(w->ctx, ZS_MAP_IPCACHE, &k, &cur) == 0;
-		int err = put_ipcache(w, &a->undo, &k, &v, had_cur ? &cur : NULL);
-		if (err)
-			return write_failed(a, "ipcache", err);
+		err = put_ipcache(w, &a->undo, &k, &v, had_cur ? &cur : NULL);
 	}
-	return 0;
+	free(newset.stk.v);
+	return err ? write_failed(a, "ipcache", err) : 0;
 }
 
 /* 2. Point the inactive generation at the new state (2a-2d). */
@@ -599,6 +643,26 @@ static void keep_state(struct zs_writer *w, struct apply *a)
 	w->revision = a->new_rev;
 }
 
+/*
+ * The maps that hold any key (one get_next_key each): on a first apply into
+ * empty maps, nothing there needs looking up before a write or sweeping after.
+ */
+static unsigned maps_held(struct zs_writer *w)
+{
+	static const enum zs_map maps[] = { ZS_MAP_HANDLES, ZS_MAP_ENDPOINTS, ZS_MAP_IPCACHE };
+	union {
+		struct zs_handle_key hk;
+		struct zs_ipcache_key ik;
+		uint32_t ifindex;
+	} next;
+	unsigned held = 0;
+
+	for (size_t i = 0; i < ZS_ARRAY_SIZE(maps); i++)
+		if (w->ops->next_key(w->ctx, maps[i], NULL, &next) == 0)
+			held |= 1u << maps[i];
+	return held;
+}
+
 int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errbuf, size_t errlen)
 {
 	/* The previous apply's old generation goes first: this one writes into it. */
@@ -621,6 +685,8 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 	size_t foreign = w->policy_entries;
 	int err;
 
+	if (a.first)
+		a.held = maps_held(w);
 	err = check_capacity(w, &a);
 	if (err)
 		goto out;
@@ -634,7 +700,7 @@ int zs_writer_apply(struct zs_writer *w, const struct zs_compiled *c, char *errb
 	keep_state(w, &a);
 	if (a.first) {
 		zs_writer_settle(w);
-		zs_w_sweep(w, foreign);
+		zs_w_sweep(w, foreign, a.held);
 	}
 	goto out;
 

@@ -27,7 +27,11 @@ int zs_w_update_many(struct zs_writer *w, enum zs_map m, const void *keys, size_
 void zs_w_delete_entries(struct zs_writer *w, uint32_t handle, const struct zs_pentry *e, size_t n);
 /* Frees the state before the last flip (empty when nothing is pending). */
 void zs_w_free_prev(struct zs_writer *w);
-/* Deletes map entries an earlier daemon left that the current state does not use. */
-void zs_w_sweep(struct zs_writer *w, size_t foreign);
+/*
+ * Deletes map entries an earlier daemon left that the current state does not
+ * use: `foreign` policy entries were there before, `held` (1 << zs_map) says
+ * which other maps held keys before (a map empty then holds only ours).
+ */
+void zs_w_sweep(struct zs_writer *w, size_t foreign, unsigned held);
 
 #endif /* ZS_DATAPATH_WRITER_INT_H */

@@ -89,12 +89,13 @@ bool zs_prefix_contains(const struct zs_prefix *outer, const struct zs_prefix *i
 {
 	if (outer->family != inner->family || outer->len > inner->len)
 		return false;
-	for (int bit = 0; bit < outer->len; bit++) {
-		uint8_t m = 0x80 >> (bit % 8);
-		if ((outer->addr[bit / 8] & m) != (inner->addr[bit / 8] & m))
-			return false;
-	}
-	return true;
+	unsigned bytes = outer->len / 8, rest = outer->len % 8;
+	if (memcmp(outer->addr, inner->addr, bytes))
+		return false;
+	if (!rest)
+		return true;
+	uint8_t m = (uint8_t)(0xff << (8 - rest));
+	return (outer->addr[bytes] & m) == (inner->addr[bytes] & m);
 }
 
 void zs_prefix_truncate(struct zs_prefix *p, unsigned len)
@@ -108,14 +109,4 @@ void zs_prefix_truncate(struct zs_prefix *p, unsigned len)
 		p->addr[byte++] &= (uint8_t)(0xff << (8 - len % 8));
 	if (byte < sizeof(p->addr))
 		memset(p->addr + byte, 0, sizeof(p->addr) - byte);
-}
-
-int zs_prefix_cmp(const struct zs_prefix *a, const struct zs_prefix *b)
-{
-	if (a->family != b->family)
-		return a->family < b->family ? -1 : 1;
-	int c = memcmp(a->addr, b->addr, 16);
-	if (c)
-		return c;
-	return (int)a->len - (int)b->len;
 }
