@@ -44,9 +44,9 @@ static size_t value_end(const char *buf, size_t len, size_t i)
 
 static void push(struct elems *e, size_t off, size_t len, uint64_t h)
 {
-	if (e->n == e->cap)
-		zs_vec_grow((void **)&e->v, &e->n, &e->cap, sizeof(*e->v));
-	e->v[e->n++] = (struct elem){ .h = h, .off = off, .len = len };
+	struct elem *x = zs_vec_grow((void **)&e->v, &e->n, &e->cap, sizeof(*e->v));
+
+	*x = (struct elem){ .h = h, .off = off, .len = len };
 }
 
 static bool is_array(const char *buf, size_t len)
