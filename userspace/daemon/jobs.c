@@ -4,16 +4,20 @@
  * host's addresses moved) is a job; jobs run one at a time, in the order
  * they came, so changes stay serialized and each stays atomic.
  *
- * A job's expensive part (parse the request's files, merge, validate,
- * compile) runs in a worker thread over the job's own copies: the state's
- * objects and identities are copied on the loop when the job starts, and
- * the worker reads nothing else (not the daemon, not the kernel). The loop
- * meanwhile answers status, get and flows, drains the ring buffer and
- * handles netlink (a re-created interface is enrolled under the state in
- * force). The worker signals an eventfd when done; the loop joins it and
- * does the short rest on its own thread (commit_finish: the interface
- * snapshot, attach, the writer's flip, adopt, persist), answers, and starts
- * the next job. pthread_create and pthread_join order the hand-overs.
+ * A job's expensive part runs in a worker thread: decode a large request
+ * (control.c hands over its bytes), copy the state's objects and
+ * identities, parse the request's files, merge, validate, compile, and
+ * prepare the new state in the store (durable, not yet published). The
+ * worker reads the daemon's state (objects, identities), which the loop
+ * does not change while a job runs (only job_done's adopt does, after the
+ * join), and uses the store, which the loop does not touch meanwhile; it
+ * touches nothing else of the daemon and no map. The loop meanwhile
+ * answers status, get and flows, drains the ring buffer and handles
+ * netlink (a re-created interface is enrolled under the state in force).
+ * The worker signals an eventfd when done; the loop joins it and does the
+ * short rest on its own thread (commit_finish: the interface snapshot,
+ * attach, the writer's flip, publish in the store, adopt), answers, and
+ * starts the next job. pthread_create and pthread_join order the hand-overs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,14 +33,20 @@
 #include "policy/serial.h"
 
 struct job {
-	enum zs_verb verb; /* ZS_VERB_UNKNOWN: a re-sync */
+	struct daemon *d;  /* the worker reads d->objs, d->ids and uses d->store only */
+	enum zs_verb verb; /* ZS_VERB_UNKNOWN: a re-sync (or, with raw, not decoded yet) */
 	int slot;          /* the client waiting, or -1 */
 	uint64_t conn_id;
 	json_t *req;
+	char *raw;         /* a large request's bytes, decoded by the worker into req */
+	size_t raw_len;
+	json_t *handoff;   /* raw turned out not to be a change: the loop's to handle */
+	bool resync;       /* this host's addresses moved: re-compile the state */
 	/* The worker's own: copies taken when the job starts, and what it makes. */
 	struct zs_objects next;
 	struct zs_identities ids;
 	struct zs_compiled comp;
+	struct zs_store_txn *txn; /* the new state, prepared in the store */
 	struct zs_diags diags;
 	json_t *objects;   /* diff: the object changes */
 	size_t nobjects;   /* apply, delete: how many the request named */
@@ -125,14 +135,44 @@ static bool work_unchanged(struct job *j, const char *before)
 	return same;
 }
 
-/* The worker thread: touches only the job. */
+/*
+ * A large request's bytes decoded (here, off the loop). 0: a change to go
+ * on with; 1: not a change (j->handoff, for the loop); -EINVAL: not a
+ * request (the reason in diags).
+ */
+static int work_decode(struct job *j)
+{
+	char err[256];
+	json_t *req = zs_request_decode(j->raw, j->raw_len, err, sizeof(err));
+
+	free(j->raw);
+	j->raw = NULL;
+	if (!req) {
+		zs_diag_line(&j->diags, "%s", err);
+		return -EINVAL;
+	}
+	j->verb = zs_verb_parse(json_string_value(json_object_get(req, ZS_K_VERB)));
+	if (j->verb != ZS_VERB_APPLY && j->verb != ZS_VERB_DELETE && j->verb != ZS_VERB_DIFF) {
+		j->handoff = req;
+		return 1;
+	}
+	j->req = req;
+	return 0;
+}
+
+/* The worker thread: touches only the job, and reads the daemon's state (see above). */
 static void *work(void *arg)
 {
 	struct job *j = arg;
-	bool change = j->verb == ZS_VERB_APPLY || j->verb == ZS_VERB_DELETE;
-	char *before = change ? zs_objects_state_json(&j->next) : NULL;
 	uint64_t one = 1;
 
+	if (j->raw && (j->err = work_decode(j)))
+		goto out;
+	bool change = j->verb == ZS_VERB_APPLY || j->verb == ZS_VERB_DELETE;
+	zs_objects_copy(&j->d->objs, &j->next);
+	link_host_addrs(&j->next);
+	zs_identities_clone(&j->d->ids, &j->ids);
+	char *before = change ? zs_objects_state_json(&j->next) : NULL;
 	if (j->verb == ZS_VERB_APPLY || j->verb == ZS_VERB_DIFF)
 		j->err = work_merge(j);
 	else if (j->verb == ZS_VERB_DELETE)
@@ -142,6 +182,10 @@ static void *work(void *arg)
 	free(before);
 	if (!j->err && !j->unchanged)
 		j->err = commit_compile(&j->next, &j->ids, &j->comp, &j->diags);
+	if (!j->err && !j->unchanged && j->verb != ZS_VERB_DIFF &&
+	    (j->err = commit_persist(j->d, &j->next, &j->ids, &j->txn, &j->diags)))
+		zs_compiled_free(&j->comp);
+out:
 	if (j->done_fd >= 0 && write(j->done_fd, &one, sizeof(one)) < 0)
 		pr_warn("jobs: cannot wake the loop: %s", strerror(errno));
 	return NULL;
@@ -149,6 +193,10 @@ static void *work(void *arg)
 
 static void job_free(struct job *j)
 {
+	if (j->txn)
+		zs_store_abort(j->d->store, j->txn);
+	free(j->raw);
+	json_decref(j->handoff);
 	json_decref(j->req);
 	json_decref(j->objects);
 	zs_objects_free(&j->next);
@@ -176,8 +224,10 @@ static json_t *job_finish(struct daemon *d, struct job *j)
 		return answer_revision(d, j->nobjects, true);
 	}
 	struct zs_identities ids = j->ids;
+	struct zs_store_txn *txn = j->txn;
 	memset(&j->ids, 0, sizeof(j->ids));
-	if (commit_finish(d, &j->next, &ids, &j->comp, true, &j->diags))
+	j->txn = NULL;
+	if (commit_finish(d, &j->next, &ids, &j->comp, txn, &j->diags))
 		return answer_diags(&j->diags);
 	return answer_revision(d, j->nobjects, false);
 }
@@ -193,9 +243,6 @@ static void job_start(struct daemon *d)
 	if (!d->job_head)
 		d->job_tail = NULL;
 	d->job_run = j;
-	zs_objects_copy(&d->objs, &j->next);
-	link_host_addrs(&j->next);
-	zs_identities_clone(&d->ids, &j->ids);
 	j->done_fd = d->job_fd;
 	if (pthread_create(&j->thread, NULL, work, j)) {
 		pr_warn("jobs: no worker thread; compiling on the loop");
@@ -218,17 +265,49 @@ void job_done(struct daemon *d)
 	if (!pthread_equal(j->thread, pthread_self()))
 		pthread_join(j->thread, NULL);
 	d->job_run = NULL;
+	if (j->handoff) { /* a large request that is not a change: answered as any other */
+		if (j->slot >= 0 && d->conns[j->slot].id == j->conn_id && d->conns[j->slot].fd >= 0)
+			handle_request(d, (unsigned)j->slot, j->handoff);
+		job_free(j);
+		job_start(d);
+		return;
+	}
 	json_t *resp = job_finish(d, j);
 	if (j->slot >= 0 && d->conns[j->slot].id == j->conn_id && d->conns[j->slot].fd >= 0)
 		control_answer(d, (unsigned)j->slot, resp);
 	else
 		json_decref(resp);
-	if (j->verb == ZS_VERB_UNKNOWN && j->err) {
+	if (j->resync && j->err) {
 		pr_warn("re-sync failed:");
 		zs_diags_print(&j->diags, stderr);
 	}
 	job_free(j);
 	job_start(d);
+}
+
+/* Queues j (its verb, req or raw set) for the client in `slot`. */
+static void job_queue(struct daemon *d, struct job *j, int slot)
+{
+	j->d = d;
+	j->slot = slot;
+	j->conn_id = slot >= 0 ? d->conns[slot].id : 0;
+	zs_objects_init(&j->next);
+	if (d->job_tail)
+		d->job_tail->link = j;
+	else
+		d->job_head = j;
+	d->job_tail = j;
+	job_start(d);
+}
+
+void job_submit_raw(struct daemon *d, int slot, char *buf, size_t len)
+{
+	struct job *j = zs_xcalloc(1, sizeof(*j));
+
+	j->verb = ZS_VERB_UNKNOWN;
+	j->raw = buf;
+	j->raw_len = len;
+	job_queue(d, j, slot);
 }
 
 void job_submit(struct daemon *d, enum zs_verb verb, int slot, json_t *req)
@@ -237,20 +316,13 @@ void job_submit(struct daemon *d, enum zs_verb verb, int slot, json_t *req)
 
 	if (verb == ZS_VERB_UNKNOWN)
 		for (j = d->job_head; j; j = j->link)
-			if (j->verb == ZS_VERB_UNKNOWN)
+			if (j->resync)
 				return; /* one queued re-sync reads the addresses when it starts */
 	j = zs_xcalloc(1, sizeof(*j));
 	j->verb = verb;
-	j->slot = slot;
-	j->conn_id = slot >= 0 ? d->conns[slot].id : 0;
+	j->resync = verb == ZS_VERB_UNKNOWN;
 	j->req = json_incref(req);
-	zs_objects_init(&j->next);
-	if (d->job_tail)
-		d->job_tail->link = j;
-	else
-		d->job_head = j;
-	d->job_tail = j;
-	job_start(d);
+	job_queue(d, j, slot);
 }
 
 size_t jobs_pending(const struct daemon *d)
