@@ -52,6 +52,7 @@ struct job {
 	size_t nobjects;   /* apply, delete: how many the request named */
 	bool unchanged;    /* apply, delete: the objects would stay as they are */
 	int err;
+	uint64_t t[5]; /* CLOCK_MONOTONIC ns: start, decoded, copied, compiled, persisted */
 	int done_fd;
 	pthread_t thread;
 	struct job *link;
@@ -166,12 +167,15 @@ static void *work(void *arg)
 	struct job *j = arg;
 	uint64_t one = 1;
 
+	j->t[0] = zs_now_ns(CLOCK_MONOTONIC);
 	if (j->raw && (j->err = work_decode(j)))
 		goto out;
+	j->t[1] = zs_now_ns(CLOCK_MONOTONIC);
 	bool change = j->verb == ZS_VERB_APPLY || j->verb == ZS_VERB_DELETE;
 	zs_objects_copy(&j->d->objs, &j->next);
 	link_host_addrs(&j->next);
 	zs_identities_clone(&j->d->ids, &j->ids);
+	j->t[2] = zs_now_ns(CLOCK_MONOTONIC);
 	char *before = change ? zs_objects_state_json(&j->next) : NULL;
 	if (j->verb == ZS_VERB_APPLY || j->verb == ZS_VERB_DIFF)
 		j->err = work_merge(j);
@@ -182,9 +186,11 @@ static void *work(void *arg)
 	free(before);
 	if (!j->err && !j->unchanged)
 		j->err = commit_compile(&j->next, &j->ids, &j->comp, &j->diags);
+	j->t[3] = zs_now_ns(CLOCK_MONOTONIC);
 	if (!j->err && !j->unchanged && j->verb != ZS_VERB_DIFF &&
 	    (j->err = commit_persist(j->d, &j->next, &j->ids, &j->txn, &j->diags)))
 		zs_compiled_free(&j->comp);
+	j->t[4] = zs_now_ns(CLOCK_MONOTONIC);
 out:
 	if (j->done_fd >= 0 && write(j->done_fd, &one, sizeof(one)) < 0)
 		pr_warn("jobs: cannot wake the loop: %s", strerror(errno));
@@ -253,6 +259,22 @@ static void job_start(struct daemon *d)
 	}
 }
 
+/* Where a change's time went (said when it took a second or more, or with -v). */
+static void job_report(const struct job *j, uint64_t t_loop)
+{
+	uint64_t now = zs_now_ns(CLOCK_MONOTONIC), ms[5];
+
+	if (!j->t[4] || (now - j->t[0] < 1000000000ull && !zs_verbose))
+		return;
+	for (int i = 0; i < 4; i++)
+		ms[i] = (j->t[i + 1] - j->t[i]) / 1000000;
+	ms[4] = (now - t_loop) / 1000000;
+	pr_info("change: %llu ms: off the loop: decode %llu, copy %llu, parse and compile %llu, persist %llu; on the loop: enforce and publish %llu",
+		(unsigned long long)((now - j->t[0]) / 1000000), (unsigned long long)ms[0],
+		(unsigned long long)ms[1], (unsigned long long)ms[2], (unsigned long long)ms[3],
+		(unsigned long long)ms[4]);
+}
+
 void job_done(struct daemon *d)
 {
 	struct job *j = d->job_run;
@@ -272,7 +294,9 @@ void job_done(struct daemon *d)
 		job_start(d);
 		return;
 	}
+	uint64_t t_loop = zs_now_ns(CLOCK_MONOTONIC);
 	json_t *resp = job_finish(d, j);
+	job_report(j, t_loop);
 	if (j->slot >= 0 && d->conns[j->slot].id == j->conn_id && d->conns[j->slot].fd >= 0)
 		control_answer(d, (unsigned)j->slot, resp);
 	else
