@@ -200,6 +200,7 @@ rc=$?
 	ok "root without CAP_NET_ADMIN is refused (rc $rc)" || bad "root without CAP_NET_ADMIN: rc $rc: $out"
 
 echo "-- 4. the daemon killed during an apply"
+grep -o "change: .*" "$D/daemon.log" | sed "s/^/     /"; Z status | grep -o "\"changes_pending\": *[0-9]*"
 Z apply -f "$D/fb-w.yaml" -f "$D/fb-p0.yaml" -f "$D/fb-p1.yaml" -f "$D/fb-p2.yaml" \
 	>"$D/kill.out" 2>"$D/kill.err" &
 AP=$!
