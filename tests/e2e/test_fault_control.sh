@@ -200,10 +200,12 @@ rc=$?
 	ok "root without CAP_NET_ADMIN is refused (rc $rc)" || bad "root without CAP_NET_ADMIN: rc $rc: $out"
 
 echo "-- 4. the daemon killed during an apply"
+grep -o "change: .*" "$D/daemon.log" | sed "s/^/     /" # where the large changes' time went
 Z apply -f "$D/fb-w.yaml" -f "$D/fb-p0.yaml" -f "$D/fb-p1.yaml" -f "$D/fb-p2.yaml" \
 	>"$D/kill.out" 2>"$D/kill.err" &
 AP=$!
-sleep 1
+# Killed once it holds the whole request (its change queued), not while the CLI still sends.
+for _ in $(seq 200); do [ "$(pending)" -ge 1 ] 2>/dev/null && break; sleep 0.05; done
 kill -9 "$ZS_DAEMON_PID"
 wait $AP
 rc=$?

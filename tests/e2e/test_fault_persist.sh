@@ -4,10 +4,11 @@
 # happen (issue 12), each shown with real traffic:
 #   (a) disk full: the state directory on a tiny tmpfs, filled; an apply of a
 #       quarantine (a deny) fails with a clear error, the flow it would cut
-#       still passes, the state file is unchanged, and a restarted daemon
-#       still enforces the old policy. With room again, a publish that fails
-#       after the flip (the rename) puts the old policy back and fails the
-#       apply; then the same apply cuts the flow.
+#       still passes, the state files (snapshot and log) are unchanged, and a
+#       restarted daemon still enforces the old policy. With room again, a
+#       publish that fails after the flip (the log's COMMIT mark past the
+#       daemon's file size limit, its DATA record within it) puts the old
+#       policy back and fails the apply; then the same apply cuts the flow.
 #   (b) kill -9 during a large apply (200k rules) that also quarantines: after
 #       a restart, the old policy or the new one, entirely (traffic and the
 #       stored objects agree).
@@ -120,7 +121,7 @@ daemon "$A" --bpffs "$D/bpffs/a" || exit 1
 	bad "base apply"
 expect pass zsf-a tcp 10.97.0.12 80
 rev=$("$ZS_BIN" --socket "$A/sock" status | sed -n 's/.*"revision": \([0-9]*\).*/\1/p')
-sum=$(md5sum <"$A/state/state.json")
+sum=$(cat "$A/state/state.json" "$A/state/state.log" | md5sum)
 dd if=/dev/zero of="$A/state/fill" bs=4k 2>/dev/null # until the disk is full
 out=$("$ZS_BIN" --socket "$A/sock" apply -f "$D/quarantine.yaml" 2>&1)
 rc=$?
@@ -128,7 +129,8 @@ rc=$?
 echo "$out" | grep -q "No space left on device" && echo "$out" | grep -q "old policy stays in force" &&
 	ok "and says why: $(echo "$out" | head -1)" || bad "unclear error: $out"
 expect pass zsf-a tcp 10.97.0.12 80 # the deny is not in force
-[ "$(md5sum <"$A/state/state.json")" = "$sum" ] && ok "state file unchanged" || bad "state file changed"
+[ "$(cat "$A/state/state.json" "$A/state/state.log" | md5sum)" = "$sum" ] && ok "state files unchanged" ||
+	bad "state files changed"
 ls "$A/state" | grep -q '\.tmp\.' && bad "a temporary file was left" || ok "no temporary file left"
 rev2=$("$ZS_BIN" --socket "$A/sock" status | sed -n 's/.*"revision": \([0-9]*\).*/\1/p')
 [ "$rev2" = "$rev" ] && ok "revision stays $rev" || bad "revision moved: $rev -> $rev2"
@@ -138,17 +140,23 @@ expect pass zsf-a tcp 10.97.0.12 80
 [ "$(policies "$A")" = 2 ] && ok "restarted daemon holds the old policy (2 policies)" ||
 	bad "restarted daemon holds $(policies "$A") policies"
 rm -f "$A/state/fill"
-# A publish that fails after the flip (state.json made a directory: the
-# rename over it fails): the old compiled state goes back into the maps.
-mv "$A/state/state.json" "$A/state/keep.json" && mkdir "$A/state/state.json"
+# A publish that fails after the flip: the quarantine's size in the log
+# learnt (applied and deleted again), then the daemon's file size limit set
+# so that its DATA record fits and its COMMIT mark does not.
+log0=$(stat -c %s "$A/state/state.log")
+"$ZS_BIN" --socket "$A/sock" apply -f "$D/quarantine.yaml" >/dev/null || bad "quarantine apply to measure"
+rec=$(($(stat -c %s "$A/state/state.log") - log0)) # DATA + COMMIT (32 bytes)
+"$ZS_BIN" --socket "$A/sock" delete policy quarantine-a -n f >/dev/null || bad "quarantine delete"
+expect pass zsf-a tcp 10.97.0.12 80
+prlimit --pid "$ZS_DAEMON_PID" --fsize=$(($(stat -c %s "$A/state/state.log") + rec - 32 + 16)):unlimited
 out=$("$ZS_BIN" --socket "$A/sock" apply -f "$D/quarantine.yaml" 2>&1)
 rc=$?
+prlimit --pid "$ZS_DAEMON_PID" --fsize=unlimited:unlimited
 [ $rc -ne 0 ] && echo "$out" | grep -q "cannot write the state" &&
 	echo "$out" | grep -q "old policy stays in force (revision" &&
 	ok "a publish that fails after the flip fails the apply: $(echo "$out" | tail -1)" ||
 	bad "failed publish: rc $rc: $out"
 expect pass zsf-a tcp 10.97.0.12 80 # the old policy, back in the kernel
-rmdir "$A/state/state.json" && mv "$A/state/keep.json" "$A/state/state.json"
 "$ZS_BIN" --socket "$A/sock" apply -f "$D/quarantine.yaml" >/dev/null && ok "with room: quarantine applied" ||
 	bad "quarantine apply with room"
 expect block zsf-a tcp 10.97.0.12 80

@@ -58,6 +58,11 @@ static char *state_file(const struct fx_tmpdir *t)
 	return zs_xasprintf("%s/state.json", t->path);
 }
 
+static char *log_file(const struct fx_tmpdir *t)
+{
+	return zs_xasprintf("%s/state.log", t->path);
+}
+
 static void write_file(const char *path, const char *text)
 {
 	assert_int_equal(zs_write_atomic(path, text, strlen(text)), 0);
@@ -141,15 +146,22 @@ static void test_commit_then_load(void **state)
 	assert_same_objects(&o, &back);
 	assert_same_identities(&ids, &ids_back);
 
-	/* Written whole, for our eyes only: version 2, 0600, no temporary file left beside it. */
+	/*
+	 * The first commit is a snapshot, for our eyes only: version 3, change
+	 * 1, 0600, no temporary file left beside it; the log beside it 0600 too.
+	 */
 	char *path = state_file(t), *text, *tmp = zs_xasprintf("%s.tmp.%d", path, (int)getpid());
+	char *logp = log_file(t);
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(logp, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(zs_read_file(path, &text, NULL), 0);
-	assert_non_null(strstr(text, "{\"version\":2,\"identities\":["));
+	assert_non_null(strstr(text, "{\"version\":3,\"seq\":1,\"identities\":["));
 	assert_int_equal(access(tmp, F_OK), -1);
 	free(text);
+	free(logp);
 	free(tmp);
 	free(path);
 	zs_objects_free(&o);
@@ -268,7 +280,9 @@ static void assert_stored(const struct fx_tmpdir *t, const struct zs_objects *o,
 	struct zs_identities ids_back;
 	struct zs_diags d = { 0 };
 
-	assert_int_equal(load(t->path, &back, &ids_back, &d), 0);
+	int lerr = load(t->path, &back, &ids_back, &d);
+	zs_diags_print(&d, stderr);
+	assert_int_equal(lerr, 0);
 	assert_same_objects(o, &back);
 	assert_same_identities(ids, &ids_back);
 	zs_objects_free(&back);
@@ -332,11 +346,55 @@ static void test_prepare_that_fails_keeps_state(void **state)
 	step_close(t, &x, false);
 }
 
-/* Prepared is not stored: only publish makes it the state (0600, whatever the umask). */
+/* Copies the store's files in t to t/copy (what a crash right now would leave). */
+static char *crash_copy(const struct fx_tmpdir *t)
+{
+	char *dir = zs_xasprintf("%s/copy", t->path);
+	const char *names[] = { "state.json", "state.log" };
+
+	zs_mkdir_p(dir, 0700);
+	for (size_t i = 0; i < 2; i++) {
+		char *from = zs_xasprintf("%s/%s", t->path, names[i]);
+		char *to = zs_xasprintf("%s/%s", dir, names[i]), *buf;
+		size_t n;
+		unlink(to);
+		if (zs_read_file(from, &buf, &n) == 0) {
+			assert_int_equal(zs_write_atomic(to, buf, n), 0);
+			free(buf);
+		}
+		free(from);
+		free(to);
+	}
+	return dir;
+}
+
+/* The store in dir holds exactly (o, ids). */
+static void assert_stored_in(const char *dir, const struct zs_objects *o,
+			     const struct zs_identities *ids)
+{
+	struct zs_objects back;
+	struct zs_identities ids_back;
+	struct zs_diags d = { 0 };
+
+	assert_int_equal(load(dir, &back, &ids_back, &d), 0);
+	zs_diags_print(&d, stderr);
+	assert_same_objects(o, &back);
+	assert_same_identities(ids, &ids_back);
+	zs_objects_free(&back);
+	zs_identities_free(&ids_back);
+	zs_diags_free(&d);
+}
+
+/*
+ * Prepared is not stored: only publish makes it the state (0600, whatever
+ * the umask). A change is a log record: the snapshot is not rewritten, and
+ * a crash between prepare and publish (the files copied then) loads the
+ * state before it.
+ */
 static void test_publish_makes_it_the_state(void **state)
 {
 	struct fx_tmpdir *t = *state;
-	char *path = state_file(t);
+	char *path = state_file(t), *logp = log_file(t);
 	mode_t mask = umask(0);
 	struct stat st;
 	struct step x;
@@ -345,18 +403,21 @@ static void test_publish_makes_it_the_state(void **state)
 	char *before, *after;
 	assert_int_equal(zs_read_file(path, &before, NULL), 0);
 	assert_int_equal(zs_store_prepare(x.s, &x.next, &x.ids, &x.txn), 0);
-	assert_int_equal(temps(t, false), 1);
-	/* Read as it is (another store opened here would take the temporary for stale). */
-	assert_int_equal(zs_read_file(path, &after, NULL), 0);
-	assert_string_equal(before, after);
-	free(before);
-	free(after);
+	char *copy = crash_copy(t);
+	assert_stored_in(copy, &x.old, &x.none);
 	assert_int_equal(zs_store_publish(x.s, x.txn), 0);
 	assert_int_equal(temps(t, false), 0);
-	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(zs_read_file(path, &after, NULL), 0);
+	assert_string_equal(before, after); /* a record in the log, the snapshot untouched */
+	assert_int_equal(stat(logp, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_true(st.st_size > 0);
+	free(before);
+	free(after);
+	free(copy);
 	umask(mask);
 	free(path);
+	free(logp);
 	step_close(t, &x, true);
 }
 
@@ -374,17 +435,57 @@ static void test_abort_keeps_state(void **state)
 	step_close(t, &x, false);
 }
 
-/* A publish that fails (its prepared file is gone) leaves the state before it. */
+/*
+ * A publish that fails (its COMMIT cannot be written: the file size limit,
+ * as a full disk) leaves the state before it, in the files and in the store.
+ */
 static void test_publish_that_fails_keeps_state(void **state)
 {
 	struct fx_tmpdir *t = *state;
+	char *logp = log_file(t);
+	struct rlimit was, small;
+	struct stat st;
 	struct step x;
 
 	step_open(t, &x);
 	assert_int_equal(zs_store_prepare(x.s, &x.next, &x.ids, &x.txn), 0);
+	assert_int_equal(stat(logp, &st), 0);
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &was), 0);
+	small = (struct rlimit){ .rlim_cur = (rlim_t)st.st_size, .rlim_max = was.rlim_max };
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	int err = zs_store_publish(x.s, x.txn);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &was), 0);
+	assert_int_equal(err, -EFBIG);
+	assert_int_equal(stat(logp, &st), 0);
+	assert_int_equal(st.st_size, 0); /* its DATA record cut back too */
+	/* The same store commits the same change again, whole. */
+	assert_int_equal(zs_store_commit(x.s, &x.next, &x.ids), 0);
+	free(logp);
+	step_close(t, &x, true);
+}
+
+/* A snapshot whose publish fails (its prepared file is gone) leaves the state before it. */
+static void test_snapshot_publish_that_fails_keeps_state(void **state)
+{
+	struct fx_tmpdir *t = *state;
+	struct zs_objects o;
+	struct zs_identities ids;
+	struct zs_store *s;
+	struct zs_store_txn *txn;
+
+	estate(OBJECTS, &o, &ids);
+	assert_int_equal(zs_store_file_open(&s, t->path), 0); /* nothing loaded: a snapshot */
+	assert_int_equal(zs_store_prepare(s, &o, &ids, &txn), 0);
 	assert_int_equal(temps(t, true), 1);
-	assert_int_equal(zs_store_publish(x.s, x.txn), -ENOENT);
-	step_close(t, &x, false);
+	assert_int_equal(zs_store_publish(s, txn), -ENOENT);
+	zs_store_close(s);
+	struct zs_objects empty;
+	struct zs_identities none = { 0 };
+	zs_objects_init(&empty);
+	assert_stored_in(t->path, &empty, &none);
+	zs_objects_free(&o);
+	zs_identities_free(&ids);
 }
 
 /* Opening the store removes a temporary a killed daemon prepared and never published. */
@@ -522,6 +623,8 @@ int main(void)
 						fx_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_publish_that_fails_keeps_state, fx_tmpdir_setup,
 						fx_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_snapshot_publish_that_fails_keeps_state,
+						fx_tmpdir_setup, fx_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_file_is_empty, fx_tmpdir_setup,
 						fx_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_json_is_error, fx_tmpdir_setup,

@@ -12,8 +12,10 @@
  * leaves the old policy in force, in the kernel and in the store, and says why.
  *
  * The compile (commit_compile) is a pure function of its arguments, so a
- * change runs it in the worker thread (jobs.c) over copies; the rest
- * (commit_finish) touches the kernel, the store and the state, on the loop.
+ * change runs it in the worker thread (jobs.c) over copies, and then the
+ * store's prepare (commit_persist: the store is the worker's while a job
+ * runs); the rest (commit_finish) touches the kernel, the store's publish
+ * and the state, on the loop.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -107,22 +109,28 @@ static void unflip(struct daemon *d, struct zs_diags *diags)
 	zs_diags_free(&why);
 }
 
-/*
- * Prepares the state in the store (durable), enforces it under one snapshot
- * of the interfaces, publishes it (or puts the old policy back). 0 or -errno.
- */
-static int enforce_durably(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
-			   struct zs_compiled *comp, bool durable, struct zs_diags *diags)
+int commit_persist(struct daemon *d, struct zs_objects *next, const struct zs_identities *ids,
+		   struct zs_store_txn **txn, struct zs_diags *diags)
 {
-	struct zs_iftab ift = { 0 };
-	struct zs_store_txn *txn = NULL;
-	int err;
+	int err = zs_store_prepare(d->store, next, ids, txn);
 
-	if (durable && (err = zs_store_prepare(d->store, next, ids, &txn))) {
+	if (err)
 		zs_diag_line(diags, "cannot write the state (%s: %s): not applied; the old policy stays in force",
 			     d->store->name, strerror(-err));
-		return err;
-	}
+	return err;
+}
+
+/*
+ * Enforces the state prepared in the store (txn; NULL: what the store holds
+ * already) under one snapshot of the interfaces, then publishes it (or puts
+ * the old policy back). Takes txn. 0 or -errno.
+ */
+static int enforce_durably(struct daemon *d, struct zs_compiled *comp, struct zs_store_txn *txn,
+			   struct zs_diags *diags)
+{
+	struct zs_iftab ift = { 0 };
+	int err;
+
 	/*
 	 * One snapshot of the interfaces for the transaction's name lookups,
 	 * taken after the compile: as close to the attach as can be (an
@@ -146,9 +154,10 @@ static int enforce_durably(struct daemon *d, struct zs_objects *next, struct zs_
 }
 
 int commit_finish(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
-		  struct zs_compiled *comp, bool durable, struct zs_diags *diags)
+		  struct zs_compiled *comp, struct zs_store_txn *txn, struct zs_diags *diags)
 {
-	int err = enforce_durably(d, next, ids, comp, durable, diags);
+	bool durable = txn != NULL;
+	int err = enforce_durably(d, comp, txn, diags);
 
 	if (err) {
 		zs_identities_free(ids);
@@ -170,7 +179,7 @@ int commit_stored(struct daemon *d, struct zs_objects *next, struct zs_diags *di
 	struct zs_compiled comp;
 	int err = commit_prepare(d, next, &ids, &comp, diags);
 
-	return err ? err : commit_finish(d, next, &ids, &comp, false, diags);
+	return err ? err : commit_finish(d, next, &ids, &comp, NULL, diags);
 }
 
 /*

@@ -289,6 +289,7 @@ static int loop_open(struct daemon *d)
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN); /* a file size limit fails the write (EFBIG), like a full disk */
 	d->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
 	err = nl_open(d);

@@ -159,16 +159,24 @@ int commit_compile(struct zs_compile_cache *cc, struct zs_objects *next, struct 
 int commit_prepare(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
 		   struct zs_compiled *comp, struct zs_diags *diags);
 /*
- * Makes compiled `next` the state (on the loop). `durable`: prepare it in
- * the store first (a full disk fails here, before anything is enforced),
- * then one snapshot of the interfaces, attach, write the maps, publish it
- * in the store (a failed publish puts the old policy back), adopt; else
- * (the restore at start) `next` is what the store holds already. Takes *ids
- * and *comp (and `next`'s objects on success) on every path. On any error
- * nothing changes, in the kernel or in the store, and the reasons are in `diags`.
+ * Prepares (next, ids) in the store, durably, not yet the stored state (a
+ * full disk fails here, before anything is enforced): the worker thread
+ * runs it, the store being the worker's while a job runs. On failure *txn
+ * is NULL and the reason is in `diags`.
+ */
+int commit_persist(struct daemon *d, struct zs_objects *next, const struct zs_identities *ids,
+		   struct zs_store_txn **txn, struct zs_diags *diags);
+/*
+ * Makes compiled `next` the state (on the loop). `txn` (commit_persist's):
+ * one snapshot of the interfaces, attach, write the maps, publish txn in
+ * the store (a failed publish puts the old policy back), adopt; NULL (the
+ * restore at start): `next` is what the store holds already. Takes *ids,
+ * *comp and txn (and `next`'s objects on success) on every path. On any
+ * error nothing changes, in the kernel or in the store, and the reasons
+ * are in `diags`.
  */
 int commit_finish(struct daemon *d, struct zs_objects *next, struct zs_identities *ids,
-		  struct zs_compiled *comp, bool durable, struct zs_diags *diags);
+		  struct zs_compiled *comp, struct zs_store_txn *txn, struct zs_diags *diags);
 /* Enforces `next`, what the store holds already (the restore at start): prepare, then finish. */
 int commit_stored(struct daemon *d, struct zs_objects *next, struct zs_diags *diags);
 /* Interfaces or this host's addresses moved: enforce the state again (see commit.c). */
@@ -181,6 +189,12 @@ void commit_resync(struct daemon *d);
  * (-1: none) when it is done. `req` is referenced, not copied.
  */
 void job_submit(struct daemon *d, enum zs_verb verb, int slot, json_t *req);
+/*
+ * Queues a large request's bytes (buf, taken) for the client in `slot`:
+ * decoded in the worker; a change goes on there, anything else comes back
+ * to handle_request on the loop.
+ */
+void job_submit_raw(struct daemon *d, int slot, char *buf, size_t len);
 /* The worker is done: finish its change on the loop, start the next. */
 void job_done(struct daemon *d);
 int jobs_open(struct daemon *d);

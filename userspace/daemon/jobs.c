@@ -4,16 +4,20 @@
  * host's addresses moved) is a job; jobs run one at a time, in the order
  * they came, so changes stay serialized and each stays atomic.
  *
- * A job's expensive part (parse the request's files, merge, validate,
- * compile) runs in a worker thread over the job's own copies: the state's
- * objects and identities are copied on the loop when the job starts, and
- * the worker reads nothing else (not the daemon, not the kernel). The loop
- * meanwhile answers status, get and flows, drains the ring buffer and
- * handles netlink (a re-created interface is enrolled under the state in
- * force). The worker signals an eventfd when done; the loop joins it and
- * does the short rest on its own thread (commit_finish: the interface
- * snapshot, attach, the writer's flip, adopt, persist), answers, and starts
- * the next job. pthread_create and pthread_join order the hand-overs.
+ * A job's expensive part runs in a worker thread: decode a large request
+ * (control.c hands over its bytes), copy the state's objects and
+ * identities, parse the request's files, merge, validate, compile, and
+ * prepare the new state in the store (durable, not yet published). The
+ * worker reads the daemon's state (objects, identities), which the loop
+ * does not change while a job runs (only job_done's adopt does, after the
+ * join), and uses the store, which the loop does not touch meanwhile; it
+ * touches nothing else of the daemon and no map. The loop meanwhile
+ * answers status, get and flows, drains the ring buffer and handles
+ * netlink (a re-created interface is enrolled under the state in force).
+ * The worker signals an eventfd when done; the loop joins it and does the
+ * short rest on its own thread (commit_finish: the interface snapshot,
+ * attach, the writer's flip, publish in the store, adopt), answers, and
+ * starts the next job. pthread_create and pthread_join order the hand-overs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "daemon/daemon_int.h"
@@ -29,21 +34,33 @@
 #include "policy/diff.h"
 #include "policy/serial.h"
 
+/* The worker's nice value (the loop's stays). */
+#ifndef ZS_WORKER_NICE
+#define ZS_WORKER_NICE 10
+#endif
+
 struct job {
-	enum zs_verb verb; /* ZS_VERB_UNKNOWN: a re-sync */
+	struct daemon *d;  /* the worker reads d->objs, d->ids and uses d->store only */
+	enum zs_verb verb; /* ZS_VERB_UNKNOWN: a re-sync (or, with raw, not decoded yet) */
 	int slot;          /* the client waiting, or -1 */
 	uint64_t conn_id;
 	json_t *req;
+	char *raw;         /* a large request's bytes, decoded by the worker into req */
+	size_t raw_len;
+	json_t *handoff;   /* raw turned out not to be a change: the loop's to handle */
+	bool resync;       /* this host's addresses moved: re-compile the state */
 	/* The worker's own: copies taken when the job starts, and what it makes. */
 	struct zs_objects next;
 	struct zs_identities ids;
 	struct zs_compiled comp;
 	struct zs_compile_cache *cc; /* the daemon's, used by the worker alone while it runs */
+	struct zs_store_txn *txn; /* the new state, prepared in the store */
 	struct zs_diags diags;
 	json_t *objects;   /* diff: the object changes */
 	size_t nobjects;   /* apply, delete: how many the request named */
 	bool unchanged;    /* apply, delete: the objects would stay as they are */
 	int err;
+	uint64_t t[5]; /* CLOCK_MONOTONIC ns: start, decoded, copied, compiled, persisted */
 	int done_fd;
 	pthread_t thread;
 	struct job *link;
@@ -127,14 +144,55 @@ static bool work_unchanged(struct job *j, const char *before)
 	return same;
 }
 
-/* The worker thread: touches only the job. */
+/*
+ * A large request's bytes decoded (here, off the loop). 0: a change to go
+ * on with; 1: not a change (j->handoff, for the loop); -EINVAL: not a
+ * request (the reason in diags).
+ */
+static int work_decode(struct job *j)
+{
+	char err[256];
+	json_t *req = zs_request_decode(j->raw, j->raw_len, err, sizeof(err));
+
+	free(j->raw);
+	j->raw = NULL;
+	if (!req) {
+		zs_diag_line(&j->diags, "%s", err);
+		return -EINVAL;
+	}
+	j->verb = zs_verb_parse(json_string_value(json_object_get(req, ZS_K_VERB)));
+	if (j->verb != ZS_VERB_APPLY && j->verb != ZS_VERB_DELETE && j->verb != ZS_VERB_DIFF &&
+	    j->verb != ZS_VERB_SET) {
+		j->handoff = req;
+		return 1;
+	}
+	j->req = req;
+	return 0;
+}
+
+/* The worker thread: touches only the job, and reads the daemon's state (see above). */
 static void *work(void *arg)
 {
 	struct job *j = arg;
-	bool change = j->verb == ZS_VERB_APPLY || j->verb == ZS_VERB_DELETE;
-	char *before = change ? zs_objects_state_json(&j->next) : NULL;
 	uint64_t one = 1;
 
+	/*
+	 * The loop before the worker when they contend for a CPU: status,
+	 * flows and the ring buffer stay prompt under a long compile (Linux:
+	 * the nice value of a thread id is that thread's alone).
+	 */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), ZS_WORKER_NICE))
+		pr_debug("jobs: worker priority: %s", strerror(errno));
+	j->t[0] = zs_now_ns(CLOCK_MONOTONIC);
+	if (j->raw && (j->err = work_decode(j)))
+		goto out;
+	j->t[1] = zs_now_ns(CLOCK_MONOTONIC);
+	bool change = j->verb == ZS_VERB_APPLY || j->verb == ZS_VERB_DELETE;
+	zs_objects_copy(&j->d->objs, &j->next);
+	link_host_addrs(&j->next);
+	zs_identities_clone(&j->d->ids, &j->ids);
+	j->t[2] = zs_now_ns(CLOCK_MONOTONIC);
+	char *before = change ? zs_objects_state_json(&j->next) : NULL;
 	if (j->verb == ZS_VERB_APPLY || j->verb == ZS_VERB_DIFF)
 		j->err = work_merge(j);
 	else if (j->verb == ZS_VERB_DELETE)
@@ -146,6 +204,12 @@ static void *work(void *arg)
 	free(before);
 	if (!j->err && !j->unchanged)
 		j->err = commit_compile(j->cc, &j->next, &j->ids, &j->comp, &j->diags);
+	j->t[3] = zs_now_ns(CLOCK_MONOTONIC);
+	if (!j->err && !j->unchanged && j->verb != ZS_VERB_DIFF &&
+	    (j->err = commit_persist(j->d, &j->next, &j->ids, &j->txn, &j->diags)))
+		zs_compiled_free(&j->comp);
+	j->t[4] = zs_now_ns(CLOCK_MONOTONIC);
+out:
 	if (j->done_fd >= 0 && write(j->done_fd, &one, sizeof(one)) < 0)
 		pr_warn("jobs: cannot wake the loop: %s", strerror(errno));
 	return NULL;
@@ -153,6 +217,10 @@ static void *work(void *arg)
 
 static void job_free(struct job *j)
 {
+	if (j->txn)
+		zs_store_abort(j->d->store, j->txn);
+	free(j->raw);
+	json_decref(j->handoff);
 	json_decref(j->req);
 	json_decref(j->objects);
 	zs_objects_free(&j->next);
@@ -180,8 +248,10 @@ static json_t *job_finish(struct daemon *d, struct job *j)
 		return answer_revision(d, j->nobjects, true);
 	}
 	struct zs_identities ids = j->ids;
+	struct zs_store_txn *txn = j->txn;
 	memset(&j->ids, 0, sizeof(j->ids));
-	if (commit_finish(d, &j->next, &ids, &j->comp, true, &j->diags))
+	j->txn = NULL;
+	if (commit_finish(d, &j->next, &ids, &j->comp, txn, &j->diags))
 		return answer_diags(&j->diags);
 	return answer_revision(d, j->nobjects, false);
 }
@@ -197,9 +267,6 @@ static void job_start(struct daemon *d)
 	if (!d->job_head)
 		d->job_tail = NULL;
 	d->job_run = j;
-	zs_objects_copy(&d->objs, &j->next);
-	link_host_addrs(&j->next);
-	zs_identities_clone(&d->ids, &j->ids);
 	j->cc = d->ccache;
 	j->done_fd = d->job_fd;
 	if (pthread_create(&j->thread, NULL, work, j)) {
@@ -209,6 +276,22 @@ static void job_start(struct daemon *d)
 		j->thread = pthread_self();
 		job_done(d);
 	}
+}
+
+/* Where a change's time went (said when it took a second or more, or with -v). */
+static void job_report(const struct job *j, uint64_t t_loop)
+{
+	uint64_t now = zs_now_ns(CLOCK_MONOTONIC), ms[5];
+
+	if (!j->t[4] || (now - j->t[0] < 1000000000ull && !zs_verbose))
+		return;
+	for (int i = 0; i < 4; i++)
+		ms[i] = (j->t[i + 1] - j->t[i]) / 1000000;
+	ms[4] = (now - t_loop) / 1000000;
+	pr_info("change: %llu ms: off the loop: decode %llu, copy %llu, parse and compile %llu, persist %llu; on the loop: enforce and publish %llu",
+		(unsigned long long)((now - j->t[0]) / 1000000), (unsigned long long)ms[0],
+		(unsigned long long)ms[1], (unsigned long long)ms[2], (unsigned long long)ms[3],
+		(unsigned long long)ms[4]);
 }
 
 void job_done(struct daemon *d)
@@ -223,19 +306,53 @@ void job_done(struct daemon *d)
 	if (!pthread_equal(j->thread, pthread_self()))
 		pthread_join(j->thread, NULL);
 	d->job_run = NULL;
+	if (j->handoff) { /* a large request that is not a change: answered as any other */
+		if (j->slot >= 0 && d->conns[j->slot].id == j->conn_id && d->conns[j->slot].fd >= 0)
+			handle_request(d, (unsigned)j->slot, j->handoff);
+		job_free(j);
+		job_start(d);
+		return;
+	}
+	uint64_t t_loop = zs_now_ns(CLOCK_MONOTONIC);
 	json_t *resp = job_finish(d, j);
 	if (j->verb == ZS_VERB_SET)
 		sets_answer(resp, j->objects);
+	job_report(j, t_loop);
 	if (j->slot >= 0 && d->conns[j->slot].id == j->conn_id && d->conns[j->slot].fd >= 0)
 		control_answer(d, (unsigned)j->slot, resp);
 	else
 		json_decref(resp);
-	if (j->verb == ZS_VERB_UNKNOWN && j->err) {
+	if (j->resync && j->err) {
 		pr_warn("re-sync failed:");
 		zs_diags_print(&j->diags, stderr);
 	}
 	job_free(j);
 	job_start(d);
+}
+
+/* Queues j (its verb, req or raw set) for the client in `slot`. */
+static void job_queue(struct daemon *d, struct job *j, int slot)
+{
+	j->d = d;
+	j->slot = slot;
+	j->conn_id = slot >= 0 ? d->conns[slot].id : 0;
+	zs_objects_init(&j->next);
+	if (d->job_tail)
+		d->job_tail->link = j;
+	else
+		d->job_head = j;
+	d->job_tail = j;
+	job_start(d);
+}
+
+void job_submit_raw(struct daemon *d, int slot, char *buf, size_t len)
+{
+	struct job *j = zs_xcalloc(1, sizeof(*j));
+
+	j->verb = ZS_VERB_UNKNOWN;
+	j->raw = buf;
+	j->raw_len = len;
+	job_queue(d, j, slot);
 }
 
 void job_submit(struct daemon *d, enum zs_verb verb, int slot, json_t *req)
@@ -244,20 +361,13 @@ void job_submit(struct daemon *d, enum zs_verb verb, int slot, json_t *req)
 
 	if (verb == ZS_VERB_UNKNOWN)
 		for (j = d->job_head; j; j = j->link)
-			if (j->verb == ZS_VERB_UNKNOWN)
+			if (j->resync)
 				return; /* one queued re-sync reads the addresses when it starts */
 	j = zs_xcalloc(1, sizeof(*j));
 	j->verb = verb;
-	j->slot = slot;
-	j->conn_id = slot >= 0 ? d->conns[slot].id : 0;
+	j->resync = verb == ZS_VERB_UNKNOWN;
 	j->req = json_incref(req);
-	zs_objects_init(&j->next);
-	if (d->job_tail)
-		d->job_tail->link = j;
-	else
-		d->job_head = j;
-	d->job_tail = j;
-	job_start(d);
+	job_queue(d, j, slot);
 }
 
 size_t jobs_pending(const struct daemon *d)

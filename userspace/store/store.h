@@ -11,7 +11,9 @@
  * behind the same ops, so nothing here assumes a local file: a store names
  * itself for messages, and changes made elsewhere come through watch().
  *
- * Functions return 0 or -errno. A store is used by one thread.
+ * Functions return 0 or -errno. A store is used by one thread at a time
+ * (the daemon: the job worker prepares, the loop publishes, handed over by
+ * the worker's join).
  */
 #ifndef ZS_STORE_H
 #define ZS_STORE_H
@@ -112,13 +114,22 @@ static inline void zs_store_close(struct zs_store *s)
 }
 
 /*
- * The file back end: DIR/state.json (DIR made 0700 if missing), 0600,
- * written atomically (prepare: a temporary file written and fsynced;
- * publish: rename, fsync DIR). Format version 2:
- *   {"version": 2, "identities": [{id, namespace, labels}], "objects": [...]}
- * the objects in their native JSON form; version 1 (objects as one text
- * string) still loads. Opening removes temporaries a killed daemon left
+ * The file back end: a snapshot, DIR/state.json (DIR made 0700 if missing),
+ * and an append log of the changes since, DIR/state.log, both 0600. A
+ * commit writes only what changed, as one log record (prepare: the record,
+ * fdatasynced; publish: its COMMIT mark, fdatasynced); when the log would
+ * pass twice the state's size, or a change is most of the state, the
+ * commit writes a new snapshot instead (prepare: a temporary file written
+ * and fsynced; publish: rename, fsync DIR, empty the log). Snapshot format
+ * version 3:
+ *   {"version": 3, "seq": N, "identities": [{id, namespace, labels}], "objects": [...]}
+ * the objects in their native JSON form; versions 2 (no log yet: taken
+ * over as the snapshot) and 1 (objects as one text string) still load.
+ * Load replays the log's committed changes after N; a torn or damaged
+ * record ends it (log.h). Opening removes temporaries a killed daemon left
  * (the caller is the directory's only user: the daemon holds its lock).
+ * The store knows objects only as the texts zs_objects_state_json makes,
+ * so a new kind of object needs no change here.
  */
 int zs_store_file_open(struct zs_store **out, const char *dir);
 
