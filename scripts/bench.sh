@@ -133,7 +133,8 @@ bench_daemon_apply() {
 	done
 	rss=$(awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$ZS_DAEMON_PID/status")
 	peak=$(awk '/^VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$ZS_DAEMON_PID/status")
-	st=$(stat -c %s "$d/state/state.json" 2>/dev/null || echo 0)
+	# the snapshot and the log of changes since (store/file.c)
+	st=$(cat "$d/state/state.json" "$d/state/state.log" 2>/dev/null | wc -c)
 	maps=$(bench_map_mb "$ZS_DAEMON_PID")
 	kill "$ZS_DAEMON_PID"
 	wait "$ZS_DAEMON_PID" 2>/dev/null || true
