@@ -195,8 +195,9 @@ struct zs_config {
  * address/port pair first), so both directions find it with one lookup.
  * For ICMP echo, the "port" of the requester is the echo id and of the
  * responder 0: a request from the other side is then a different flow.
+ * 8-byte aligned: the datapath builds it in whole 64-bit words.
  */
-struct zs_ct_key {
+struct __attribute__((aligned(8))) zs_ct_key {
 	__u8 addr_lo[16];
 	__u8 addr_hi[16];
 	__be16 port_lo;
