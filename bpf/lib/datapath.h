@@ -230,7 +230,7 @@ static __always_inline enum zs_action zs_handle_full(struct zs_ctx *c, struct zs
 				t.dst = fwd ? p->daddr : p->saddr;
 				t.sport = fwd ? p->sport : p->dport;
 				t.dport = fwd ? p->dport : p->sport;
-				zs_decide(&d, gen, t.src, t.dst, p->family, p->proto, e->policy_port, side,
+				zs_decide(&d, rev, t.src, t.dst, p->family, p->proto, e->policy_port, side,
 					  ep_id, ifindex);
 				/*
 				 * The revision last: another CPU's fast path that sees it
@@ -272,7 +272,7 @@ static __always_inline enum zs_action zs_handle_full(struct zs_ctx *c, struct zs
 	t.dst = p->daddr;
 	t.sport = p->sport;
 	t.dport = p->dport;
-	zs_decide_peers(&d, gen, zs_peer_of(src, gen), zs_ipcache_peer(p->daddr, p->family, gen),
+	zs_decide_peers(&d, rev, zs_peer_of(src, gen), zs_ipcache_peer(p->daddr, p->family, gen),
 			p->proto, p->pol_port, from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id, ifindex);
 
 	if (zs_ct_create(key, p, &d, src_lo, rev, c->len, now) && d.verdict != ZS_VERDICT_DENY) {
