@@ -82,7 +82,7 @@ static __always_inline int zs_ct_create(const struct zs_ct_key *key, const struc
 	if (!ne)
 		return -1;
 	zs_ct_entry_of(ne, p, d, src_lo, rev, len, now);
-	if (bpf_map_update_elem(&zs_ct, key, ne, BPF_ANY))
+	if (zs_ct_update(key, ne))
 		return -1;
 	zs_count_stat(ZS_STAT_CT_CREATED);
 	return 0;
@@ -199,7 +199,7 @@ static __always_inline enum zs_action zs_handle_full(struct zs_ctx *c, struct zs
 			return zs_drop(ZS_DROP_ICMP_UNRELATED, c->len);
 		zs_ct_key_of(key, p->in_saddr, p->in_daddr, p->in_sport, p->in_dport, p->in_proto,
 			     p->family);
-		struct zs_ct_entry *flow = bpf_map_lookup_elem(&zs_ct, key);
+		struct zs_ct_entry *flow = zs_ct_lookup(key);
 		/* A flow not yet re-checked under a new policy is not vouched for. */
 		if (!flow || flow->verdict == ZS_VERDICT_DENY || flow->revision != rev)
 			return zs_drop(ZS_DROP_ICMP_UNRELATED, c->len);
@@ -215,7 +215,7 @@ static __always_inline enum zs_action zs_handle_full(struct zs_ctx *c, struct zs
 
 	if (!looked) {
 		src_lo = zs_ct_key_build(key, p);
-		e = bpf_map_lookup_elem(&zs_ct, key);
+		e = zs_ct_lookup(key);
 	}
 	__u64 now = zs_ct_now();
 
@@ -230,7 +230,7 @@ static __always_inline enum zs_action zs_handle_full(struct zs_ctx *c, struct zs
 				t.dst = fwd ? p->daddr : p->saddr;
 				t.sport = fwd ? p->sport : p->dport;
 				t.dport = fwd ? p->dport : p->sport;
-				zs_decide(&d, gen, t.src, t.dst, p->family, p->proto, e->policy_port, side,
+				zs_decide(&d, rev, t.src, t.dst, p->family, p->proto, e->policy_port, side,
 					  ep_id, ifindex);
 				/*
 				 * The revision last: another CPU's fast path that sees it
@@ -272,7 +272,7 @@ static __always_inline enum zs_action zs_handle_full(struct zs_ctx *c, struct zs
 	t.dst = p->daddr;
 	t.sport = p->sport;
 	t.dport = p->dport;
-	zs_decide_peers(&d, gen, zs_peer_of(src, gen), zs_ipcache_peer(p->daddr, p->family, gen),
+	zs_decide_peers(&d, rev, zs_peer_of(src, gen), zs_ipcache_peer(p->daddr, p->family, gen),
 			p->proto, p->pol_port, from_ep ? ZS_SIDE_SRC : ZS_SIDE_DST, ep_id, ifindex);
 
 	if (zs_ct_create(key, p, &d, src_lo, rev, c->len, now) && d.verdict != ZS_VERDICT_DENY) {
@@ -305,7 +305,7 @@ static __always_inline enum zs_action zs_handle(struct zs_ctx *c)
 
 	if (p.kind == ZS_PKT_FLOW && !p.frag) {
 		src_lo = zs_ct_key_build(&key, &p);
-		e = bpf_map_lookup_elem(&zs_ct, &key);
+		e = zs_ct_lookup(&key);
 		looked = 1;
 		/* The revision first, then what it vouches for: volatile reads keep the order. */
 		if (e && *(volatile __u32 *)&e->revision == zs_revision()) {

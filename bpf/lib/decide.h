@@ -62,8 +62,11 @@ static __always_inline void zs_decide_fold(struct zs_decision *d, struct zs_poli
 	}
 }
 
-/* The verdict for peers already looked up (s: initiator, t: responder). */
-static __always_inline void zs_decide_peers(struct zs_decision *d, __u32 gen, struct zs_peer s,
+/*
+ * The verdict for peers already looked up (s: initiator, t: responder) under
+ * revision `rev` (their identities are of its generation, rev & 1).
+ */
+static __always_inline void zs_decide_peers(struct zs_decision *d, __u32 rev, struct zs_peer s,
 					    struct zs_peer t, __u8 proto, __be16 port, int side,
 					    __u32 ep_identity, __u32 ep_ifindex)
 {
@@ -94,7 +97,7 @@ static __always_inline void zs_decide_peers(struct zs_decision *d, __u32 gen, st
 
 	if (s.ifindex) {
 		struct zs_policy_val v =
-			zs_policy_check(gen, s.identity, t.identity, t.cidr, ZS_DIR_EGRESS, proto,
+			zs_policy_check(rev, s.identity, t.identity, t.cidr, ZS_DIR_EGRESS, proto,
 					 port);
 		d->checks |= ZS_CHECKED_EGRESS;
 		d->egress_rule = v.rule_id;
@@ -102,7 +105,7 @@ static __always_inline void zs_decide_peers(struct zs_decision *d, __u32 gen, st
 	}
 	if (t.ifindex) {
 		struct zs_policy_val v =
-			zs_policy_check(gen, t.identity, s.identity, s.cidr, ZS_DIR_INGRESS, proto,
+			zs_policy_check(rev, t.identity, s.identity, s.cidr, ZS_DIR_INGRESS, proto,
 					 port);
 		d->checks |= ZS_CHECKED_INGRESS;
 		d->ingress_rule = v.rule_id;
@@ -110,11 +113,13 @@ static __always_inline void zs_decide_peers(struct zs_decision *d, __u32 gen, st
 	}
 }
 
-static __always_inline void zs_decide(struct zs_decision *d, __u32 gen, const __u8 *src,
+static __always_inline void zs_decide(struct zs_decision *d, __u32 rev, const __u8 *src,
 				      const __u8 *dst, __u8 family, __u8 proto, __be16 port,
 				      int side, __u32 ep_identity, __u32 ep_ifindex)
 {
-	zs_decide_peers(d, gen, zs_ipcache_peer(src, family, gen), zs_ipcache_peer(dst, family, gen),
+	__u32 gen = rev & 1;
+
+	zs_decide_peers(d, rev, zs_ipcache_peer(src, family, gen), zs_ipcache_peer(dst, family, gen),
 			proto, port, side, ep_identity, ep_ifindex);
 }
 

@@ -53,6 +53,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } zs_config SEC(".maps");
 
+/* Conntrack: IPv6 flows here, IPv4 flows in zs_ct4 (a key of 16 bytes, not 40). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, ZS_MAX_CT);
@@ -60,6 +61,14 @@ struct {
 	__type(value, struct zs_ct_entry);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } zs_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, ZS_MAX_CT);
+	__type(key, struct zs_ct4_key);
+	__type(value, struct zs_ct_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} zs_ct4 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -54,7 +54,7 @@ static __always_inline enum zs_action zs_prefilter_in(struct zs_ctx *c)
 	}
 
 	int src_lo = zs_ct_key_build(&key, &p);
-	struct zs_ct_entry *e = bpf_map_lookup_elem(&zs_ct, &key);
+	struct zs_ct_entry *e = zs_ct_lookup(&key);
 	/* Established (under any revision: tc re-checks the initiator's direction). */
 	if (e && e->verdict != ZS_VERDICT_DENY)
 		return ZS_ACT_PASS;
@@ -68,7 +68,7 @@ static __always_inline enum zs_action zs_prefilter_in(struct zs_ctx *c)
 		}
 	}
 
-	zs_decide(&d, gen, p.saddr, p.daddr, p.family, p.proto, p.pol_port,
+	zs_decide(&d, rev, p.saddr, p.daddr, p.family, p.proto, p.pol_port,
 		  shield ? ZS_SIDE_SRC : 0, ep_id, c->ifindex);
 	if (d.verdict != ZS_VERDICT_DENY)
 		return ZS_ACT_PASS; /* tc tracks it and reports it */

@@ -273,11 +273,11 @@ static int run_calls(int prog, struct ring_buffer *rb, unsigned flows, unsigned 
 	return 0;
 }
 
-/* Empties a conntrack map: the next run's flows are all new again. */
+/* Empties the IPv4 conntrack map: the next run's flows are all new again. */
 static int ct_clear(int fd)
 {
-	static struct zs_ct_key keys[65536 * 2];
-	struct zs_ct_key k;
+	static struct zs_ct4_key keys[65536 * 2];
+	struct zs_ct4_key k;
 	size_t n = 0;
 	int err = bpf_map_get_next_key(fd, NULL, &k);
 
@@ -371,12 +371,12 @@ static int size_round(const struct opts *op, struct size_ctx *x, unsigned k)
 		       &reps[P_NEW_ALLOW_REP][k])))
 		return err;
 	ring_buffer__consume(x->nrb);
-	if ((err = ct_clear(x->ndp.ct_fd)) ||
+	if ((err = ct_clear(x->ndp.ct4_fd)) ||
 	    (err = run(x->ndp.from_ep_fd, &x->syn81, op->new_repeat, TC_ACT_SHOT,
 		       &reps[P_NEW_DENY_REP][k])))
 		return err;
 	ring_buffer__consume(x->nrb);
-	return ct_clear(x->ndp.ct_fd);
+	return ct_clear(x->ndp.ct4_fd);
 }
 
 static void size_finish(const struct opts *op, struct size_ctx *x, struct size_result *r)

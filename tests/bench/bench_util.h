@@ -94,13 +94,14 @@ static ZS_BENCH_UNUSED int bench_dp_open(const char *who, const char *path, stru
 		if ((dp->fd[i] = bpf_object__find_map_fd_by_name(*obj, names[i])) < 0)
 			return -ENOENT;
 	dp->ct_fd = bpf_object__find_map_fd_by_name(*obj, "zs_ct");
+	dp->ct4_fd = bpf_object__find_map_fd_by_name(*obj, "zs_ct4");
 	dp->events_fd = bpf_object__find_map_fd_by_name(*obj, "zs_events");
 	dp->stats_fd = bpf_object__find_map_fd_by_name(*obj, "zs_stats");
 	dp->reasons_fd = bpf_object__find_map_fd_by_name(*obj, "zs_reasons");
 	dp->inflight_fd = bpf_object__find_map_fd_by_name(*obj, "zs_inflight");
 	prog = bpf_object__find_program_by_name(*obj, "zs_tc_from_ep");
 	dp->from_ep_fd = prog ? bpf_program__fd(prog) : -1;
-	if (dp->ct_fd < 0 || dp->events_fd < 0 || dp->stats_fd < 0 || dp->reasons_fd < 0 ||
+	if (dp->ct_fd < 0 || dp->ct4_fd < 0 || dp->events_fd < 0 || dp->stats_fd < 0 || dp->reasons_fd < 0 ||
 	    dp->inflight_fd < 0 || dp->from_ep_fd < 0) {
 		fprintf(stderr, "%s: %s lacks a map or zs_tc_from_ep\n", who, path);
 		return -ENOENT;

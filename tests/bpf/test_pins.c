@@ -56,6 +56,7 @@ static void test_unpin_removes_what_open_pinned(void **state)
 	printf("bpffs as mounted: %s\npinned after open: %s\n", empty, pinned);
 	assert_true(strlen(pinned) > strlen(empty));
 	assert_non_null(strstr(pinned, "zs_ct ")); /* the daemon's flows survive a restart */
+	assert_non_null(strstr(pinned, "zs_ct4 ")); /* its IPv4 flows too */
 	assert_non_null(strstr(pinned, "zs_config "));
 
 	assert_int_equal(zs_dp_unpin(dir), 0);

@@ -5,8 +5,9 @@
  * come; the conntrack scan, about once a second, makes the rest: updates of
  * long flows every active timeout, the end of a flow on FIN/RST or idle (its
  * entry is then deleted), evictions noticed between scans, and the drops of
- * a denied flow that went quiet. The lost-event and per-reason counters are
- * read here for the loss records, `status` and the metrics.
+ * a denied flow that went quiet (both tables: IPv4 flows, IPv6 flows). The
+ * lost-event and per-reason counters are read here for the loss records,
+ * `status` and the metrics.
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -107,11 +108,11 @@ static void denied_tail(struct scan_ctx *sc, const struct zs_ct_key *k, const st
 	r.suppressed = v->suppressed;
 	zs_fanout_emit(&d->out, &r);
 	/* Reset the count on the entry as it is now, if it is still this flow. */
-	if (!bpf_map_lookup_elem(d->dp.ct_fd, k, &cur) && cur.created_ns == v->created_ns &&
+	if (!zs_dp_ct_lookup(&d->dp, k, &cur) && cur.created_ns == v->created_ns &&
 	    cur.verdict == v->verdict) {
 		cur.suppressed -= cur.suppressed >= v->suppressed ? v->suppressed : cur.suppressed;
 		cur.report_ns = sc->now;
-		bpf_map_update_elem(d->dp.ct_fd, k, &cur, BPF_EXIST);
+		zs_dp_ct_update(&d->dp, k, &cur, BPF_EXIST);
 	}
 }
 
@@ -130,10 +131,10 @@ static void scan_one(struct scan_ctx *sc, const struct zs_ct_key *k, const struc
 	case ZS_LC_END:
 		emit_ct(d, k, v, ZS_REC_END, why, sc->now_real, prev);
 		zs_lifecycle_forget(&d->lc, k);
-		bpf_map_delete_elem(d->dp.ct_fd, k);
+		zs_dp_ct_delete(&d->dp, k);
 		break;
 	case ZS_LC_FORGET:
-		bpf_map_delete_elem(d->dp.ct_fd, k);
+		zs_dp_ct_delete(&d->dp, k);
 		break;
 	case ZS_LC_DENIED_TAIL:
 		denied_tail(sc, k, v);
@@ -143,36 +144,65 @@ static void scan_one(struct scan_ctx *sc, const struct zs_ct_key *k, const struc
 	}
 }
 
+/*
+ * An IPv4 flow in the IPv6 table was tracked by the programs of a version
+ * before zs_ct4 (they ran until this daemon attached its own): moved to
+ * zs_ct4, where the programs look for it now, unless a newer entry is there.
+ */
+static void move_to_ct4(struct daemon *d, const struct zs_ct_key *k, const struct zs_ct_entry *v)
+{
+	zs_dp_ct_update(&d->dp, k, v, BPF_NOEXIST);
+	bpf_map_delete_elem(d->dp.ct_fd, k);
+}
+
+/*
+ * One table, in batches: each entry under its struct zs_ct_key. false when
+ * the table could not be read whole.
+ */
+static bool scan_table(struct scan_ctx *sc, int fd, bool v4)
+{
+	static union {
+		struct zs_ct_key k[SCAN_BATCH];
+		struct zs_ct4_key k4[SCAN_BATCH];
+	} keys;
+	static struct zs_ct_entry vals[SCAN_BATCH];
+	struct zs_ct_key in, out, wide;
+	bool first = true;
+
+	for (;;) {
+		__u32 count = SCAN_BATCH;
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		int err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, &keys, vals, &count, &bo);
+		if (err && errno != ENOENT)
+			return false; /* flows not seen are not evicted: no sweep */
+		sc->d->ct_entries += count;
+		for (__u32 i = 0; i < count; i++) {
+			if (v4)
+				zs_ct_key_from4(&wide, &keys.k4[i]);
+			else if (keys.k[i].family == ZS_AF_INET)
+				move_to_ct4(sc->d, &keys.k[i], &vals[i]);
+			if (v4 || keys.k[i].family != ZS_AF_INET)
+				scan_one(sc, v4 ? &wide : &keys.k[i], &vals[i]);
+		}
+		if (err)
+			return true; /* ENOENT: that was the last batch */
+		in = out;
+		first = false;
+	}
+}
+
 void ct_scan(struct daemon *d)
 {
-	static struct zs_ct_key keys[SCAN_BATCH];
-	static struct zs_ct_entry vals[SCAN_BATCH];
 	struct scan_ctx sc = { .d = d };
-	struct zs_ct_key in, out;
-	bool first = true, complete = true;
+	bool complete;
 
 	sc.now = zs_now_ns(CLOCK_MONOTONIC);
 	sc.now_real = zs_now_ns(CLOCK_REALTIME);
 	d->mono_to_real = sc.now_real - sc.now;
 	d->ct_entries = 0;
 	zs_lifecycle_begin(&d->lc);
-	for (;;) {
-		__u32 count = SCAN_BATCH;
-		LIBBPF_OPTS(bpf_map_batch_opts, bo);
-		int err = bpf_map_lookup_batch(d->dp.ct_fd, first ? NULL : &in, &out, keys, vals,
-					       &count, &bo);
-		if (err && errno != ENOENT) {
-			complete = false; /* flows not seen are not evicted: no sweep */
-			break;
-		}
-		d->ct_entries += count;
-		for (__u32 i = 0; i < count; i++)
-			scan_one(&sc, &keys[i], &vals[i]);
-		if (err)
-			break; /* ENOENT: that was the last batch */
-		in = out;
-		first = false;
-	}
+	complete = scan_table(&sc, d->dp.ct4_fd, true);
+	complete &= scan_table(&sc, d->dp.ct_fd, false);
 	/* Flows ended in this scan were forgotten; those missing were evicted. */
 	if (complete)
 		zs_lifecycle_sweep(&d->lc, on_gone, &sc);

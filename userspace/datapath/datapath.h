@@ -25,7 +25,8 @@ struct zs_dp {
 	 * (an interface newer than the snapshot comes with a netlink event). */
 	const struct zs_iftab *iftab;
 	int fd[ZS_MAP_COUNT];
-	int ct_fd;
+	int ct_fd;  /* conntrack, IPv6 flows (struct zs_ct_key) */
+	int ct4_fd; /* conntrack, IPv4 flows (struct zs_ct4_key): see zs_dp_ct_* */
 	int events_fd;
 	int reasons_fd;
 	int stats_fd;
@@ -38,7 +39,7 @@ struct zs_dp {
 	unsigned from_ep_id, to_ep_id, xdp_uplink_id, xdp_shield_id;
 	struct mnl_socket *tc_nl; /* zs_dp_verify's netlink socket, opened at first use */
 	unsigned tc_seq;
-	unsigned ct_max; /* the conntrack table's capacity */
+	unsigned ct_max; /* each conntrack table's capacity (one per family) */
 };
 
 /*
@@ -49,7 +50,7 @@ struct zs_dp {
  */
 int zs_bpffs_ensure(const char *dir);
 struct zs_dp_opts {
-	unsigned ct_max; /* conntrack entries; 0: ZS_MAX_CT */
+	unsigned ct_max; /* conntrack entries per family; 0: ZS_MAX_CT */
 };
 
 /* `pin_dir` NULL: maps are not pinned (packet tests). */
@@ -110,5 +111,17 @@ int zs_dp_unpin(const char *pin_dir);
 int zs_dp_repin(struct zs_dp *dp, void (*repinned)(void *ctx, const char *path, int err), void *ctx);
 
 extern const struct zs_map_ops zs_dp_map_ops; /* ctx: struct zs_dp * */
+
+/*
+ * Conntrack by a flow's struct zs_ct_key, in the table of its family (ctmap.c;
+ * bpf/abi.h says why there are two): 0 or -errno.
+ */
+int zs_dp_ct_lookup(const struct zs_dp *dp, const struct zs_ct_key *k, struct zs_ct_entry *e);
+int zs_dp_ct_update(const struct zs_dp *dp, const struct zs_ct_key *k, const struct zs_ct_entry *e,
+		    unsigned long long flags);
+int zs_dp_ct_delete(const struct zs_dp *dp, const struct zs_ct_key *k);
+/* An IPv4 flow's key between the two forms (zs_ct_key: family ZS_AF_INET). */
+void zs_ct4_key_from(struct zs_ct4_key *k4, const struct zs_ct_key *k);
+void zs_ct_key_from4(struct zs_ct_key *k, const struct zs_ct4_key *k4);
 
 #endif /* ZS_DATAPATH_H */

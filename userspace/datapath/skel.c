@@ -168,16 +168,17 @@ static int pinned_info(const char *path, struct bpf_map_info *info)
 }
 
 /*
- * A pinned conntrack table from another version (its entry layout differs)
- * cannot be reused, and would stop the datapath from loading: it is removed
- * and made anew. Flows are then judged again by policy, as after an eviction.
+ * A pinned conntrack table from another version (its key or entry layout
+ * differs) cannot be reused, and would stop the datapath from loading: it is
+ * removed and made anew. Flows are then judged again by policy, as after an
+ * eviction.
  */
-static void drop_stale_ct(const char *ct_pin)
+static void drop_stale_ct(const char *ct_pin, size_t key_size)
 {
 	struct bpf_map_info info;
 
 	if (pinned_info(ct_pin, &info) == 0 &&
-	    (info.key_size != sizeof(struct zs_ct_key) || info.value_size != sizeof(struct zs_ct_entry))) {
+	    (info.key_size != key_size || info.value_size != sizeof(struct zs_ct_entry))) {
 		pr_warn("conntrack table %s is from another version (entries of %u bytes, now %zu): made anew, flows are judged again",
 			ct_pin, info.value_size, sizeof(struct zs_ct_entry));
 		unlink(ct_pin);
@@ -223,6 +224,7 @@ static void take_fds(struct zs_dp *dp)
 	dp->fd[ZS_MAP_POLICY] = bpf_map__fd(dp->skel->maps.zs_policy);
 	dp->fd[ZS_MAP_CONFIG] = bpf_map__fd(dp->skel->maps.zs_config);
 	dp->ct_fd = bpf_map__fd(dp->skel->maps.zs_ct);
+	dp->ct4_fd = bpf_map__fd(dp->skel->maps.zs_ct4);
 	dp->events_fd = bpf_map__fd(dp->skel->maps.zs_events);
 	dp->reasons_fd = bpf_map__fd(dp->skel->maps.zs_reasons);
 	dp->stats_fd = bpf_map__fd(dp->skel->maps.zs_stats);
@@ -247,7 +249,7 @@ int zs_dp_open(struct zs_dp *dp, const char *pin_dir)
 int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_opts *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .pin_root_path = pin_dir);
-	const char *ct_pin;
+	const char *ct_pin, *ct4_pin;
 	struct bpf_map *m;
 	unsigned ct_max;
 	int err;
@@ -267,11 +269,17 @@ int zs_dp_open_opts(struct zs_dp *dp, const char *pin_dir, const struct zs_dp_op
 		bpf_object__for_each_map(m, dp->skel->obj)
 			bpf_map__set_pin_path(m, NULL);
 	ct_pin = bpf_map__pin_path(dp->skel->maps.zs_ct);
+	ct4_pin = bpf_map__pin_path(dp->skel->maps.zs_ct4);
 	if (ct_pin)
-		drop_stale_ct(ct_pin);
-	ct_max = ct_capacity(ct_pin, o->ct_max);
-	if (ct_max)
+		drop_stale_ct(ct_pin, sizeof(struct zs_ct_key));
+	if (ct4_pin)
+		drop_stale_ct(ct4_pin, sizeof(struct zs_ct4_key));
+	/* Both tables take the size of a pinned one (a daemon before zs_ct4 left only zs_ct). */
+	ct_max = ct_capacity(ct_pin, ct_capacity(ct4_pin, o->ct_max));
+	if (ct_max) {
 		bpf_map__set_max_entries(dp->skel->maps.zs_ct, ct_max);
+		bpf_map__set_max_entries(dp->skel->maps.zs_ct4, ct_max);
+	}
 	err = zs_datapath__load(dp->skel);
 	if (err) {
 		pr_warn("loading the datapath failed (%s)%s%s", strerror(-err),
