@@ -105,6 +105,7 @@ is "$D/m1" zeroseg_policies 3
 is "$D/m1" 'zeroseg_map_entries{map="endpoints"}' 4
 is "$D/m1" 'zeroseg_map_capacity{map="endpoints"}' 16384
 is "$D/m1" 'zeroseg_map_capacity{map="conntrack"}' 4096
+is "$D/m1" 'zeroseg_map_capacity{map="conntrack6"}' 4096
 [ "$(val "$D/m1" 'zeroseg_map_entries{map="ipcache"}')" -ge 4 ] 2>/dev/null && ok "ipcache entries >= 4" ||
 	bad "ipcache entries: '$(val "$D/m1" 'zeroseg_map_entries{map="ipcache"}')'"
 [ "$(val "$D/m1" 'zeroseg_map_entries{map="policy"}')" -gt 0 ] 2>/dev/null && ok "policy entries > 0" ||

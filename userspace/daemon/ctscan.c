@@ -175,7 +175,7 @@ static bool scan_table(struct scan_ctx *sc, int fd, bool v4)
 		int err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, &keys, vals, &count, &bo);
 		if (err && errno != ENOENT)
 			return false; /* flows not seen are not evicted: no sweep */
-		sc->d->ct_entries += count;
+		sc->d->ct_entries[!v4] += count;
 		for (__u32 i = 0; i < count; i++) {
 			if (v4)
 				zs_ct_key_from4(&wide, &keys.k4[i]);
@@ -199,7 +199,7 @@ void ct_scan(struct daemon *d)
 	sc.now = zs_now_ns(CLOCK_MONOTONIC);
 	sc.now_real = zs_now_ns(CLOCK_REALTIME);
 	d->mono_to_real = sc.now_real - sc.now;
-	d->ct_entries = 0;
+	d->ct_entries[0] = d->ct_entries[1] = 0;
 	zs_lifecycle_begin(&d->lc);
 	complete = scan_table(&sc, d->dp.ct4_fd, true);
 	complete &= scan_table(&sc, d->dp.ct_fd, false);

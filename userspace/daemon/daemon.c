@@ -82,8 +82,11 @@ static void metrics_publish(struct daemon *d)
 	s->map_entries[ZS_METRICS_MAP_ENDPOINTS] = d->writer.endpoints.n;
 	s->map_entries[ZS_METRICS_MAP_IPCACHE] = d->writer.ipcache.n;
 	s->map_entries[ZS_METRICS_MAP_POLICY] = d->writer.policy_entries;
-	s->map_entries[ZS_METRICS_MAP_CONNTRACK] = d->ct_entries;
+	/* Two tables, each of --ct-max entries: IPv4 flows, IPv6 flows. */
+	s->map_entries[ZS_METRICS_MAP_CONNTRACK] = d->ct_entries[0];
 	s->map_capacity[ZS_METRICS_MAP_CONNTRACK] = d->dp.ct_max;
+	s->map_entries[ZS_METRICS_MAP_CONNTRACK6] = d->ct_entries[1];
+	s->map_capacity[ZS_METRICS_MAP_CONNTRACK6] = d->dp.ct_max;
 	zs_metrics_publish(d->metrics, s);
 }
 

@@ -80,7 +80,7 @@ struct daemon {
 	uint64_t next_scan_ns;  /* CLOCK_MONOTONIC */
 	uint64_t mono_to_real;  /* CLOCK_REALTIME - CLOCK_MONOTONIC */
 	unsigned event_burst;   /* events in this wakeup */
-	uint64_t ct_entries;    /* as of the last scan */
+	uint64_t ct_entries[2]; /* as of the last scan: [0] IPv4 table, [1] IPv6 */
 	struct zs_metrics *metrics;      /* --metrics, or NULL */
 	struct zs_metrics_snapshot snap; /* counters the daemon keeps itself live here */
 	/* The loop. */

@@ -36,6 +36,7 @@ static const char *const map_names[ZS_METRICS_MAP_COUNT] = {
 	[ZS_METRICS_MAP_IPCACHE] = "ipcache",
 	[ZS_METRICS_MAP_POLICY] = "policy",
 	[ZS_METRICS_MAP_CONNTRACK] = "conntrack",
+	[ZS_METRICS_MAP_CONNTRACK6] = "conntrack6",
 };
 
 static const char *const sink_names[ZS_METRICS_SINK_COUNT] = {

@@ -35,7 +35,8 @@ enum zs_metrics_map {
 	ZS_METRICS_MAP_ENDPOINTS, /* "endpoints", capacity ZS_MAX_ENDPOINTS */
 	ZS_METRICS_MAP_IPCACHE,   /* "ipcache", ZS_MAX_IPCACHE */
 	ZS_METRICS_MAP_POLICY,    /* "policy", ZS_MAX_POLICY */
-	ZS_METRICS_MAP_CONNTRACK, /* "conntrack", --ct-max (ZS_MAX_CT) */
+	ZS_METRICS_MAP_CONNTRACK, /* "conntrack": IPv4 flows (zs_ct4), --ct-max (ZS_MAX_CT) */
+	ZS_METRICS_MAP_CONNTRACK6, /* "conntrack6": IPv6 flows (zs_ct), --ct-max */
 	ZS_METRICS_MAP_COUNT,
 };
 
