@@ -117,6 +117,17 @@ expect block zsb-web tcp 10.93.0.21 8080
 expect block zsb-web tcp 10.93.0.23 8080
 expect pass zsb-web tcp 10.93.0.22 8080
 
+echo "-- set replace from an empty feed is refused: the blocklist stays"
+: >"$D/empty.txt"
+if Z set replace blocklist -f "$D/empty.txt" >"$D/out" 2>&1; then
+	bad "an empty replace emptied the set: $(cat "$D/out")"
+else
+	grep -q 'allow-empty' "$D/out" && ok "empty replace refused: $(head -c 160 "$D/out")" ||
+		bad "error: $(cat "$D/out")"
+fi
+Z get sets | grep -Eq '^blocklist +3$' && ok "the set keeps its 3 members" || bad "after: $(Z get sets)"
+expect block zsb-web tcp 10.93.0.21 8080
+
 echo "-- a set in use cannot be deleted"
 if Z delete addressset blocklist 2>"$D/err"; then bad "deleted a set in use"; else ok "delete refused"; fi
 grep -q 'no AddressSet "blocklist"' "$D/err" && ok "the error says why" || bad "error: $(cat "$D/err")"

@@ -476,6 +476,18 @@ static void test_set_verb(void **state)
 	assert_int_equal(n[0], 1);
 	assert_int_equal(n[1], 1);
 	assert_int_equal(n[2], 2);
+	/* replace with nothing: refused unless asked for (an empty feed), then empties it */
+	assert_int_equal(run_set(&o, set_req("replace", "bl", "", "# nothing today\n"), &same, n,
+				 &d), -EINVAL);
+	assert_true(has_error(&d, "--allow-empty"));
+	assert_int_equal(o.sets.v[0].n, 2);
+	zs_diags_free(&d);
+	json_t *empty = set_req("replace", "bl", "", NULL);
+	json_object_set_new(empty, ZS_K_ALLOW_EMPTY, json_true());
+	assert_int_equal(run_set(&o, empty, &same, n, &d), 0);
+	assert_int_equal(o.sets.v[0].n, 0);
+	assert_int_equal(run_set(&o, set_req("add", "bl", "10.0.0.2 10.0.0.7", NULL), &same, n,
+				 &d), 0);
 	/* errors: no such set to remove from, a bad name, a bad operation */
 	assert_int_equal(run_set(&o, set_req("remove", "nope", "10.0.0.2", NULL), &same, n, &d),
 			 -EINVAL);

@@ -16,6 +16,7 @@
 
 struct set_opts {
 	json_t *files; /* ZS_K_FILES: {name, content} of every -f */
+	bool allow_empty; /* replace may leave the set empty */
 };
 
 static int add_list(void *opts, const char *arg)
@@ -27,6 +28,8 @@ const struct cli_opt set_opts[] = {
 	{ .name = "filename", .short_name = 'f', .arg = "FILE|-", .parse = add_list,
 	  .flags = CLI_REPEAT,
 	  .help = "a prefix list: one address or prefix a line, # comments; - for stdin" },
+	{ .name = "allow-empty", CLI_SET_FLAG(struct set_opts, allow_empty),
+	  .help = "replace: may leave the set empty (refused otherwise: an empty feed is more often a failed download)" },
 	{ 0 },
 };
 
@@ -61,9 +64,9 @@ int cmd_set(const struct cli_cmd *cmd, int argc, char **argv)
 	}
 	for (int i = optind + 2; i < argc; i++)
 		json_array_append_new(prefixes, json_string(argv[i]));
-	req = json_pack("{s:s,s:s,s:s,s:o,s:o}", ZS_K_VERB, zs_verb_name(ZS_VERB_SET), ZS_K_OP,
+	req = json_pack("{s:s,s:s,s:s,s:o,s:o,s:b}", ZS_K_VERB, zs_verb_name(ZS_VERB_SET), ZS_K_OP,
 			argv[optind], ZS_K_NAME, argv[optind + 1], ZS_K_PREFIXES, prefixes, ZS_K_FILES,
-			o.files);
+			o.files, ZS_K_ALLOW_EMPTY, o.allow_empty);
 	rc = cli_request(req, on_set, argv[optind + 1]);
 	json_decref(req);
 	return rc;

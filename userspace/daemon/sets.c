@@ -116,6 +116,14 @@ int sets_work(json_t *req, struct zs_objects *next, struct zs_diags *diags, bool
 		return -EINVAL;
 	}
 	s = (struct zs_addrset *)zs_objects_set(next, name);
+	/* A deny rule naming an emptied set matches nothing: only when asked. */
+	if (o == SET_REPLACE && !chg.n && s && s->n &&
+	    !json_is_true(json_object_get(req, ZS_K_ALLOW_EMPTY))) {
+		zs_diag_line(diags, "set replace %s: no members given, and it holds %zu: refused (an empty feed is more often a failed download); --allow-empty to empty it",
+			     name, s->n);
+		free(chg.v);
+		return -EINVAL;
+	}
 	if (!s && o == SET_REMOVE) {
 		zs_diag_line(diags, "set remove: no AddressSet \"%s\"", name);
 		free(chg.v);

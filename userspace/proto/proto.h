@@ -75,6 +75,7 @@ enum zs_verb {
 #define ZS_SET_REMOVE "remove"
 #define ZS_SET_REPLACE "replace" /* the request's members, and no others (a feed's sync) */
 #define ZS_K_PREFIXES "prefixes" /* [string] */
+#define ZS_K_ALLOW_EMPTY "allow_empty" /* set replace: true lets it empty the set */
 #define ZS_K_ADDED "added"       /* set's answer: members added, removed, held now */
 #define ZS_K_REMOVED "removed"
 #define ZS_K_MEMBERS "members"   /* also get's: true lists every member of a set */

@@ -295,8 +295,16 @@ static int file_publish(struct zs_store *st, struct zs_store_txn *t)
 
 	if (t->kind == TXN_RECORD) {
 		err = store_log_append(&f->log, LOG_COMMIT, t->seq, "", 0, true);
-		if (err)
-			store_log_cut(&f->log, t->log_end); /* its DATA too: not the state */
+		/*
+		 * Its DATA too: not the state. If even the cut fails, the COMMIT may
+		 * have reached the disk after all: the next commit writes a snapshot,
+		 * whose number skips it (until then a restart could replay it).
+		 */
+		if (err && store_log_cut(&f->log, t->log_end)) {
+			pr_warn("%s: a change refused at its COMMIT cannot be cut; the next change writes a snapshot",
+				f->log_path);
+			f->need_snapshot = true;
+		}
 	} else if (t->kind == TXN_SNAPSHOT) {
 		err = zs_write_publish(t->tmp, f->path);
 		t->tmp = NULL;

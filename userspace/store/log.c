@@ -164,9 +164,33 @@ static int read_all(int fd, char **out, size_t *n)
 	return 0;
 }
 
+/*
+ * Is there a sound COMMIT of a change after `last` past the record that does
+ * not hold at `off`? A write the daemon did not finish leaves only the log's
+ * tail unsound (every record before it was synced first); a sound COMMIT
+ * after damage is a committed change that cutting there would lose.
+ */
+static bool committed_after(const char *buf, size_t n, size_t off, uint64_t last)
+{
+	uint32_t magic = LOG_MAGIC;
+	struct log_hdr h;
+	size_t end;
+
+	for (size_t p = off + 1; p + sizeof(h) <= n; p++) {
+		const char *m = memmem(buf + p, n - p, &magic, sizeof(magic));
+		if (!m)
+			return false;
+		p = (size_t)(m - buf);
+		if (record_at(buf, n, p, &h, &end) && h.type == LOG_COMMIT && h.seq > last)
+			return true;
+	}
+	return false;
+}
+
 int store_log_replay(struct store_log *l, store_log_fn fn, void *ctx)
 {
 	size_t n = 0, off = 0, end, committed = 0, data_off = 0;
+	uint64_t last = 0; /* the last change replayed */
 	bool pending = false;
 	struct log_hdr h, data = { 0 };
 	char *buf = NULL;
@@ -181,10 +205,16 @@ int store_log_replay(struct store_log *l, store_log_fn fn, void *ctx)
 			pending = true;
 		} else if (pending && h.seq == data.seq) {
 			err = fn(ctx, data.seq, buf + data_off, data.len);
+			last = data.seq;
 			pending = false;
 			committed = end;
 		}
 		off = end;
+	}
+	if (!err && off < n && committed_after(buf, n, off, last)) {
+		pr_warn("state log: record at byte %zu damaged, and a committed change after it: not loaded (cut nothing; the pinned datapath keeps enforcing until the log is repaired or moved aside)",
+			off);
+		err = -EBADMSG;
 	}
 	if (!err && committed < n) {
 		if (off < n)
