@@ -279,7 +279,7 @@ int file_load(struct zs_store *st, struct zs_objects *objs, struct zs_identities
 	int err = read_snapshot(f, &l, objs, &v1, &none);
 
 	if (!err && f->log.fd >= 0) {
-		err = store_log_replay(&f->log, replay_one, &l);
+		err = store_log_replay(&f->log, l.seq, replay_one, &l);
 		if (err == -EBADMSG && !diags->msgs.n)
 			zs_diag_line(diags, "%s: a record is damaged and a committed change follows it: not loaded, nothing cut (what is pinned keeps being enforced); repair the file or move it aside to start from the snapshot",
 				     f->log_path);

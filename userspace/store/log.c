@@ -187,10 +187,10 @@ static bool committed_after(const char *buf, size_t n, size_t off, uint64_t last
 	return false;
 }
 
-int store_log_replay(struct store_log *l, store_log_fn fn, void *ctx)
+int store_log_replay(struct store_log *l, uint64_t floor, store_log_fn fn, void *ctx)
 {
 	size_t n = 0, off = 0, end, committed = 0, data_off = 0;
-	uint64_t last = 0; /* the last change replayed */
+	uint64_t last = floor; /* the last change replayed (the snapshot holds those up to floor) */
 	bool pending = false;
 	struct log_hdr h, data = { 0 };
 	char *buf = NULL;
@@ -205,7 +205,8 @@ int store_log_replay(struct store_log *l, store_log_fn fn, void *ctx)
 			pending = true;
 		} else if (pending && h.seq == data.seq) {
 			err = fn(ctx, data.seq, buf + data_off, data.len);
-			last = data.seq;
+			if (data.seq > last)
+				last = data.seq;
 			pending = false;
 			committed = end;
 		}

@@ -38,9 +38,12 @@ typedef int (*store_log_fn)(void *ctx, uint64_t seq, const char *payload, size_t
  * Reads the log and hands every committed change (a DATA record followed by
  * its COMMIT) to `fn`, in order. What follows the last COMMIT (a torn
  * record, a change prepared and never published) is cut off, so the next
- * record goes there. `fn`'s error stops the replay and is returned.
+ * record goes there; but when a sound COMMIT of a change after `floor` (the
+ * snapshot's) and after those replayed follows a record that does not hold,
+ * that is damage, not a torn tail: nothing is cut and -EBADMSG returned.
+ * `fn`'s error stops the replay and is returned.
  */
-int store_log_replay(struct store_log *l, store_log_fn fn, void *ctx);
+int store_log_replay(struct store_log *l, uint64_t floor, store_log_fn fn, void *ctx);
 
 /*
  * Appends a record at l->end and (sync) fdatasyncs it; l->end moves past it
