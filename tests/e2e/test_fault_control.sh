@@ -27,56 +27,13 @@ ZSF_CIDRS=${ZSF_CIDRS:-12000}
 ZSF_RULES=${ZSF_RULES:-300000}
 zs_serve zsf-b --tcp 80
 
-cat >"$D/base.yaml" <<'Y'
-apiVersion: zeroseg.io/v1
-kind: Workload
-metadata: {name: a, labels: {app: a}}
-spec: {interface: zsf-a, addresses: [10.93.0.1]}
----
-apiVersion: zeroseg.io/v1
-kind: Workload
-metadata: {name: b, labels: {app: b}}
-spec: {interface: zsf-b, addresses: [10.93.0.2]}
----
-apiVersion: zeroseg.io/v1
-kind: Policy
-metadata: {name: a-to-b}
-spec:
-  selector: {matchLabels: {app: a}}
-  egress: [{to: [{selector: {matchLabels: {app: b}}}], ports: [{port: 80}]}]
----
-apiVersion: zeroseg.io/v1
-kind: Policy
-metadata: {name: b-from-a}
-spec:
-  selector: {matchLabels: {app: b}}
-  ingress: [{from: [{selector: {matchLabels: {app: a}}}], ports: [{port: 80}]}]
-Y
+e2e_pair_yaml "$D/base.yaml" zsf-a 10.93.0.1 zsf-b 10.93.0.2
 # The large apply: b may not reach any of ZSF_CIDRS addresses, beside
-# ZSF_RULES filler rules over 2000 workloads without interfaces (parsed and
-# compiled for seconds), in files under the parser's 16 MiB bound.
-{
-	printf 'apiVersion: zeroseg.io/v1\nkind: Policy\nmetadata: {name: blocklist}\n'
-	printf 'spec:\n  selector: {matchLabels: {app: b}}\n  egress:\n    - action: deny\n      to:\n'
-	awk -v n="$ZSF_CIDRS" 'BEGIN { for (i = 0; i < n; i++)
-		printf "        - {cidr: 10.%d.%d.%d/32}\n", 100 + int(i / 65536), int(i / 256) % 256, i % 256 }'
-} >"$D/big.yaml"
-# filler NS: the filler in namespace NS, as $D/NS-{w,p0,p1,p2}.yaml
-filler() {
-	awk -v R="$ZSF_RULES" -v W=2000 -v ns="$1" -v out="$D/$1" 'BEGIN {
-		apps = W / 2
-		for (n = 0; n < W; n++)
-			printf "---\napiVersion: zeroseg.io/v1\nkind: Workload\nmetadata: {name: w%d, namespace: %s, labels: {app: f%d}}\nspec: {addresses: [10.%d.%d.%d]}\n", n, ns, int(n / 2), ns == "fa" ? 120 : 121, int(n / 250), n % 250 + 1 > (out "-w.yaml")
-		for (k = 0; k < apps; k++) {
-			f = out "-p" (k % 3) ".yaml"
-			printf "---\napiVersion: zeroseg.io/v1\nkind: Policy\nmetadata: {name: f%d-in, namespace: %s}\nspec:\n  selector: {matchLabels: {app: f%d}}\n  ingress:\n", k, ns, k > f
-			for (j = 0; j < R / apps; j++)
-				printf "    - from: [{selector: {matchLabels: {app: f%d}}}]\n      ports: [{protocol: TCP, port: %d}]\n", (k + 1 + j) % apps, 10000 + j > f
-		}
-	}'
-}
-filler fa
-filler fb
+# ZSF_RULES filler rules in each of namespaces fa and fb (parsed and
+# compiled for seconds).
+e2e_blocklist_yaml "$D/big.yaml" b "$ZSF_CIDRS"
+e2e_filler_yaml "$D/fa" fa "$ZSF_RULES" 120
+e2e_filler_yaml "$D/fb" fb "$ZSF_RULES" 121
 
 zs_daemon $H "$D" || exit 1
 Z apply -f "$D/base.yaml" >/dev/null && ok "base policy applied" || bad "base apply"

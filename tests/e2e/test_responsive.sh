@@ -20,50 +20,11 @@ ZSR_BOUND_MS=${ZSR_BOUND_MS:-1000}
 export ZS_SERVE_SECONDS=600
 zs_serve zsr-b --tcp 80
 
-cat >"$D/base.yaml" <<'Y'
-apiVersion: zeroseg.io/v1
-kind: Workload
-metadata: {name: a, labels: {app: a}}
-spec: {interface: zsr-a, addresses: [10.94.0.1]}
----
-apiVersion: zeroseg.io/v1
-kind: Workload
-metadata: {name: b, labels: {app: b}}
-spec: {interface: zsr-b, addresses: [10.94.0.2]}
----
-apiVersion: zeroseg.io/v1
-kind: Policy
-metadata: {name: a-to-b}
-spec:
-  selector: {matchLabels: {app: a}}
-  egress: [{to: [{selector: {matchLabels: {app: b}}}], ports: [{port: 80}]}]
----
-apiVersion: zeroseg.io/v1
-kind: Policy
-metadata: {name: b-from-a}
-spec:
-  selector: {matchLabels: {app: b}}
-  ingress: [{from: [{selector: {matchLabels: {app: a}}}], ports: [{port: 80}]}]
-Y
+e2e_pair_yaml "$D/base.yaml" zsr-a 10.94.0.1 zsr-b 10.94.0.2
 # The large apply: a blocklist of ZSR_CIDRS addresses for a, and filler
 # rules over 2000 workloads without interfaces, in files under 16 MiB.
-{
-	printf 'apiVersion: zeroseg.io/v1\nkind: Policy\nmetadata: {name: blocklist}\n'
-	printf 'spec:\n  selector: {matchLabels: {app: a}}\n  egress:\n    - action: deny\n      to:\n'
-	awk -v n="$ZSR_CIDRS" 'BEGIN { for (i = 0; i < n; i++)
-		printf "        - {cidr: 10.%d.%d.%d/32}\n", 100 + int(i / 65536), int(i / 256) % 256, i % 256 }'
-} >"$D/big.yaml"
-awk -v R="$ZSR_RULES" -v W=2000 -v out="$D/fill" 'BEGIN {
-	apps = W / 2
-	for (n = 0; n < W; n++)
-		printf "---\napiVersion: zeroseg.io/v1\nkind: Workload\nmetadata: {name: w%d, namespace: fill, labels: {app: f%d}}\nspec: {addresses: [10.120.%d.%d]}\n", n, int(n / 2), int(n / 250), n % 250 + 1 > (out "-w.yaml")
-	for (k = 0; k < apps; k++) {
-		f = out "-p" (k % 3) ".yaml"
-		printf "---\napiVersion: zeroseg.io/v1\nkind: Policy\nmetadata: {name: f%d-in, namespace: fill}\nspec:\n  selector: {matchLabels: {app: f%d}}\n  ingress:\n", k, k > f
-		for (j = 0; j < R / apps; j++)
-			printf "    - from: [{selector: {matchLabels: {app: f%d}}}]\n      ports: [{protocol: TCP, port: %d}]\n", (k + 1 + j) % apps, 10000 + j > f
-	}
-}'
+e2e_blocklist_yaml "$D/big.yaml" a "$ZSR_CIDRS"
+e2e_filler_yaml "$D/fill" fill "$ZSR_RULES" 120
 
 zs_daemon $H "$D" || exit 1
 Z apply -f "$D/base.yaml" >/dev/null && ok "base policy applied" || bad "base apply"

@@ -66,6 +66,65 @@ expect() {
 	if zs_probe "$@"; then got=pass; else got=block; fi
 	[ "$got" = "$want" ] && ok "$want: $*" || bad "expected $want, got $got: $*"
 }
+# ---- a large apply, for the tests that need one busy for seconds ----------
+
+# e2e_pair_yaml FILE IF_A ADDR_A IF_B ADDR_B: workloads a and b, a may reach b on TCP 80.
+e2e_pair_yaml() {
+	cat >"$1" <<Y
+apiVersion: zeroseg.io/v1
+kind: Workload
+metadata: {name: a, labels: {app: a}}
+spec: {interface: $2, addresses: [$3]}
+---
+apiVersion: zeroseg.io/v1
+kind: Workload
+metadata: {name: b, labels: {app: b}}
+spec: {interface: $4, addresses: [$5]}
+---
+apiVersion: zeroseg.io/v1
+kind: Policy
+metadata: {name: a-to-b}
+spec:
+  selector: {matchLabels: {app: a}}
+  egress: [{to: [{selector: {matchLabels: {app: b}}}], ports: [{port: 80}]}]
+---
+apiVersion: zeroseg.io/v1
+kind: Policy
+metadata: {name: b-from-a}
+spec:
+  selector: {matchLabels: {app: b}}
+  ingress: [{from: [{selector: {matchLabels: {app: a}}}], ports: [{port: 80}]}]
+Y
+}
+
+# e2e_blocklist_yaml FILE APP N: policy `blocklist` denying app APP egress to
+# N inline /32 addresses from 10.100.0.0 up.
+e2e_blocklist_yaml() {
+	{
+		printf 'apiVersion: zeroseg.io/v1\nkind: Policy\nmetadata: {name: blocklist}\n'
+		printf 'spec:\n  selector: {matchLabels: {app: %s}}\n  egress:\n    - action: deny\n      to:\n' "$2"
+		awk -v n="$3" 'BEGIN { for (i = 0; i < n; i++)
+			printf "        - {cidr: 10.%d.%d.%d/32}\n", 100 + int(i / 65536), int(i / 256) % 256, i % 256 }'
+	} >"$1"
+}
+
+# e2e_filler_yaml OUT NS RULES OCTET: RULES filler rules over 2000 workloads
+# without interfaces (addresses 10.OCTET.x.y) in namespace NS, as
+# OUT-{w,p0,p1,p2}.yaml (each under the parser's 16 MiB bound).
+e2e_filler_yaml() {
+	awk -v out="$1" -v ns="$2" -v R="$3" -v oct="$4" -v W=2000 'BEGIN {
+		apps = W / 2
+		for (n = 0; n < W; n++)
+			printf "---\napiVersion: zeroseg.io/v1\nkind: Workload\nmetadata: {name: w%d, namespace: %s, labels: {app: f%d}}\nspec: {addresses: [10.%d.%d.%d]}\n", n, ns, int(n / 2), oct, int(n / 250), n % 250 + 1 > (out "-w.yaml")
+		for (k = 0; k < apps; k++) {
+			f = out "-p" (k % 3) ".yaml"
+			printf "---\napiVersion: zeroseg.io/v1\nkind: Policy\nmetadata: {name: f%d-in, namespace: %s}\nspec:\n  selector: {matchLabels: {app: f%d}}\n  ingress:\n", k, ns, k > f
+			for (j = 0; j < R / apps; j++)
+				printf "    - from: [{selector: {matchLabels: {app: f%d}}}]\n      ports: [{protocol: TCP, port: %d}]\n", (k + 1 + j) % apps, 10000 + j > f
+		}
+	}'
+}
+
 # The closing line, and the exit status.
 summary() {
 	echo "$PASS passed, $FAIL failed"
