@@ -316,16 +316,6 @@ static void rule_atoms(struct cctx *c, atoms_t *a, const struct zs_policy *p, co
 
 /* ---- workload identities ----------------------------------------------- */
 
-static bool labels_same(const zs_labels_t *a, const zs_labels_t *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->v[i].key, b->v[i].key) || strcmp(a->v[i].value, b->v[i].value))
-			return false;
-	return true;
-}
-
 uint64_t zs_labels_key(const char *ns, const zs_labels_t *l)
 {
 	uint64_t h = zs_h64(ns, strlen(ns) + 1, 0);
@@ -395,7 +385,7 @@ uint32_t zs_lsidx_get(struct zs_lsidx *x, struct zs_identities *ids, const char 
 			continue;
 		struct zs_identity k = { .id = x->v[i].id }, *id;
 		id = zs_bsearch(&k, ids->v.v, ids->v.n, sizeof(k), cmp_identity_id);
-		if (id && !strcmp(id->ns, ns) && labels_same(&id->labels, l)) {
+		if (id && !strcmp(id->ns, ns) && zs_labels_equal(&id->labels, l)) {
 			id->used = true;
 			return id->id;
 		}

@@ -8,16 +8,6 @@
 
 #include "bpf/abi.h"
 
-static bool labels_equal(const zs_labels_t *a, const zs_labels_t *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->v[i].key, b->v[i].key) || strcmp(a->v[i].value, b->v[i].value))
-			return false;
-	return true;
-}
-
 static void labels_copy(zs_labels_t *dst, const zs_labels_t *src)
 {
 	for (size_t i = 0; i < src->n; i++)
@@ -68,7 +58,7 @@ static uint32_t identity_get(struct zs_identities *ids, const char *ns, const zs
 {
 	for (size_t i = 0; i < ids->v.n; i++) {
 		struct zs_identity *id = &ids->v.v[i];
-		if (!strcmp(id->ns, ns) && labels_equal(&id->labels, labels)) {
+		if (!strcmp(id->ns, ns) && zs_labels_equal(&id->labels, labels)) {
 			id->used = true;
 			return id->id;
 		}
@@ -198,7 +188,7 @@ int zs_identity_restore(struct zs_identities *ids, uint32_t num, const char *ns,
 	    zs_identity_find(ids, num))
 		return -EEXIST;
 	for (size_t i = 0; i < ids->v.n; i++)
-		if (!strcmp(ids->v.v[i].ns, ns) && labels_equal(&ids->v.v[i].labels, labels))
+		if (!strcmp(ids->v.v[i].ns, ns) && zs_labels_equal(&ids->v.v[i].labels, labels))
 			return -EEXIST;
 	struct zs_identity *id = insert_at(ids, num);
 	id->ns = zs_xstrdup(ns);
@@ -241,7 +231,7 @@ static size_t *slot_of_labels(const struct restore_sets *r, const struct zs_iden
 
 	while (r->by_labels[s]) {
 		const struct zs_identity *x = &ids->v.v[r->by_labels[s] - 1];
-		if (!strcmp(x->ns, ns) && labels_equal(&x->labels, l))
+		if (!strcmp(x->ns, ns) && zs_labels_equal(&x->labels, l))
 			break;
 		s = (s + 1) & r->mask;
 	}

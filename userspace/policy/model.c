@@ -72,6 +72,16 @@ void zs_labels_set(zs_labels_t *l, const char *key, const char *value)
 	l->v[i].value = zs_xstrdup(value);
 }
 
+bool zs_labels_equal(const zs_labels_t *a, const zs_labels_t *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].key, b->v[i].key) || strcmp(a->v[i].value, b->v[i].value))
+			return false;
+	return true;
+}
+
 const char *zs_labels_get(const zs_labels_t *l, const char *key)
 {
 	for (size_t i = 0; i < l->n; i++)

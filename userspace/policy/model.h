@@ -206,6 +206,8 @@ const struct zs_addrset *zs_objects_set(const struct zs_objects *o, const char *
 void zs_labels_free(zs_labels_t *l);
 void zs_labels_set(zs_labels_t *l, const char *key, const char *value);
 const char *zs_labels_get(const zs_labels_t *l, const char *key);
+/* The same keys with the same values (both sorted by key). */
+bool zs_labels_equal(const zs_labels_t *a, const zs_labels_t *b);
 
 /* A deep copy (marks re-pointed into dst's own file list). */
 void zs_objects_copy(const struct zs_objects *src, struct zs_objects *dst);
