@@ -46,14 +46,6 @@ struct result {
 	double parse_ms, validate_ms, compile_ms, apply_ms;
 };
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* The i'th address of the list: distinct for i < 2^24 (an odd multiplier). */
 static void addr_of(size_t i, char *buf, size_t len)
 {
@@ -161,14 +153,11 @@ static void run_size(size_t n, enum form form, bool fake, struct result *r)
 	r->n = n;
 	gen(&b, n, form);
 	zs_objects_init(&o);
-	t = now_ms();
-	r->status = zs_parse_buffer("<blocklist>", b.s, b.n, &o, &d);
-	r->parse_ms = now_ms() - t;
+	r->status = bench_parse("<blocklist>", b.s, b.n, &o, &d, &r->parse_ms, r->note,
+				sizeof(r->note));
 	fx_text_free(&b);
-	if (r->status) {
-		snprintf(r->note, sizeof(r->note), "parse: %s", d.msgs.n ? d.msgs.v[0] : "failed");
+	if (r->status)
 		return;
-	}
 	t = now_ms();
 	r->status = zs_validate(&o, &d);
 	r->validate_ms = now_ms() - t;

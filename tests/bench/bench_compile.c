@@ -75,14 +75,6 @@ struct result {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* A /proc/self/status field in kB ("VmRSS", "VmHWM"), as MB. */
 static double status_mb(const char *field)
 {
@@ -291,14 +283,11 @@ static void run_size(const struct opts *op, size_t rules, size_t workloads, stru
 
 	gen_estate(&b, rules, workloads, apps);
 	zs_objects_init(&o);
-	t = now_ms();
-	r->status = zs_parse_buffer("<bench>", b.s, b.n, &o, &d);
-	r->parse_ms = now_ms() - t;
+	r->status = bench_parse("<bench>", b.s, b.n, &o, &d, &r->parse_ms, r->note,
+				sizeof(r->note));
 	fx_text_free(&b);
-	if (r->status) {
-		snprintf(r->note, sizeof(r->note), "parse: %s", d.msgs.n ? d.msgs.v[0] : "failed");
+	if (r->status)
 		return;
-	}
 
 	t = now_ms();
 	r->status = zs_validate(&o, &d);

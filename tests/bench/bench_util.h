@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "datapath/datapath.h"
 #include "datapath/writer.h"
+#include "policy/parse.h"
 
 #define ZS_BENCH_UNUSED __attribute__((unused))
 
@@ -107,6 +109,31 @@ static ZS_BENCH_UNUSED int bench_dp_open(const char *who, const char *path, stru
 		return -ENOENT;
 	}
 	return 0;
+}
+
+static ZS_BENCH_UNUSED double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * zs_parse_buffer of a generated text, timed into *ms; on failure its first
+ * reason into note ("parse: ..."). Returns zs_parse_buffer's status.
+ */
+static ZS_BENCH_UNUSED int bench_parse(const char *name, const char *text, size_t len,
+				       struct zs_objects *o, struct zs_diags *d, double *ms,
+				       char *note, size_t note_len)
+{
+	double t = now_ms();
+	int status = zs_parse_buffer(name, text, len, o, d);
+
+	*ms = now_ms() - t;
+	if (status)
+		snprintf(note, note_len, "parse: %s", d->msgs.n ? d->msgs.v[0] : "failed");
+	return status;
 }
 
 #endif /* ZS_BENCH_UTIL_H */
